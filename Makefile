@@ -1,0 +1,29 @@
+# The verbs a reader needs. Both `book` and `test` set everything up on a fresh machine first.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+KERNEL := which-backbone
+PROFILE ?= workshop
+STAMP  := $(VENV)/.setup-done
+
+.PHONY: setup book test clean
+
+# (Re)install when requirements.txt or pyproject.toml change; register the named kernel inside the venv.
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Which Backbone? (.venv)" >/dev/null
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+# Execute every chapter with papermill (profile $(PROFILE)) and render the static book into _build/html.
+book: setup
+	$(PY) -m lib.book --profile $(PROFILE)
+
+test: setup
+	$(PY) -m pytest
+
+clean:
+	rm -rf _build

@@ -80,7 +80,8 @@ def build(profile: str = "workshop", out: Path = REPO_ROOT / "_build", warnings_
         seconds = execute_chapter(nb, src / rel, profile, kernel=kernel)
         print(f"[book] {rel} done in {seconds:.0f} s", flush=True)
 
-    cmd = [sys.executable, "-m", "jupyter_book", "build", str(src), "--path-output", str(out), "--all"]
+    jb = Path(sys.executable).parent / "jupyter-book"  # the CLI installed beside this interpreter
+    cmd = [str(jb), "build", str(src), "--path-output", str(out), "--all"]
     if warnings_as_errors:
         cmd += ["-W", "-n", "--keep-going"]
     print("[book] " + " ".join(cmd), flush=True)

@@ -1,0 +1,210 @@
+"""The book's datasets: a registry of the paper's 20 (plus ``digits``) and one call to load any of them.
+
+``load(name)`` reads the source files (``lib.data.sources``), splits them (``lib.data.splits``), decodes
+them once into a uint8 cache (``lib.data.cache``) and returns torch datasets that augment and normalise
+per item (``lib.data.transforms``)::
+
+    splits = load("digits", image_size=32)
+    x, y = splits.train[0]          # float32 3 x 32 x 32, ImageNet-normalised; int label
+    splits.manifest.sha256["all"]   # the same on every machine that holds the same files
+"""
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from lib.data import sources
+from lib.data.cache import CachedImages, DecodedImages, cached_split, default_cache_dir
+from lib.data.sources import names, read_source, spec
+from lib.data.splits import (SPLIT_SEED, Manifest, check_fraction, check_seed, class_counts,
+                             held_out_ratio, read_manifest, stratified_split, stratified_subset,
+                             write_manifest)
+from lib.data.transforms import ToModelInput, check_image_size
+from lib.errors import ConfigError
+from lib.provenance import REPO_ROOT
+
+__all__ = ["names", "spec", "load", "Splits", "ImageDataset", "Manifest", "write_manifest",
+           "read_manifest", "default_root", "default_cache_dir", "EVAL_ON"]
+
+EVAL_ON = {
+    "val": "held-out validation split (carved from train); the test split is scored once, at the end",
+    "test": "paper protocol: epochs are selected on the test split itself, as the authors' code does",
+}
+"""Which split selects the epoch (early stopping, best checkpoint)."""
+
+
+def default_root() -> Path:
+    """``$WB_DATA`` when set, else ``<repo>/data``: datasets live in ``<root>/<name>/``."""
+    return Path(os.environ.get("WB_DATA") or REPO_ROOT / "data")
+
+
+class ImageDataset(torch.utils.data.Dataset):
+    """Items ``(float32 3 x H x W ImageNet-normalised tensor, int label)`` of one split.
+
+    ``.targets`` and ``.classes`` as in torchvision; ``.ids`` the source file ids; ``.pixels(i)`` and
+    ``.arrays()`` the decoded uint8 images (``H x W x 3``); ``.with_augment(False)`` the same images
+    without augmentation (for evaluation). Picklable: cached images are memory-mapped lazily per worker.
+    """
+
+    def __init__(self, images: CachedImages | DecodedImages, positions: np.ndarray, targets: list[int],
+                 ids: list[str], classes: list[str], augment: bool, name: str = ""):
+        self.images = images
+        self.positions = np.asarray(positions, dtype=np.int64)  # rows in the source split
+        self.targets = list(targets)
+        self.ids = list(ids)
+        self.classes = list(classes)
+        self.name = name
+        self.transform = ToModelInput(augment)
+
+    @property
+    def augment(self) -> bool:
+        return self.transform.augment
+
+    def with_augment(self, augment: bool) -> "ImageDataset":
+        """A copy sharing the images, with augmentation switched on or off."""
+        other = copy.copy(self)
+        other.transform = ToModelInput(augment)
+        return other
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def pixels(self, index: int) -> np.ndarray:
+        """Item ``index`` as decoded uint8 ``H x W x 3`` (resized, not augmented, not normalised)."""
+        return self.images[int(self.positions[index])]
+
+    def arrays(self) -> np.ndarray:
+        """All items as one uint8 ``N x H x W x 3`` array in memory."""
+        if isinstance(self.images, CachedImages):
+            return np.asarray(self.images.array()[self.positions])
+        return self.images[self.positions]
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return self.transform(self.pixels(index)), self.targets[index]
+
+    def __repr__(self) -> str:
+        return (f"ImageDataset({self.name!r}, {len(self)} images, {len(self.classes)} classes, "
+                f"augment={self.augment})")
+
+
+@dataclass
+class Splits:
+    """The result of :func:`load`: three datasets, the spec and the manifest of which ids went where."""
+
+    train: ImageDataset
+    val: ImageDataset
+    test: ImageDataset
+    spec: Any
+    manifest: Manifest
+    eval_on: str = "val"
+    image_size: tuple[int, int] = (256, 256)
+
+    @property
+    def selection(self) -> ImageDataset:
+        """The split that selects the epoch: ``val``, or ``test`` under the paper protocol."""
+        return self.test if self.eval_on == "test" else self.val
+
+    @property
+    def protocol(self) -> str:
+        return EVAL_ON[self.eval_on]
+
+    def counts(self) -> dict[str, int]:
+        return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
+
+
+def _check_eval_on(eval_on: str) -> str:
+    if eval_on not in EVAL_ON:
+        raise ConfigError(f"eval_on={eval_on!r} is not one of {sorted(EVAL_ON)}; pass 'val' (held-out "
+                          f"validation, the default) or 'test' (the paper protocol)")
+    return eval_on
+
+
+def _check_val_fraction(val_fraction: float) -> float:
+    try:
+        value = float(val_fraction)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not 0.0 < value <= 0.5:
+        raise ConfigError(f"val_fraction={val_fraction!r} is outside (0, 0.5]; pass e.g. 0.1, or "
+                          f"eval_on='test' for the paper protocol without a validation split")
+    return value
+
+
+def load(name: str, root: str | os.PathLike | None = None, fraction: float = 1.0, seed: int = 0,
+         image_size: int | tuple[int, int] | None = None, augment: bool | None = None,
+         cache_dir: str | os.PathLike | None = None, val_fraction: float = 0.1, eval_on: str = "val",
+         cache: bool = True, progress: bool = True) -> Splits:
+    """Load dataset ``name`` from ``<root>/<name>/`` as train / val / test datasets.
+
+    - test: the official test split when the dataset has one, else a stratified ``held_out_ratio``
+      share with the fixed seed ``SPLIT_SEED`` (the same test images for every run);
+    - val: ``val_fraction`` of each class of the train part, stratified, fixed seed ``SPLIT_SEED``;
+      with ``eval_on="test"`` (paper protocol) there is no validation split and ``val`` is ``test``;
+    - train: the rest, or a stratified ``fraction`` of the train part drawn with ``seed`` (at least one
+      image per class; sized on the whole train part, so 1 % of CIFAR-10 is 500 images as in the paper);
+    - ``image_size`` None = the paper's size for the dataset; ``augment`` None = the spec's choice
+      (TrivialAugmentWide on train only); ``cache=False`` decodes every item on access instead.
+    """
+    dataset_spec = spec(name)
+    fraction, seed = check_fraction(fraction), check_seed(seed)
+    eval_on = _check_eval_on(eval_on)
+    size = check_image_size(dataset_spec.image_size if image_size is None else image_size)
+    augment = dataset_spec.trivial_augment if augment is None else bool(augment)
+    root = Path(root) if root is not None else default_root()
+    folder = root / name
+
+    source = read_source(name, root)
+    if cache:
+        cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+
+    def images_of(split_name: str, raw) -> CachedImages | DecodedImages:
+        if not cache:
+            return DecodedImages(raw.load, size)
+        path = cached_split(cache_dir, name, split_name, folder, raw.ids, raw.load, size, progress)
+        return CachedImages(path, (len(raw.ids), *size, 3))
+
+    train_raw = source.train
+    train_images = images_of("train", train_raw)
+    all_train = np.arange(len(train_raw.ids))
+    if source.test is not None:
+        test_raw, test_images = source.test, images_of("test", source.test)
+        test_pos, test_source = np.arange(len(test_raw.ids)), "official"
+    else:
+        ratio = held_out_ratio(dataset_spec)
+        all_train, test_pos = stratified_split(train_raw.labels, ratio, SPLIT_SEED, train_raw.ids)
+        test_raw, test_images = train_raw, train_images
+        test_source = f"stratified {ratio:g} of the source, seed {SPLIT_SEED}"
+
+    train_labels = [train_raw.labels[i] for i in all_train]
+    train_ids = [train_raw.ids[i] for i in all_train]
+    if eval_on == "val":
+        keep, held = stratified_split(train_labels, _check_val_fraction(val_fraction), SPLIT_SEED,
+                                      train_ids)
+        pool, val_pos = all_train[keep], all_train[held]
+    else:
+        pool, val_pos = all_train, None
+    if fraction < 1.0:
+        pool_labels = [train_raw.labels[i] for i in pool]
+        pool_ids = [train_raw.ids[i] for i in pool]
+        pool = pool[stratified_subset(pool_labels, fraction, seed, pool_ids, class_counts(train_labels))]
+
+    def dataset(images, raw, positions, split_augment, split_name) -> ImageDataset:
+        return ImageDataset(images, positions, [raw.labels[i] for i in positions],
+                            [raw.ids[i] for i in positions], source.classes, split_augment,
+                            name=f"{name}/{split_name}")
+
+    train = dataset(train_images, train_raw, pool, augment, "train")
+    test = dataset(test_images, test_raw, test_pos, False, "test")
+    val = test if val_pos is None else dataset(train_images, train_raw, val_pos, False, "val")
+    split_ids = {"train": tuple(train.ids), "val": tuple(val.ids) if val_pos is not None else (),
+                 "test": tuple(test.ids)}
+    manifest = Manifest(dataset=name, fraction=fraction, seed=seed, eval_on=eval_on,
+                        test_source=test_source, ids=split_ids)
+    return Splits(train=train, val=val, test=test, spec=dataset_spec, manifest=manifest,
+                  eval_on=eval_on, image_size=size)

@@ -1,0 +1,74 @@
+"""From decoded pixels to model input: resize once at decode time, augment and normalise per item.
+
+Order per item: uint8 image -> TrivialAugmentWide (train only, when the spec says so) -> float in
+[0, 1] -> ImageNet mean/std. Augmentation runs on uint8 tensors, as torchvision's v2 transforms expect.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+from torchvision.transforms import v2
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+RESAMPLE = Image.Resampling.BILINEAR
+"""PIL's bilinear filter (antialiased when shrinking), the filter torchvision's ``Resize`` uses on PIL images."""
+
+
+def check_image_size(image_size) -> tuple[int, int]:
+    """``image_size`` as ``(height, width)``: an int means a square, a pair is (H, W)."""
+    from lib.errors import ConfigError
+
+    if isinstance(image_size, (int, np.integer)) and not isinstance(image_size, bool):
+        image_size = (int(image_size), int(image_size))
+    try:
+        h, w = (int(v) for v in image_size)
+        ok = h > 0 and w > 0 and all(float(v) == int(v) for v in image_size)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ConfigError(f"image_size={image_size!r} is not a positive int or (height, width) pair; "
+                          f"pass e.g. 256 or (448, 672), or None for the paper's size")
+    return h, w
+
+
+def resize_rgb(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
+    """RGB uint8 array ``H x W x 3`` of ``image`` resized to ``size`` = (H, W)."""
+    image = image.convert("RGB")
+    height, width = size
+    if image.size != (width, height):
+        image = image.resize((width, height), RESAMPLE)
+    return np.asarray(image, dtype=np.uint8)
+
+
+class ToModelInput:
+    """Callable ``uint8 H x W x 3 array -> float32 3 x H x W`` tensor; picklable for DataLoader workers.
+
+    With ``augment=True`` a TrivialAugmentWide op is drawn from torch's global generator, so seeding
+    torch (or a DataLoader worker's seed) makes the augmentation reproducible.
+    """
+
+    def __init__(self, augment: bool):
+        self.augment = bool(augment)
+        self._trivial = v2.TrivialAugmentWide() if self.augment else None
+        self._mean = torch.tensor(IMAGENET_MEAN, dtype=torch.float32).view(3, 1, 1)
+        self._std = torch.tensor(IMAGENET_STD, dtype=torch.float32).view(3, 1, 1)
+
+    def __call__(self, pixels: np.ndarray) -> torch.Tensor:
+        image = torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)  # uint8 3 x H x W
+        if self._trivial is not None:
+            image = self._trivial(image)
+        return (image.to(torch.float32).div_(255.0) - self._mean) / self._std
+
+    def __repr__(self) -> str:
+        return f"ToModelInput(augment={self.augment}, normalise=ImageNet)"
+
+
+def denormalise(x: torch.Tensor) -> np.ndarray:
+    """A model-input tensor ``3 x H x W`` back to a displayable uint8 ``H x W x 3`` array."""
+    mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
+    pixels = (x.detach().cpu() * std + mean).clamp(0, 1).mul(255).round().to(torch.uint8)
+    return pixels.permute(1, 2, 0).numpy()

@@ -1,0 +1,81 @@
+"""How much compute a run gets: the ``ci``, ``workshop`` and ``paper`` profiles.
+
+A profile fixes every training knob that is not part of the experiment's name (backbone, dataset,
+fraction, seed). Chapters and ``python -m lib.train`` take a profile name; explicit arguments
+(``--max-epochs``, ``--batch-size``, ...) override single fields and end up in the run's record.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from lib.errors import UnknownNameError
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One training budget. ``image_size=None`` means the dataset's paper size (256x256, BreakHis 448x672)."""
+
+    name: str
+    description: str
+    datasets: tuple[str, ...]          # the datasets a chapter runs by default under this profile
+    image_size: int | None             # square side in pixels, or None for the paper's size per dataset
+    fraction: float                    # share of the training split used (1.0 = all of it)
+    seeds: tuple[int, ...]             # the paper reports the best of three runs
+    pretrained: bool                   # ImageNet weights (the paper) or random initialisation
+    patience: int                      # DualOpt: epochs without a better validation top-1 before a phase ends
+    max_epochs: int | None             # cap on AdamW + SGD epochs together; None = patience alone decides
+    min_sgd_epochs: int                # under a cap, epochs always left for the SGD phase
+    batch_size: int
+    amp: str                           # "auto" (fp16 on CUDA, off on CPU), "off", "fp16", "bf16"
+    channels_last: bool
+    num_workers: int                   # DataLoader worker processes
+    eval_test_every_epoch: bool        # needed for the paper's own metric (best test top-1 over epochs)
+    device: str = "auto"               # "auto" = CUDA when available, else CPU
+
+    def replace(self, **changes) -> "Profile":
+        """A copy with some fields overridden (``None`` values are ignored)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+_PROFILES = {
+    p.name: p
+    for p in (
+        Profile(
+            name="ci",
+            description="seconds per run: digits at 32x32, a quarter of the training images, 2 epochs "
+                        "(1 AdamW + 1 SGD), random initialisation",
+            datasets=("digits",), image_size=32, fraction=0.25, seeds=(0,), pretrained=False,
+            patience=1, max_epochs=2, min_sgd_epochs=1, batch_size=64, amp="auto", channels_last=False,
+            num_workers=0, eval_test_every_epoch=True, device="cpu"),
+        Profile(
+            name="workshop",
+            description="a laptop CPU: digits at 32x32, at most 6 epochs (AdamW, then SGD for at least 2), "
+                        "random initialisation because pretrained weights cannot be downloaded here",
+            datasets=("digits",), image_size=32, fraction=1.0, seeds=(0,), pretrained=False,
+            patience=3, max_epochs=6, min_sgd_epochs=2, batch_size=64, amp="auto", channels_last=False,
+            num_workers=0, eval_test_every_epoch=True, device="cpu"),
+        Profile(
+            name="paper",
+            description="the paper's protocol: ImageNet weights, paper image sizes, patience 10 per phase, "
+                        "no epoch cap, mixed precision on CUDA, best of 3 seeds",
+            datasets=("cifar10", "cifar100", "flowers102", "dtd", "eurosat", "uc_merced"),
+            image_size=None, fraction=1.0, seeds=(0, 1, 2), pretrained=True,
+            patience=10, max_epochs=None, min_sgd_epochs=0, batch_size=64, amp="auto", channels_last=True,
+            num_workers=4, eval_test_every_epoch=True, device="auto"),
+    )
+}
+
+
+def names() -> list[str]:
+    """The registered profile names."""
+    return list(_PROFILES)
+
+
+def get(name: str) -> Profile:
+    """The profile called ``name``."""
+    try:
+        return _PROFILES[name]
+    except KeyError:
+        raise UnknownNameError(
+            f"unknown profile {name!r}: choose one of {', '.join(_PROFILES)}") from None

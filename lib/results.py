@@ -1,0 +1,141 @@
+"""Run records: one JSON file per finished run under ``results/runs/``, written atomically, checksummed.
+
+A record is named by its run key (backbone, dataset, fraction, seed, profile, weights, image size and a
+short hash of every other knob), so asking for the same run twice finds the same file and a finished run
+is never repeated. ``load_records`` reads a folder into a DataFrame (with ``source = "ours"``);
+``summarise`` aggregates seeds the paper's way (best of N) and as mean ± std.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from lib.errors import DataError
+from lib.provenance import REPO_ROOT
+
+RUNS_DIR = REPO_ROOT / "results" / "runs"
+
+# Knobs that change where or how fast a run goes but not what it computes; left out of the run key.
+_NOT_IN_KEY = ("device", "num_workers", "progress", "checkpoint_dir", "results_dir", "data_root",
+               "cache_dir", "stop_after_epochs")
+
+# The columns every record has (the contract with lib.analysis and the chapters).
+REQUIRED_FIELDS = (
+    "run_key", "backbone", "dataset", "fraction", "seed", "profile", "pretrained", "image_size",
+    "batch_size", "epochs_adamw", "epochs_sgd", "best_epoch", "test_top1", "test_top5", "val_top1",
+    "paper_protocol_test_top1", "wall_time_s", "images_per_s", "device", "torch", "torchvision",
+    "git_commit", "started", "finished", "config", "history", "checksum",
+)
+
+# The columns that say which experiment a row is (seeds are aggregated over, the rest are kept).
+CELL = ["backbone", "dataset", "fraction", "profile", "pretrained", "image_size"]
+
+
+def _canonical(obj) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=True)
+
+
+def _fraction_text(fraction: float) -> str:
+    return f"{fraction:g}".replace(".", "p")
+
+
+def run_key(config: dict) -> str:
+    """File-name-safe key of one run: the experiment's coordinates plus a hash of the other knobs."""
+    h, w = config["image_size"]
+    knobs = {k: v for k, v in sorted(config.items()) if k not in _NOT_IN_KEY}
+    digest = hashlib.sha256(_canonical(knobs).encode()).hexdigest()[:8]
+    weights = "imagenet" if config["pretrained"] else "scratch"
+    return (f"{config['backbone']}__{config['dataset']}__f{_fraction_text(config['fraction'])}"
+            f"__s{config['seed']}__{config['profile']}__{weights}__{h}x{w}__{digest}")
+
+
+def record_path(key: str, folder: Path | str = RUNS_DIR) -> Path:
+    """Where the record of run ``key`` lives."""
+    return Path(folder) / f"{key}.json"
+
+
+def checksum(record: dict) -> str:
+    """sha256 over the record's canonical JSON, without its own ``checksum`` field."""
+    body = {k: v for k, v in record.items() if k != "checksum"}
+    return hashlib.sha256(_canonical(body).encode()).hexdigest()
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to a unique temporary file beside ``path``, fsync it, then rename it into place.
+
+    Readers see either the old file or the complete new one, never half a file, even with several
+    writers at once (each writer has its own temporary name; ``os.replace`` is atomic on POSIX).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_record(record: dict, folder: Path | str = RUNS_DIR) -> Path:
+    """Add the checksum and write the record atomically as ``<folder>/<run_key>.json``; return the path."""
+    missing = [f for f in REQUIRED_FIELDS if f not in record and f != "checksum"]
+    if missing:
+        raise ValueError(f"run record lacks fields {missing}")
+    record = {**record, "checksum": checksum(record)}
+    path = record_path(record["run_key"], folder)
+    atomic_write_text(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
+    return path
+
+
+def read_record(path: Path | str) -> dict:
+    """Read one record and verify its checksum (a record edited by hand or truncated is refused)."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise DataError(f"run record {path} is unreadable ({err.__class__.__name__}): "
+                        f"delete it and run that configuration again") from None
+    if record.get("checksum") != checksum(record):
+        raise DataError(f"run record {path} fails its checksum (edited or damaged): records are never "
+                        f"edited by hand; delete it and run that configuration again")
+    return record
+
+
+def find_record(key: str, folder: Path | str = RUNS_DIR) -> dict | None:
+    """The stored record of run ``key``, or None when that run has not finished yet."""
+    path = record_path(key, folder)
+    return read_record(path) if path.exists() else None
+
+
+def load_records(folder: Path | str = RUNS_DIR) -> pd.DataFrame:
+    """Every record in ``folder`` as one row (``config`` and ``history`` kept as objects), ``source`` = ours."""
+    rows = [read_record(p) for p in sorted(Path(folder).glob("*.json"))]
+    columns = ["source", *REQUIRED_FIELDS]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    df = pd.DataFrame(rows)
+    df["image_size"] = df["image_size"].map(lambda s: f"{s[0]}x{s[1]}")
+    df.insert(0, "source", "ours")
+    return df
+
+
+def summarise(records: pd.DataFrame, metric: str = "test_top1") -> pd.DataFrame:
+    """One row per experiment cell: best of N seeds (the paper's rule), mean, std (ddof 1) and N."""
+    cols = CELL + [f"{metric}_best", f"{metric}_mean", f"{metric}_std", "n_seeds", "seeds"]
+    if records.empty:
+        return pd.DataFrame(columns=cols)
+    grouped = records.groupby(CELL, sort=True)[[metric, "seed"]]
+    out = grouped.agg(best=(metric, "max"), mean=(metric, "mean"), std=(metric, "std"),
+                      n_seeds=("seed", "nunique"), seeds=("seed", lambda s: sorted(set(s))))
+    out = out.rename(columns={"best": f"{metric}_best", "mean": f"{metric}_mean", "std": f"{metric}_std"})
+    return out.reset_index()[cols]

@@ -1,0 +1,557 @@
+"""The DualOpt trainer and ``python -m lib.train``: read it top to bottom.
+
+DualOpt as the paper describes it (Jeevan & Sethi): full fine-tuning with cross-entropy, AdamW
+(lr 1e-3, betas 0.9/0.999, eps 1e-8, weight decay 0.01) until the validation top-1 has not improved for
+``patience`` epochs; then the best weights are reloaded and training continues with SGD (lr 1e-3,
+momentum 0.9, no weight decay) until it again stops improving for ``patience`` epochs. The reported result
+is the test top-1/top-5 of the best-validation weights; the paper's own metric (the best test top-1 over
+all epochs, i.e. selection on test) is recorded beside it as ``paper_protocol_test_top1``.
+
+Epoch cap (short profiles only): with ``max_epochs = N`` the AdamW phase ends at the latest after
+``N - min_sgd_epochs`` epochs, so the SGD phase always gets at least ``min_sgd_epochs``; SGD ends at
+epoch N at the latest. Both phases still end earlier when patience runs out.
+
+Every epoch is checkpointed atomically (model, both optimizers, scaler, phase, patience counter, best
+weights, history, all RNG states), so a killed run resumes where it stopped and ends with the same record.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import dataclasses
+import fcntl
+import os
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from lib import profiles, results
+from lib.errors import BookError, ConfigError, UnknownNameError, one_line
+from lib.provenance import REPO_ROOT, environment, now
+
+CHECKPOINT_DIR = REPO_ROOT / "checkpoints"
+AMP_CHOICES = ("auto", "off", "fp16", "bf16")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every knob of one run; stored verbatim as the record's ``config``."""
+
+    backbone: str
+    dataset: str
+    seed: int
+    profile: str
+    fraction: float
+    pretrained: bool
+    image_size: tuple[int, int]          # (H, W)
+    batch_size: int
+    patience: int
+    max_epochs: int | None
+    min_sgd_epochs: int
+    amp: str
+    channels_last: bool
+    eval_test_every_epoch: bool
+    device: str
+    num_workers: int
+    val_fraction: float = 0.1
+    adamw_lr: float = 1e-3
+    adamw_betas: tuple[float, float] = (0.9, 0.999)
+    adamw_eps: float = 1e-8
+    adamw_weight_decay: float = 0.01
+    sgd_lr: float = 1e-3
+    sgd_momentum: float = 0.9
+    sgd_weight_decay: float = 0.0
+
+    def as_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Seeds, loaders, precision
+# ---------------------------------------------------------------------------------------------------
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def seed_worker(worker_id: int) -> None:
+    """DataLoader worker_init_fn: derive numpy/python seeds from the worker's torch seed."""
+    worker_seed = torch.initial_seed() % 2**32
+    np.random.seed(worker_seed)
+    random.seed(worker_seed)
+
+
+def make_loader(dataset, batch_size: int, shuffle: bool, seed: int, num_workers: int,
+                device: torch.device) -> DataLoader:
+    """A loader with its own seeded generator (so the shuffle order is part of the checkpoint)."""
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
+                      num_workers=num_workers, worker_init_fn=seed_worker,
+                      pin_memory=device.type == "cuda", drop_last=False)
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; an unavailable CUDA is a ConfigError."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise ConfigError(f"device {device!r} is not allowed: use cpu, cuda or auto")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} requested but torch sees no CUDA GPU: use --device cpu")
+    return torch.device(device)
+
+
+def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for ``amp`` on ``device`` (None = full fp32). ``auto`` = fp16 on CUDA only."""
+    if amp == "auto":
+        return torch.float16 if device.type == "cuda" else None
+    return {"off": None, "fp16": torch.float16, "bf16": torch.bfloat16}[amp]
+
+
+def _autocast(device: torch.device, dtype: torch.dtype | None):
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+# ---------------------------------------------------------------------------------------------------
+# One epoch of training, one evaluation
+# ---------------------------------------------------------------------------------------------------
+
+@dataclass
+class Runtime:
+    """How tensors move: device, autocast dtype, memory format, progress bars."""
+
+    device: torch.device
+    dtype: torch.dtype | None = None
+    channels_last: bool = False
+    progress: bool = True
+
+    def to_device(self, images: torch.Tensor, labels: torch.Tensor):
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+        images = images.to(self.device, non_blocking=True, memory_format=fmt)
+        return images, labels.to(self.device, non_blocking=True)
+
+
+def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
+                    scaler: torch.amp.GradScaler, rt: Runtime, desc: str) -> dict:
+    """One pass over ``loader``; autocast covers forward and loss, the scaler the backward (fp16)."""
+    model.train()
+    total_loss, seen, start = 0.0, 0, time.perf_counter()
+    for images, labels in tqdm(loader, desc=desc, leave=False, disable=not rt.progress):
+        images, labels = rt.to_device(images, labels)
+        with _autocast(rt.device, rt.dtype):
+            loss = F.cross_entropy(model(images), labels)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        total_loss += loss.item() * labels.numel()
+        seen += labels.numel()
+    seconds = time.perf_counter() - start
+    return {"train_loss": total_loss / max(seen, 1), "train_images": seen, "train_seconds": seconds}
+
+
+def evaluate(model: nn.Module, loader: DataLoader, rt: Runtime, desc: str = "eval") -> dict:
+    """Top-1 and top-5 accuracy (percent) and mean loss over ``loader``, under inference mode."""
+    model.eval()
+    correct1 = correct5 = seen = 0
+    total_loss = 0.0
+    with torch.inference_mode():
+        for images, labels in tqdm(loader, desc=desc, leave=False, disable=not rt.progress):
+            images, labels = rt.to_device(images, labels)
+            with _autocast(rt.device, rt.dtype):
+                logits = model(images)
+            logits = logits.float()
+            total_loss += F.cross_entropy(logits, labels, reduction="sum").item()
+            top = logits.topk(min(5, logits.shape[1]), dim=1).indices
+            hits = top == labels[:, None]
+            correct1 += hits[:, 0].sum().item()
+            correct5 += hits.any(dim=1).sum().item()
+            seen += labels.numel()
+    return {"top1": 100.0 * correct1 / max(seen, 1), "top5": 100.0 * correct5 / max(seen, 1),
+            "loss": total_loss / max(seen, 1)}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Checkpoints
+# ---------------------------------------------------------------------------------------------------
+
+def _rng_state(loaders: dict) -> dict:
+    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "loaders": {name: dl.generator.get_state() for name, dl in loaders.items()}}
+
+
+def _set_rng_state(state: dict, loaders: dict) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    for name, dl in loaders.items():
+        dl.generator.set_state(state["loaders"][name])
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    """torch.save to a temporary file, fsync, then rename: a kill never leaves half a checkpoint."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        torch.save(state, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _clone_state(model: nn.Module) -> dict:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+# ---------------------------------------------------------------------------------------------------
+# DualOpt
+# ---------------------------------------------------------------------------------------------------
+
+def make_optimizer(phase: str, model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW for the first phase, SGD with momentum for the second (the paper's hyperparameters)."""
+    if phase == "adamw":
+        return torch.optim.AdamW(model.parameters(), lr=cfg.adamw_lr, betas=cfg.adamw_betas,
+                                 eps=cfg.adamw_eps, weight_decay=cfg.adamw_weight_decay)
+    return torch.optim.SGD(model.parameters(), lr=cfg.sgd_lr, momentum=cfg.sgd_momentum,
+                           weight_decay=cfg.sgd_weight_decay)
+
+
+def phase_ends(phase: str, epoch: int, since_best: int, cfg: TrainConfig) -> str | None:
+    """Why the current phase ends after ``epoch`` completed epochs ('patience', 'max_epochs'), or None."""
+    if since_best >= cfg.patience:
+        return "patience"
+    if cfg.max_epochs is not None:
+        cap = cfg.max_epochs - cfg.min_sgd_epochs if phase == "adamw" else cfg.max_epochs
+        if epoch >= cap:
+            return "max_epochs"
+    return None
+
+
+def dual_opt_fit(model: nn.Module, loaders: dict, cfg: TrainConfig, rt: Runtime,
+                 checkpoint: Path | None = None, evaluate_fn: Callable = evaluate,
+                 log: Callable[[str], None] = print, stop_after_epochs: int | None = None) -> dict | None:
+    """Train ``model`` with DualOpt; return the summary (best epoch, test metrics, history).
+
+    ``loaders`` has ``train``, ``val`` and ``test``. ``evaluate_fn(model, loader, rt, desc)`` is injectable
+    for tests. With ``checkpoint`` set, an existing checkpoint is resumed and a new one written every
+    epoch. ``stop_after_epochs`` (a test hook) returns None after that many epochs, as if killed.
+    """
+    model.to(rt.device)
+    if rt.channels_last:
+        model.to(memory_format=torch.channels_last)
+    use_scaler = rt.device.type == "cuda" and rt.dtype == torch.float16   # bf16 needs no loss scaling
+    scaler = torch.amp.GradScaler(rt.device.type, enabled=use_scaler)
+    s = {"epoch": 0, "phase": "adamw", "since_best": 0, "best_val": -1.0, "best_epoch": 0,
+         "switch_epoch": None, "stopped_by": None, "history": [], "elapsed_s": 0.0, "started": now()}
+    optimizer = make_optimizer("adamw", model, cfg)
+    adamw_state = None
+    best_state = _clone_state(model)
+
+    if checkpoint is not None and Path(checkpoint).exists():
+        ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        if ck["config"] != cfg.as_dict():
+            raise ConfigError(f"checkpoint {checkpoint} belongs to another configuration: delete it "
+                              f"or use another --checkpoints folder")
+        s = ck["state"]
+        model.load_state_dict(ck["model"])
+        best_state = ck["best_model"]
+        adamw_state = ck["adamw"]
+        optimizer = make_optimizer(s["phase"] if s["phase"] != "done" else "sgd", model, cfg)
+        optimizer.load_state_dict(ck["sgd"] if s["phase"] == "sgd" else ck["adamw"])
+        scaler.load_state_dict(ck["scaler"])
+        _set_rng_state(ck["rng"], loaders)
+        log(f"resumed from {checkpoint} after epoch {s['epoch']} (phase {s['phase']})")
+
+    while s["phase"] != "done":
+        if stop_after_epochs is not None and s["epoch"] >= stop_after_epochs:
+            return None
+        start = time.perf_counter()
+        epoch = s["epoch"] + 1
+        tr = train_one_epoch(model, loaders["train"], optimizer, scaler, rt, f"epoch {epoch} {s['phase']}")
+        val = evaluate_fn(model, loaders["val"], rt, "val")
+        test = evaluate_fn(model, loaders["test"], rt, "test") if cfg.eval_test_every_epoch else None
+        s["epoch"] = epoch
+        if val["top1"] > s["best_val"]:
+            s["best_val"], s["best_epoch"], s["since_best"] = val["top1"], epoch, 0
+            best_state = _clone_state(model)
+        else:
+            s["since_best"] += 1
+        seconds = time.perf_counter() - start
+        s["elapsed_s"] += seconds
+        row = {"epoch": epoch, "phase": s["phase"], **tr, "val_top1": val["top1"], "val_top5": val["top5"],
+               "val_loss": val["loss"], "test_top1": test["top1"] if test else None,
+               "test_top5": test["top5"] if test else None, "epoch_seconds": seconds,
+               "images_per_s": tr["train_images"] / max(tr["train_seconds"], 1e-9)}
+        s["history"].append(row)
+        test_text = f" | test top-1 {test['top1']:.2f}" if test else ""
+        log(f"epoch {epoch:3d} [{s['phase']}] loss {tr['train_loss']:.4f} | val top-1 {val['top1']:.2f} "
+            f"top-5 {val['top5']:.2f}{test_text} | {seconds:.1f} s, {row['images_per_s']:.0f} img/s"
+            f"{'  *best*' if s['best_epoch'] == epoch else ''}")
+
+        reason = phase_ends(s["phase"], epoch, s["since_best"], cfg)
+        if reason and s["phase"] == "adamw":
+            # DualOpt switch: back to the best weights, fresh SGD, patience counter reset.
+            adamw_state = optimizer.state_dict()
+            model.load_state_dict(best_state)
+            optimizer = make_optimizer("sgd", model, cfg)
+            s.update(phase="sgd", since_best=0, switch_epoch=epoch)
+            log(f"switch to SGD after epoch {epoch} ({reason}); reloaded best weights of epoch "
+                f"{s['best_epoch']} (val top-1 {s['best_val']:.2f})")
+        elif reason:
+            s.update(phase="done", stopped_by=reason)
+            log(f"stop after epoch {epoch} ({reason}); best val top-1 {s['best_val']:.2f} at epoch "
+                f"{s['best_epoch']}")
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, {
+                "config": cfg.as_dict(), "state": s, "model": model.state_dict(), "best_model": best_state,
+                "adamw": adamw_state if s["phase"] != "adamw" else optimizer.state_dict(),
+                "sgd": optimizer.state_dict() if s["phase"] != "adamw" else None,
+                "scaler": scaler.state_dict(), "rng": _rng_state(loaders)})
+
+    model.load_state_dict(best_state)
+    test = evaluate_fn(model, loaders["test"], rt, "test")
+    history = s["history"]
+    tested = [h["test_top1"] for h in history if h["test_top1"] is not None]
+    switch = s["switch_epoch"] or s["epoch"]
+    train_images = sum(h["train_images"] for h in history)
+    train_seconds = sum(h["train_seconds"] for h in history)
+    return {"best_epoch": s["best_epoch"], "val_top1": s["best_val"],
+            "test_top1": test["top1"], "test_top5": test["top5"],
+            "paper_protocol_test_top1": max(tested) if tested and cfg.eval_test_every_epoch else None,
+            "epochs_adamw": switch, "epochs_sgd": s["epoch"] - switch, "switch_epoch": s["switch_epoch"],
+            "stopped_by": s["stopped_by"], "history": history, "started": s["started"],
+            "wall_time_s": s["elapsed_s"], "images_per_s": train_images / max(train_seconds, 1e-9)}
+
+
+# ---------------------------------------------------------------------------------------------------
+# One run: configuration -> record (re-used when it exists, resumed when a checkpoint exists)
+# ---------------------------------------------------------------------------------------------------
+
+def make_config(backbone: str, dataset: str, seed: int = 0, profile: str = "workshop",
+                fraction: float | None = None, pretrained: bool | None = None,
+                image_size: int | tuple[int, int] | None = None, max_epochs: int | None = None,
+                batch_size: int | None = None, device: str | None = None, amp: str | None = None,
+                patience: int | None = None) -> TrainConfig:
+    """Validate every argument (names, ranges, device) and merge them over the profile's defaults."""
+    from lib import data, models
+
+    prof = profiles.get(profile)
+    if backbone not in models.names():
+        raise UnknownNameError(f"unknown backbone {backbone!r}: choose one of {', '.join(models.names())}")
+    if dataset not in data.names():
+        raise UnknownNameError(f"unknown dataset {dataset!r}: choose one of {', '.join(data.names())}")
+    fraction = prof.fraction if fraction is None else float(fraction)
+    if not 0.0 < fraction <= 1.0:
+        raise ConfigError(f"fraction {fraction} is outside (0, 1]: use e.g. 0.01, 0.1 or 1")
+    if not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed {seed!r} is not allowed: use a non-negative integer")
+    size = image_size if image_size is not None else prof.image_size
+    if size is None:
+        size = tuple(data.spec(dataset).image_size)
+    elif isinstance(size, int):
+        size = (size, size)
+    if min(size) < 8:
+        raise ConfigError(f"image size {size} is too small: use at least 8 pixels per side (e.g. 32)")
+    max_epochs = prof.max_epochs if max_epochs is None else max_epochs
+    min_sgd = prof.min_sgd_epochs
+    if max_epochs is not None:
+        min_sgd = min(min_sgd, max_epochs - 1)
+        if max_epochs < 1:
+            raise ConfigError(f"max_epochs {max_epochs} is not allowed: use 1 or more (2+ to reach SGD)")
+    batch_size = prof.batch_size if batch_size is None else batch_size
+    if batch_size < 1:
+        raise ConfigError(f"batch size {batch_size} is not allowed: use a positive integer")
+    amp = prof.amp if amp is None else amp
+    if amp not in AMP_CHOICES:
+        raise ConfigError(f"amp {amp!r} is not allowed: choose one of {', '.join(AMP_CHOICES)}")
+    patience = prof.patience if patience is None else patience
+    if patience < 1:
+        raise ConfigError(f"patience {patience} is not allowed: use 1 or more (the paper uses 10)")
+    dev = resolve_device(device or prof.device)
+    return TrainConfig(
+        backbone=backbone, dataset=dataset, seed=seed, profile=profile, fraction=fraction,
+        pretrained=prof.pretrained if pretrained is None else bool(pretrained), image_size=tuple(size),
+        batch_size=batch_size, patience=patience, max_epochs=max_epochs, min_sgd_epochs=min_sgd, amp=amp,
+        channels_last=prof.channels_last, eval_test_every_epoch=prof.eval_test_every_epoch,
+        device=str(dev), num_workers=prof.num_workers)
+
+
+def check_data(dataset: str, data_root: Path | str | None) -> None:
+    """Fail early (DataError naming the missing files and the download URL) when a dataset is absent."""
+    from lib.data import sources
+
+    root = Path(data_root) if data_root is not None else None
+    sources.read_source(dataset, root)
+
+
+@contextlib.contextmanager
+def _run_lock(path: Path):
+    """An exclusive lock per run key, so two processes never train the same run at once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def run(cfg: TrainConfig, data_root: Path | str | None = None, results_dir: Path | str = results.RUNS_DIR,
+        checkpoint_dir: Path | str = CHECKPOINT_DIR, progress: bool = True, cache_dir: Path | None = None,
+        log: Callable[[str], None] = print, stop_after_epochs: int | None = None) -> dict | None:
+    """Train one configuration and write its record; a finished run is re-used, an unfinished one resumed."""
+    key = results.run_key(cfg.as_dict())
+    record = results.find_record(key, results_dir)
+    if record is not None:
+        log(f"re-used finished run {key} (record {results.record_path(key, results_dir)})")
+        return record
+    checkpoint = Path(checkpoint_dir) / f"{key}.pt"
+    with _run_lock(Path(checkpoint_dir) / f"{key}.lock"):
+        record = results.find_record(key, results_dir)   # another process may have finished it meanwhile
+        if record is not None:
+            log(f"re-used finished run {key} (finished by another process)")
+            return record
+        from lib import data, models
+
+        seed_everything(cfg.seed)
+        splits = data.load(cfg.dataset, root=data_root, fraction=cfg.fraction, seed=cfg.seed,
+                           image_size=cfg.image_size, cache_dir=cache_dir, val_fraction=cfg.val_fraction)
+        num_classes = len(splits.train.classes)
+        model = models.build(cfg.backbone, num_classes=num_classes, pretrained=cfg.pretrained)
+        device = torch.device(cfg.device)
+        loaders = {name: make_loader(getattr(splits, name), cfg.batch_size, name == "train", cfg.seed + i,
+                                     cfg.num_workers, device)
+                   for i, name in enumerate(("train", "val", "test"))}
+        rt = Runtime(device, autocast_dtype(cfg.amp, device), cfg.channels_last, progress)
+        log(f"run {key}: {len(splits.train)} train / {len(splits.val)} val / {len(splits.test)} test images, "
+            f"{num_classes} classes, {'ImageNet weights' if cfg.pretrained else 'random initialisation'}, "
+            f"device {device}, autocast {rt.dtype or 'off'}")
+        fit = dual_opt_fit(model, loaders, cfg, rt, checkpoint=checkpoint, log=log,
+                           stop_after_epochs=stop_after_epochs)
+        if fit is None:
+            log(f"stopped after {stop_after_epochs} epochs on request; checkpoint {checkpoint}")
+            return None
+        env = environment(cfg.device)
+        record = {"run_key": key, **{k: v for k, v in cfg.as_dict().items()
+                                     if k in ("backbone", "dataset", "fraction", "seed", "profile",
+                                              "pretrained", "image_size", "batch_size")},
+                  **fit, **env, "finished": now(), "config": cfg.as_dict(),
+                  "manifest_sha256": getattr(splits, "manifest", {}).get("sha256")
+                  if isinstance(getattr(splits, "manifest", None), dict) else None,
+                  "num_classes": num_classes,
+                  "split_sizes": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)}}
+        path = results.write_record(record, results_dir)
+        checkpoint.unlink(missing_ok=True)   # the record is the result; the checkpoint was only for resuming
+        log(f"record written to {path}")
+        return results.read_record(path)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------------------
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad usage as one ConfigError line (exit 2) instead of a usage dump."""
+
+    def error(self, message):
+        raise ConfigError(f"{message} (see python -m lib.train --help)")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", default="workshop", help="ci, workshop (default) or paper")
+    p.add_argument("--results", type=Path, default=results.RUNS_DIR, help="folder for run records")
+    p.add_argument("--checkpoints", type=Path, default=CHECKPOINT_DIR, help="folder for resumable checkpoints")
+    p.add_argument("--data-root", type=Path, default=None, help="folder holding <dataset>/ folders")
+    p.add_argument("--max-epochs", type=int, default=None, help="cap on AdamW + SGD epochs")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--image-size", type=int, default=None, help="square side in pixels")
+    p.add_argument("--device", default=None, help="cpu, cuda or auto")
+    p.add_argument("--amp", default=None, choices=AMP_CHOICES)
+    p.add_argument("--pretrained", action=argparse.BooleanOptionalAction, default=None,
+                   help="ImageNet weights (default: the profile's choice)")
+    p.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
+
+
+def _csv(text: str, kind=str) -> list:
+    try:
+        return [kind(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"could not read {text!r} as a comma-separated list of {kind.__name__}") from None
+
+
+def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[TrainConfig]]:
+    """Parse the command line and validate every requested run before any work starts."""
+    from lib import models
+
+    if argv[:1] == ["grid"]:
+        p = _Parser(prog="python -m lib.train grid", description="Train a grid of runs (skips finished ones).")
+        p.add_argument("--backbones", default="all", help="comma-separated, or 'all'")
+        p.add_argument("--datasets", default=None, help="comma-separated (default: the profile's)")
+        p.add_argument("--fractions", default=None, help="comma-separated, e.g. 0.01,0.1,1")
+        p.add_argument("--seeds", default=None, help="comma-separated (default: the profile's)")
+        _common(p)
+        args = p.parse_args(argv[1:])
+        prof = profiles.get(args.profile)
+        backbones = models.names() if args.backbones == "all" else _csv(args.backbones)
+        datasets = _csv(args.datasets) if args.datasets else list(prof.datasets)
+        fractions = _csv(args.fractions, float) if args.fractions else [None]
+        seeds = _csv(args.seeds, int) if args.seeds else list(prof.seeds)
+    else:
+        p = _Parser(prog="python -m lib.train", description="Train one backbone on one dataset with DualOpt.")
+        p.add_argument("--backbone", required=True)
+        p.add_argument("--dataset", required=True)
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--fraction", type=float, default=None)
+        _common(p)
+        args = p.parse_args(argv)
+        backbones, datasets, fractions, seeds = [args.backbone], [args.dataset], [args.fraction], [args.seed]
+    configs = [make_config(b, d, seed=s, profile=args.profile, fraction=f, pretrained=args.pretrained,
+                           image_size=args.image_size, max_epochs=args.max_epochs, batch_size=args.batch_size,
+                           device=args.device, amp=args.amp)
+               for d in datasets for f in fractions for b in backbones for s in seeds]
+    for dataset in dict.fromkeys(datasets):
+        check_data(dataset, args.data_root)
+    return args, configs
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args, configs = parse_args(argv)
+        records = [run(cfg, data_root=args.data_root, results_dir=args.results, checkpoint_dir=args.checkpoints,
+                       progress=not args.no_progress) for cfg in configs]
+    except BookError as err:
+        print(f"error: {one_line(err)}", file=sys.stderr)
+        return 2
+    for rec in records[:-1]:
+        print(f"{rec['backbone']} on {rec['dataset']} (seed {rec['seed']}): test top-1 {rec['test_top1']:.2f} %")
+    last = records[-1]
+    path = results.record_path(last["run_key"], args.results)
+    print(f"record {path}: test top-1 {last['test_top1']:.2f} % (ours, {last['backbone']} on "
+          f"{last['dataset']}, seed {last['seed']}, best-validation weights)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""DualOpt trainer: phase switch, best-weight reload, early stopping, epoch cap, determinism, resume,
+and (with the real backbones and digits) that training actually learns."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import TensorDataset
+
+from lib import train
+
+CPU = torch.device("cpu")
+
+
+def tiny_config(**changes) -> train.TrainConfig:
+    cfg = train.TrainConfig(
+        backbone="tiny", dataset="toy", seed=0, profile="ci", fraction=1.0, pretrained=False,
+        image_size=(8, 8), batch_size=16, patience=2, max_epochs=None, min_sgd_epochs=0, amp="off",
+        channels_last=False, eval_test_every_epoch=True, device="cpu", num_workers=0)
+    return dataclasses.replace(cfg, **changes)
+
+
+class ToyData(TensorDataset):
+    """A TensorDataset with the .targets / .classes a book dataset has."""
+
+    def __init__(self, n: int, seed: int):
+        g = torch.Generator().manual_seed(seed)
+        labels = torch.arange(n) % 4
+        images = torch.randn(n, 3, 8, 8, generator=g) + labels[:, None, None, None].float()
+        super().__init__(images, labels)
+        self.targets, self.classes = labels.tolist(), ["a", "b", "c", "d"]
+
+
+def toy_loaders(seed: int = 0, train_size: int = 64) -> dict:
+    sets = {"train": ToyData(train_size, 1), "val": ToyData(32, 2), "test": ToyData(32, 3)}
+    return {k: train.make_loader(v, 16, k == "train", seed + i, 0, CPU) for i, (k, v) in enumerate(sets.items())}
+
+
+def linear_model() -> nn.Module:   # no BatchNorm: with SGD lr 0 its weights cannot move
+    return nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 4))
+
+
+def conv_model() -> nn.Module:     # BatchNorm and dropout: RNG and running stats matter for resume
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.Dropout(0.3),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 4))
+
+
+class ScriptedEval:
+    """Validation top-1 from a script; records a copy of the weights at every validation call."""
+
+    def __init__(self, val_script):
+        self.script, self.snapshots = list(val_script), []
+
+    def __call__(self, model, loader, rt, desc="eval"):
+        if desc == "val":
+            self.snapshots.append({k: v.clone() for k, v in model.state_dict().items()})
+            top1 = self.script.pop(0)
+        else:
+            top1 = 50.0
+        return {"top1": float(top1), "top5": 100.0, "loss": 1.0}
+
+
+def same_weights(a: dict, b: dict) -> bool:
+    return all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_dual_opt_switches_reloads_best_and_stops_on_patience():
+    torch.manual_seed(0)
+    # patience 2: AdamW peaks at epoch 2, two worse epochs -> switch after 4; SGD peaks at 5, stops after 7.
+    ev = ScriptedEval([10, 20, 15, 18, 25, 22, 21])
+    logs = []
+    fit = train.dual_opt_fit(linear_model(), toy_loaders(), tiny_config(sgd_lr=0.0), train.Runtime(CPU, progress=False),
+                             evaluate_fn=ev, log=logs.append)
+    assert [h["phase"] for h in fit["history"]] == ["adamw"] * 4 + ["sgd"] * 3
+    assert (fit["epochs_adamw"], fit["epochs_sgd"], fit["switch_epoch"]) == (4, 3, 4)
+    assert fit["best_epoch"] == 5 and fit["val_top1"] == 25 and fit["stopped_by"] == "patience"
+    assert any("switch to SGD after epoch 4" in line for line in logs)
+    # SGD with lr 0 cannot move the weights, so epoch 5 evaluates exactly the reloaded epoch-2 weights.
+    assert same_weights(ev.snapshots[4], ev.snapshots[1])
+    assert not same_weights(ev.snapshots[3], ev.snapshots[1])
+    assert not ev.script   # exactly seven validation calls
+
+
+def test_sgd_phase_must_beat_the_overall_best():
+    ev = ScriptedEval([50, 40, 45, 44])   # 45 is better than the SGD start but not than AdamW's 50
+    fit = train.dual_opt_fit(linear_model(), toy_loaders(), tiny_config(patience=1),
+                             train.Runtime(CPU, progress=False), evaluate_fn=ev, log=lambda s: None)
+    assert (fit["epochs_adamw"], fit["epochs_sgd"], fit["best_epoch"]) == (2, 1, 1)
+
+
+def test_epoch_cap_leaves_epochs_for_sgd():
+    ev = ScriptedEval(range(1, 100))      # always improving: only the cap ends a phase
+    fit = train.dual_opt_fit(linear_model(), toy_loaders(), tiny_config(max_epochs=5, min_sgd_epochs=2),
+                             train.Runtime(CPU, progress=False), evaluate_fn=ev, log=lambda s: None)
+    assert (fit["epochs_adamw"], fit["epochs_sgd"], fit["stopped_by"]) == (3, 2, "max_epochs")
+    assert fit["best_epoch"] == 5
+
+
+def test_paper_protocol_metric_is_the_best_test_over_epochs():
+    class Eval(ScriptedEval):
+        tests = iter([60.0, 90.0, 70.0, 80.0])   # per-epoch test top-1, then the final best-val evaluation
+
+        def __call__(self, model, loader, rt, desc="eval"):
+            out = super().__call__(model, loader, rt, desc)
+            return out if desc == "val" else {"top1": next(self.tests), "top5": 100.0, "loss": 1.0}
+
+    fit = train.dual_opt_fit(linear_model(), toy_loaders(), tiny_config(max_epochs=3, min_sgd_epochs=1, patience=5),
+                             train.Runtime(CPU, progress=False), evaluate_fn=Eval([30, 20, 10]), log=lambda s: None)
+    assert fit["paper_protocol_test_top1"] == 90.0      # selection on test, as the paper reports
+    assert fit["test_top1"] == 80.0 and fit["best_epoch"] == 1   # ours: best-validation weights
+
+
+METRICS = ("train_loss", "val_top1", "val_top5", "val_loss", "test_top1", "test_top5", "phase")
+
+
+def metrics(fit: dict) -> list:
+    return [tuple(h[k] for k in METRICS) for h in fit["history"]] + [fit["test_top1"], fit["best_epoch"]]
+
+
+def fit_conv(checkpoint=None, stop_after_epochs=None, init_seed=0):
+    train.seed_everything(init_seed)
+    cfg = tiny_config(max_epochs=4, min_sgd_epochs=2, patience=3, seed=0)
+    return train.dual_opt_fit(conv_model(), toy_loaders(), cfg, train.Runtime(CPU, progress=False),
+                              checkpoint=checkpoint, log=lambda s: None, stop_after_epochs=stop_after_epochs)
+
+
+def test_same_seed_same_metrics_and_resume_is_identical(tmp_path):
+    first = fit_conv()
+    assert metrics(fit_conv()) == metrics(first)
+    assert first["epochs_adamw"] == 2 and first["epochs_sgd"] == 2
+    ck = tmp_path / "run.pt"
+    assert fit_conv(checkpoint=ck, stop_after_epochs=3) is None and ck.exists()   # "killed" in the SGD phase
+    # A fresh process would build a differently initialised model; the checkpoint must restore everything.
+    resumed = fit_conv(checkpoint=ck, init_seed=123)
+    assert metrics(resumed) == metrics(first)
+
+
+def test_checkpoint_of_another_configuration_is_refused(tmp_path):
+    ck = tmp_path / "run.pt"
+    fit_conv(checkpoint=ck, stop_after_epochs=1)
+    with pytest.raises(train.ConfigError, match="another configuration"):
+        train.dual_opt_fit(conv_model(), toy_loaders(), tiny_config(patience=7), train.Runtime(CPU, progress=False),
+                           checkpoint=ck, log=lambda s: None)
+
+
+def test_autocast_choices():
+    assert train.autocast_dtype("auto", CPU) is None
+    assert train.autocast_dtype("auto", torch.device("cuda")) is torch.float16
+    assert train.autocast_dtype("bf16", CPU) is torch.bfloat16
+
+
+def test_bf16_autocast_runs_on_cpu():
+    ev = ScriptedEval([1, 2])
+    fit = train.dual_opt_fit(conv_model(), toy_loaders(), tiny_config(max_epochs=2, min_sgd_epochs=1, amp="bf16"),
+                             train.Runtime(CPU, dtype=torch.bfloat16, progress=False), evaluate_fn=ev,
+                             log=lambda s: None)
+    assert len(fit["history"]) == 2

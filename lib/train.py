@@ -399,10 +399,9 @@ def make_config(backbone: str, dataset: str, seed: int = 0, profile: str = "work
 
 def check_data(dataset: str, data_root: Path | str | None) -> None:
     """Fail early (DataError naming the missing files and the download URL) when a dataset is absent."""
-    from lib.data import sources
+    from lib import data
 
-    root = Path(data_root) if data_root is not None else None
-    sources.read_source(dataset, root)
+    data.read_source(dataset, Path(data_root) if data_root is not None else data.default_root())
 
 
 @contextlib.contextmanager
@@ -436,7 +435,8 @@ def run(cfg: TrainConfig, data_root: Path | str | None = None, results_dir: Path
 
         seed_everything(cfg.seed)
         splits = data.load(cfg.dataset, root=data_root, fraction=cfg.fraction, seed=cfg.seed,
-                           image_size=cfg.image_size, cache_dir=cache_dir, val_fraction=cfg.val_fraction)
+                           image_size=cfg.image_size, cache_dir=cache_dir, val_fraction=cfg.val_fraction,
+                           progress=progress)
         num_classes = len(splits.train.classes)
         model = models.build(cfg.backbone, num_classes=num_classes, pretrained=cfg.pretrained)
         device = torch.device(cfg.device)
@@ -457,8 +457,7 @@ def run(cfg: TrainConfig, data_root: Path | str | None = None, results_dir: Path
                                      if k in ("backbone", "dataset", "fraction", "seed", "profile",
                                               "pretrained", "image_size", "batch_size")},
                   **fit, **env, "finished": now(), "config": cfg.as_dict(),
-                  "manifest_sha256": getattr(splits, "manifest", {}).get("sha256")
-                  if isinstance(getattr(splits, "manifest", None), dict) else None,
+                  "manifest_sha256": splits.manifest.sha256, "test_source": splits.manifest.test_source,
                   "num_classes": num_classes,
                   "split_sizes": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)}}
         path = results.write_record(record, results_dir)

@@ -1,0 +1,99 @@
+"""Run records: keys, checksums, atomic and concurrent writes, loading and the seed aggregation."""
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing as mp
+
+import pytest
+
+from lib import results
+from lib.errors import DataError
+
+
+def config(**changes) -> dict:
+    cfg = {"backbone": "resnet50", "dataset": "digits", "seed": 0, "profile": "ci", "fraction": 1.0,
+           "pretrained": False, "image_size": [32, 32], "batch_size": 64, "patience": 1, "max_epochs": 2,
+           "device": "cpu", "num_workers": 0}
+    return {**cfg, **changes}
+
+
+def record(test_top1: float = 50.0, **changes) -> dict:
+    cfg = config(**changes)
+    rec = {f: None for f in results.REQUIRED_FIELDS if f != "checksum"}
+    rec.update({k: cfg[k] for k in ("backbone", "dataset", "fraction", "seed", "profile", "pretrained",
+                                    "image_size", "batch_size")})
+    rec.update(run_key=results.run_key(cfg), config=cfg, history=[{"epoch": 1, "val_top1": 1.0}],
+               test_top1=test_top1, test_top5=99.0, val_top1=40.0)
+    return rec
+
+
+def test_run_key_names_the_experiment_and_ignores_where_it_ran():
+    key = results.run_key(config())
+    assert key.startswith("resnet50__digits__f1__s0__ci__scratch__32x32__")
+    assert results.run_key(config(device="cuda", num_workers=8)) == key
+    for change in ({"seed": 1}, {"fraction": 0.1}, {"max_epochs": 3}, {"pretrained": True},
+                   {"image_size": [64, 64]}, {"batch_size": 32}):
+        assert results.run_key(config(**change)) != key, change
+    assert "f0p1" in results.run_key(config(fraction=0.1))
+
+
+def test_write_read_roundtrip_and_checksum(tmp_path):
+    path = results.write_record(record(), tmp_path)
+    back = results.read_record(path)
+    assert back["test_top1"] == 50.0 and back["checksum"] == results.checksum(back)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]     # no temporary files left behind
+
+
+def test_edited_or_truncated_record_is_refused(tmp_path):
+    path = results.write_record(record(), tmp_path)
+    data = json.loads(path.read_text())
+    data["test_top1"] = 99.9
+    path.write_text(json.dumps(data))
+    with pytest.raises(DataError, match="checksum"):
+        results.read_record(path)
+    path.write_text(path.read_text()[:40])
+    with pytest.raises(DataError, match="unreadable"):
+        results.load_records(tmp_path)
+
+
+def test_record_lacking_fields_is_not_written(tmp_path):
+    rec = record()
+    del rec["test_top5"]
+    with pytest.raises(ValueError, match="test_top5"):
+        results.write_record(rec, tmp_path)
+    assert not list(tmp_path.iterdir())
+
+
+def _write_many(folder, worker: int) -> None:
+    for seed in range(6):   # every worker writes the same six runs, with its own value
+        results.write_record(record(test_top1=float(worker), seed=seed), folder)
+
+
+def test_concurrent_writers_leave_one_complete_record_per_run(tmp_path):
+    ctx = mp.get_context("fork")
+    procs = [ctx.Process(target=_write_many, args=(tmp_path, w)) for w in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    assert all(p.exitcode == 0 for p in procs)
+    files = sorted(tmp_path.iterdir())
+    assert len(files) == 6 and all(f.suffix == ".json" for f in files)   # no duplicates, no temp files
+    df = results.load_records(tmp_path)                                     # every checksum verifies
+    assert sorted(df["seed"]) == list(range(6)) and set(df["test_top1"]) <= {0.0, 1.0, 2.0, 3.0}
+
+
+def test_load_records_and_best_of_n(tmp_path):
+    assert results.load_records(tmp_path).empty
+    for seed, top1 in enumerate([70.0, 80.0, 75.0]):
+        results.write_record(record(top1, seed=seed), tmp_path)
+    results.write_record(record(60.0, seed=0, backbone="swin_t"), tmp_path)
+    df = results.load_records(tmp_path)
+    assert len(df) == 4 and set(df["source"]) == {"ours"} and set(df["image_size"]) == {"32x32"}
+    summary = results.summarise(df).set_index("backbone")
+    assert summary.loc["resnet50", "test_top1_best"] == 80.0          # the paper's best-of-three
+    assert summary.loc["resnet50", "test_top1_mean"] == 75.0
+    assert summary.loc["resnet50", "test_top1_std"] == pytest.approx(5.0)
+    assert summary.loc["resnet50", "n_seeds"] == 3 and summary.loc["resnet50", "seeds"] == [0, 1, 2]
+    assert summary.loc["swin_t", "n_seeds"] == 1 and math.isnan(summary.loc["swin_t", "test_top1_std"])

@@ -1,0 +1,324 @@
+"""Chapter 1: the paper's backbone-selection rule, applied to torchvision's own registry and weights metadata.
+
+The paper (Section 3) takes torchvision's classification models, keeps those with fewer than 30 M
+parameters, takes the best ImageNet top-1 per family and drops what is below 75 %. The text leaves three
+things open, so every function here takes them as arguments and the chapter compares the readings:
+
+* what a *family* is (:data:`FAMILY_RULES`),
+* what a *model* is: one weights entry, or one architecture with one chosen entry (:data:`UNITS`),
+* whether the quantized models count.
+
+Nothing here is typed by hand: parameters and accuracies come from ``weights.meta``.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lib.errors import ConfigError, DataError
+from lib.provenance import REPO_ROOT
+
+PAPER_COUNTS_CSV = REPO_ROOT / "results" / "paper" / "selection_counts.csv"
+PAPER_TABLE2_CSV = REPO_ROOT / "results" / "paper" / "table2.csv"
+
+FAMILY_RULES = {
+    "docs": "torchvision's documentation pages: the builder module, with resnet.py split into ResNet, "
+            "ResNeXt and Wide ResNet and efficientnet.py into EfficientNet and EfficientNetV2",
+    "module": "the Python module that defines the builder (torchvision.models.resnet, ...)",
+    "stem": "the model name without its size suffix (resnet50 -> resnet, swin_v2_t -> swin_v2)",
+}
+UNITS = {
+    "entries": "every weights entry is a model (ResNet50_Weights.IMAGENET1K_V1 and _V2 are two)",
+    "best": "every architecture is a model, with its most accurate weights entry",
+    "default": "every architecture is a model, with its DEFAULT weights entry",
+    "first": "every architecture is a model, with its first-listed (oldest, usually IMAGENET1K_V1) entry",
+}
+# "We included both Swin-Tiny and SwinV2-Tiny in our list due to the under-representation of attention-based
+# transformer architectures" (Section 3): the paper's hand-made addition to the rule's picks.
+PAPER_ADDED_BY_HAND = ("swin_t", "swin_v2_t")
+# The modules the documentation splits into several pages; the stem names the page.
+_SPLIT_MODULES = {"resnet", "efficientnet"}
+# Size and variant suffixes: digits, x0_5, 32x4d, t/s/b/l/h, b0..b7, 400mf, 3_2gf, bn, tiny/small/...
+_SIZE_TOKEN = re.compile(r"^(\d+|x\d+|\d+x\d+d|[tsbmlh]|b\d|\d+[gm]f|bn|tiny|small|base|large|huge)$")
+
+
+def _stem(model: str) -> str:
+    """The architecture name without its size suffix: ``regnet_y_3_2gf`` -> ``regnet_y``."""
+    tokens = model.removeprefix("quantized_").split("_")
+    while len(tokens) > 1 and _SIZE_TOKEN.match(tokens[-1]):
+        tokens.pop()
+    if not re.fullmatch(r"v\d+", tokens[-1]):  # resnet50 -> resnet, but keep inception_v3
+        tokens[-1] = tokens[-1].rstrip("0123456789") or tokens[-1]
+    return "_".join(tokens)
+
+
+def family_of(model: str, module: str, rule: str = "docs") -> str:
+    """The family of ``model`` (defined in ``torchvision.models.<module>``) under one of :data:`FAMILY_RULES`."""
+    if rule == "module":
+        return module
+    if rule == "stem":
+        return _stem(model)
+    if rule == "docs":
+        return _stem(model) if module in _SPLIT_MODULES else module
+    raise ConfigError(f"unknown family rule {rule!r}: choose one of {', '.join(FAMILY_RULES)}")
+
+
+def registry(include_quantized: bool = False) -> pd.DataFrame:
+    """One row per ImageNet weights entry of torchvision's classification models, read from ``weights.meta``.
+
+    Columns: ``model``, ``module`` (file name of the builder's module), ``weights``
+    (``"ResNet50_Weights.IMAGENET1K_V2"``), ``entry``, ``is_default``, ``is_first``, ``params``,
+    ``params_m``, ``top1`` (percent; NaN where the entry has no ImageNet metric), ``quantized``.
+    """
+    import torchvision.models as tvm
+    from torchvision.models import get_model_builder, get_model_weights, list_models
+
+    modules = [tvm] + ([tvm.quantization] if include_quantized else [])
+    rows = []
+    for module in modules:
+        for model in list_models(module=module):
+            enum = get_model_weights(model)
+            entries = list(enum)
+            for i, w in enumerate(entries):
+                metric = w.meta.get("_metrics", {}).get("ImageNet-1K", {}).get("acc@1", np.nan)
+                rows.append({
+                    "model": model,
+                    "module": get_model_builder(model).__module__.rsplit(".", 1)[-1],
+                    "weights": f"{enum.__name__}.{w.name}",
+                    "entry": w.name,
+                    "is_default": w is enum.DEFAULT,
+                    "is_first": i == 0,
+                    "params": int(w.meta["num_params"]),
+                    "params_m": w.meta["num_params"] / 1e6,
+                    "top1": float(metric),
+                    "quantized": module is not tvm,
+                })
+    return pd.DataFrame(rows)
+
+
+def candidates(reg: pd.DataFrame, unit: str = "entries", family: str = "docs") -> pd.DataFrame:
+    """The rows the rule counts as "models" under ``unit`` (:data:`UNITS`), with a ``family`` column."""
+    if unit not in UNITS:
+        raise ConfigError(f"unknown unit {unit!r}: choose one of {', '.join(UNITS)}")
+    if unit == "entries":
+        out = reg.copy()
+    elif unit == "best":  # entries without a metric sort last, so an architecture keeps one row
+        out = reg.sort_values("top1", ascending=False, na_position="last").drop_duplicates("model")
+    else:
+        out = reg[reg["is_default" if unit == "default" else "is_first"]]
+    out = out.assign(family=[family_of(m, mod, family) for m, mod in zip(out["model"], out["module"])])
+    return out.sort_values(["family", "params", "model", "entry"]).reset_index(drop=True)
+
+
+def apply_rule(cands: pd.DataFrame, max_params_m: float = 30.0, min_top1: float = 75.0) -> pd.DataFrame:
+    """The paper's rule, one boolean column per step: ``light`` (fewer than ``max_params_m`` M parameters),
+    ``family_best`` (highest top-1 among the light models of its family; ties go to fewer parameters) and
+    ``selected`` (``family_best`` with top-1 of at least ``min_top1`` %)."""
+    if not max_params_m > 0:
+        raise ConfigError(f"max_params_m={max_params_m!r} must be a positive number of millions")
+    if not 0 <= min_top1 <= 100:
+        raise ConfigError(f"min_top1={min_top1!r} must be a percentage between 0 and 100")
+    out = cands.copy()
+    out["light"] = out["params"] < max_params_m * 1e6
+    ranked = out[out["light"] & out["top1"].notna()].sort_values(["top1", "params"], ascending=[False, True])
+    best = ranked.drop_duplicates("family").index
+    out["family_best"] = out.index.isin(best)
+    out["selected"] = out["family_best"] & (out["top1"] >= min_top1)
+    return out
+
+
+def rule_steps(marked: pd.DataFrame, max_params_m: float = 30.0, min_top1: float = 75.0) -> pd.DataFrame:
+    """How many models and families are left after each step of the rule (``marked`` from :func:`apply_rule`)."""
+    steps = [
+        ("torchvision classification models", marked),
+        (f"fewer than {max_params_m:g} M parameters", marked[marked["light"]]),
+        ("best ImageNet top-1 per family", marked[marked["family_best"]]),
+        (f"top-1 of at least {min_top1:g} %", marked[marked["selected"]]),
+    ]
+    return pd.DataFrame([{"step": i, "rule": text, "models": len(part), "families": part["family"].nunique()}
+                         for i, (text, part) in enumerate(steps, 1)])
+
+
+def counts(marked: pd.DataFrame, added: tuple[str, ...] = ()) -> dict[str, int]:
+    """The numbers the paper states, computed from ``marked`` (keys as in ``selection_counts.csv``).
+
+    ``final_list`` is the rule's picks plus the backbones in ``added`` (what the paper adds by hand).
+    """
+    light = marked[marked["light"]]
+    picks = set(marked.loc[marked["selected"], "model"])
+    return {"families_all": marked["family"].nunique(), "models_all": len(marked),
+            "models_light": len(light), "families_light": light["family"].nunique(),
+            "selected_by_rule": len(picks), "final_list": len(picks | set(added))}
+
+
+def interpretations(max_params_m: float = 30.0, min_top1: float = 75.0,
+                    added: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The rule's counts under every reading: family rule x unit x quantized models in or out.
+
+    ``added`` are backbones the paper adds by hand (counted in ``final_list`` only).
+    """
+    regs = {q: registry(include_quantized=q) for q in (False, True)}
+    rows = []
+    for quantized, reg in regs.items():
+        for unit in UNITS:
+            for family in FAMILY_RULES:
+                marked = apply_rule(candidates(reg, unit, family), max_params_m, min_top1)
+                picks = marked.loc[marked["selected"], "model"]
+                rows.append({"family_rule": family, "unit": unit, "quantized": quantized, **counts(marked, added),
+                             "selected_models": ", ".join(sorted(picks))})
+    return pd.DataFrame(rows)
+
+
+def paper_counts(path: Path = PAPER_COUNTS_CSV) -> pd.DataFrame:
+    """The counts and thresholds the paper states (reference data, with the sentence each comes from)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"paper counts file {path} is missing: restore it from git (results/paper/)")
+    table = pd.read_csv(path)
+    missing = {"quantity", "paper", "quote", "source"} - set(table.columns)
+    if missing:
+        raise DataError(f"{path} lacks column(s) {sorted(missing)}: expected quantity, paper, quote, source")
+    return table
+
+
+def compare_counts(grid: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
+    """For each count the paper states: the paper's number, and the readings of the rule that reproduce it."""
+    rows = []
+    for quantity, value in zip(paper["quantity"], paper["paper"]):
+        if quantity not in grid.columns:
+            continue
+        hits = grid[grid[quantity] == value]
+        rows.append({"quantity": quantity, "paper": int(value),
+                     "ours_min": int(grid[quantity].min()), "ours_max": int(grid[quantity].max()),
+                     "readings_that_agree": len(hits), "readings": len(grid),
+                     "agreeing_readings": "; ".join(_reading(r) for r in hits.itertuples()) or "none"})
+    return pd.DataFrame(rows)
+
+
+def _reading(row) -> str:
+    return f"{row.family_rule}/{row.unit}/{'with' if row.quantized else 'no'} quantized"
+
+
+def paper_table2(path: Path = PAPER_TABLE2_CSV) -> pd.DataFrame:
+    """The paper's Table 2 (reference data: ``backbone``, ``display``, ``params_m``, ``imagenet_top1``)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"the paper's Table 2 file {path} is missing: restore it from git (results/paper/)")
+    return pd.read_csv(path)
+
+
+def versus_table2(marked: pd.DataFrame, table2: pd.DataFrame) -> pd.DataFrame:
+    """The rule's picks next to Table 2: one row per backbone in either, with ``in_rule``/``in_paper``."""
+    picks = marked[marked["selected"]].set_index("model")
+    in_tv = set(marked["model"])
+    names = list(table2["backbone"]) + sorted(set(picks.index) - set(table2["backbone"]))
+    paper = table2.set_index("backbone")
+    rows = []
+    for name in names:
+        rows.append({
+            "backbone": name,
+            "in_paper": name in paper.index,
+            "in_rule": name in picks.index,
+            "in_torchvision": name in in_tv,
+            "family": marked.loc[marked["model"] == name, "family"].iloc[0] if name in in_tv else None,
+            "paper_params_m": paper["params_m"].get(name, np.nan),
+            "paper_top1": paper["imagenet_top1"].get(name, np.nan),
+            "rule_weights": picks["weights"].get(name),
+            "rule_params_m": round(picks["params_m"].get(name, np.nan), 1),
+            "rule_top1": picks["top1"].get(name, np.nan),
+        })
+    return pd.DataFrame(rows)
+
+
+def explain_differences(marked: pd.DataFrame, table2: pd.DataFrame,
+                        reg: pd.DataFrame, unit: str = "entries",
+                        max_params_m: float = 30.0, min_top1: float = 75.0) -> pd.DataFrame:
+    """Why each backbone is picked by the rule but not in Table 2, or the other way round (computed reasons)."""
+    side = versus_table2(marked, table2)
+    other_rules = {rule: set(apply_rule(candidates(reg, unit, rule), max_params_m, min_top1)
+                             .query("selected")["model"]) for rule in FAMILY_RULES}
+    rows = []
+    for r in side[side["in_paper"] != side["in_rule"]].itertuples():
+        picked_under = sorted(rule for rule, picks in other_rules.items() if r.backbone in picks)
+        if not r.in_torchvision:
+            why = "not a torchvision model, so the rule cannot see it; the paper adds it by hand"
+        elif r.in_rule:
+            m = marked[(marked["model"] == r.backbone) & marked["selected"]].iloc[0]
+            why = (f"best of family '{m.family}' under {max_params_m:g} M ({m.params_m:.1f} M, "
+                   f"{m.top1:.2f} % >= {min_top1:g} %); Table 2 does not list it")
+        else:
+            fam = marked[marked["model"] == r.backbone].iloc[0]["family"]
+            light = marked[(marked["family"] == fam) & marked["light"]]
+            winner = light.loc[light["family_best"]]
+            own = marked[marked["model"] == r.backbone]["top1"].max()
+            if own < min_top1:
+                why = f"its best entry reaches {own:.2f} %, below {min_top1:g} %"
+            elif len(winner):
+                w = winner.iloc[0]
+                why = (f"family '{fam}' is won by {w.model} ({w.top1:.2f} % vs {own:.2f} %)")
+            else:
+                why = f"no model of family '{fam}' is under {max_params_m:g} M"
+        rows.append({"backbone": r.backbone, "picked_by": "rule only" if r.in_rule else "paper only",
+                     "reason": why, "family_rules_that_pick_it": ", ".join(picked_under) or "none"})
+    return pd.DataFrame(rows, columns=["backbone", "picked_by", "reason", "family_rules_that_pick_it"])
+
+
+def loaded_weights(table2: pd.DataFrame, reg: pd.DataFrame) -> pd.DataFrame:
+    """Table 2's accuracy and size next to the metadata of the weights entry the paper's code loads.
+
+    The loaded entry comes from ``lib.models.spec(name).weights``; ``table2_matches`` names the entry of
+    the same architecture whose accuracy, rounded to two decimals, is the one Table 2 prints.
+    """
+    from lib import models  # the backbone registry: which weights entry each of the paper's backbones loads
+
+    rows = []
+    for r in table2.itertuples():
+        weights = models.spec(r.backbone).weights
+        row = {"backbone": r.backbone, "display": r.display, "paper_params_m": r.params_m,
+               "paper_top1": r.imagenet_top1, "loaded_weights": weights}
+        if weights is not None:
+            hit = reg[reg["weights"] == weights]
+            if hit.empty:
+                raise DataError(f"weights entry {weights!r} of {r.backbone!r} is not in torchvision's registry: "
+                                "fix the spec in lib/models.py")
+            same_arch = reg[reg["model"] == hit.iloc[0]["model"]]
+            matches = same_arch[np.isclose(same_arch["top1"].round(2), r.imagenet_top1)]
+            row |= {"loaded_params_m": round(hit.iloc[0]["params_m"], 1), "loaded_top1": hit.iloc[0]["top1"],
+                    "table2_matches": ", ".join(matches["entry"]) or "no entry"}
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out["top1_differs"] = out["loaded_top1"].notna() & ~np.isclose(out["loaded_top1"].round(2), out["paper_top1"])
+    return out
+
+
+def plot_candidates(marked: pd.DataFrame, max_params_m: float = 30.0, min_top1: float = 75.0,
+                    paper_backbones: tuple[str, ...] = ()):
+    """Parameters (log scale) against ImageNet top-1 for every candidate, thresholds drawn, picks labelled."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    data = marked[marked["top1"].notna()].copy()
+    data["status"] = np.select(
+        [data["selected"], data["model"].isin(paper_backbones)],
+        ["picked by the rule", "in Table 2, not picked"], "other candidate")
+    fig, ax = plt.subplots(figsize=(10, 6.5))
+    sns.scatterplot(data=data, x="params_m", y="top1", hue="family", style="status",
+                    style_order=["other candidate", "picked by the rule", "in Table 2, not picked"],
+                    markers=["o", "*", "X"], size="status",
+                    sizes={"other candidate": 40, "picked by the rule": 260, "in Table 2, not picked": 120},
+                    palette="tab20", edgecolor="black", linewidth=0.4, ax=ax)
+    ax.set_xscale("log")
+    ax.axvline(max_params_m, color="crimson", ls="--", lw=1)
+    ax.axhline(min_top1, color="crimson", ls=":", lw=1)
+    ax.text(max_params_m, ax.get_ylim()[0], f" {max_params_m:g} M", color="crimson", va="bottom")
+    ax.text(ax.get_xlim()[1], min_top1, f"{min_top1:g} % ", color="crimson", ha="right", va="bottom")
+    for r in data[data["status"] != "other candidate"].itertuples():
+        ax.annotate(r.model, (r.params_m, r.top1), xytext=(5, 3), textcoords="offset points", fontsize=8)
+    ax.set(xlabel="parameters (millions, log scale; torchvision metadata)",
+           ylabel="ImageNet-1K top-1 (%; torchvision metadata)")
+    ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,589 @@
+"""One reader per on-disk format: each turns a dataset folder into file ids, labels and a lazy image loader.
+
+A reader never decodes the whole dataset; it reads the index (pickle batches, .mat lists, text lists, CSV,
+folder names), checks that every listed file is there, and returns ``load(i)`` that decodes one image to
+RGB. Every problem a reader can detect becomes a one-line :class:`~lib.errors.DataError` naming the path.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+from PIL import Image
+
+from lib.errors import DataError
+
+if TYPE_CHECKING:  # only for annotations; sources.py imports this module
+    from lib.data.sources import DatasetSpec
+
+
+@dataclass
+class RawSplit:
+    """One split as stored on disk: stable ids (path relative to the dataset folder, or ``file#index``)."""
+
+    ids: list[str]
+    labels: list[int]
+    load: Callable[[int], Image.Image]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass
+class Source:
+    """A dataset as its publisher ships it; ``test`` is None where there is no fixed test split."""
+
+    classes: list[str]
+    train: RawSplit
+    test: RawSplit | None
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Shared checks and loaders
+
+
+def layout_line(spec: DatasetSpec) -> str:
+    """The spec's layout tree squeezed onto one line, for error messages."""
+    return "; ".join(" ".join(line.split()) for line in spec.layout.strip().splitlines())
+
+
+def missing(spec: DatasetSpec, folder: Path, path: Path, what: str = "") -> DataError:
+    """The error for a missing file or folder: which dataset, which path, the expected layout, where to get it."""
+    what = f" ({what})" if what else ""
+    return DataError(
+        f"{spec.display}: {path} not found{what}; expected under {folder}: {layout_line(spec)}; "
+        f"download from {spec.url} and unpack it there"
+    )
+
+
+def malformed(spec: DatasetSpec, path: Path, problem: str) -> DataError:
+    """The error for a file that is there but does not hold what the format promises."""
+    return DataError(f"{spec.display}: {path} is malformed: {problem}; re-extract it from {spec.url}")
+
+
+def need(spec: DatasetSpec, folder: Path, relative: str, what: str = "") -> Path:
+    """``folder / relative``, or a :func:`missing` error when it does not exist."""
+    path = folder / relative
+    if not path.exists():
+        raise missing(spec, folder, path, what)
+    return path
+
+
+def require_listed_files(spec: DatasetSpec, folder: Path, ids: list[str], index: str) -> None:
+    """Fail early (not mid-training) when an index file lists images that are not on disk."""
+    absent = [i for i in ids if not (folder / i).is_file()]
+    if absent:
+        raise DataError(
+            f"{spec.display}: {folder / absent[0]} not found ({len(absent)} of the {len(ids)} images listed in "
+            f"{index} are missing); re-extract the images from {spec.url}"
+        )
+
+
+def check_labels(spec: DatasetSpec, classes: list[str], labels: list[int], where: Path) -> None:
+    """The class count must be the paper's, and every label must index a class."""
+    if len(classes) != spec.num_classes:
+        raise DataError(
+            f"{spec.display}: found {len(classes)} classes in {where}, expected {spec.num_classes}; "
+            f"check the layout ({layout_line(spec)}) against {spec.url}"
+        )
+    bad = [y for y in labels if not 0 <= y < len(classes)]
+    if bad:
+        raise malformed(spec, where, f"label {bad[0]} outside 0..{len(classes) - 1}")
+
+
+def open_rgb(path: Path, spec: DatasetSpec) -> Image.Image:
+    """Decode one image file to RGB, turning any decoder failure into a DataError that names the file."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image.convert("RGB")
+    except FileNotFoundError:
+        raise DataError(f"{spec.display}: image {path} not found; re-extract it from {spec.url}") from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise DataError(
+            f"{spec.display}: cannot decode image {path} ({reason}); replace the file with a fresh copy from "
+            f"{spec.url}"
+        ) from None
+
+
+def file_split(spec: DatasetSpec, folder: Path, ids: list[str], labels: list[int]) -> RawSplit:
+    """A split whose images are individual files, ids relative to ``folder``."""
+    return RawSplit(ids=ids, labels=labels, load=lambda i: open_rgb(folder / ids[i], spec))
+
+
+def read_lines(path: Path) -> list[str]:
+    """Non-empty, stripped lines of a text index file."""
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def loadmat(spec: DatasetSpec, path: Path, keys: tuple[str, ...]) -> dict:
+    """A MATLAB file as scipy reads it (squeezed), with the keys the format needs checked."""
+    from scipy.io import loadmat as scipy_loadmat
+
+    try:
+        content = scipy_loadmat(path, squeeze_me=True)
+    except Exception as err:  # scipy raises several unrelated types for a damaged file
+        raise malformed(spec, path, f"not a readable MATLAB file ({type(err).__name__})") from None
+    absent = [k for k in keys if k not in content]
+    if absent:
+        raise malformed(spec, path, f"no variable {absent[0]!r} (expected {', '.join(keys)})")
+    return content
+
+
+def image_folder(spec: DatasetSpec, folder: Path, relative: str = "") -> tuple[list[str], list[str], list[int]]:
+    """Class-per-subfolder images, as torchvision's ImageFolder sees them: (classes, ids, labels)."""
+    from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
+
+    base = need(spec, folder, relative, "the class folders") if relative else folder
+    try:
+        classes, class_to_idx = find_classes(base)
+        samples = make_dataset(base, class_to_idx, extensions=IMG_EXTENSIONS)
+    except FileNotFoundError as err:
+        raise DataError(
+            f"{spec.display}: {base} does not hold class folders of images ({err}); expected under {folder}: "
+            f"{layout_line(spec)}"
+        ) from None
+    ids = [Path(path).relative_to(folder).as_posix() for path, _ in samples]
+    labels = [label for _, label in samples]
+    check_labels(spec, classes, labels, base)
+    return classes, ids, labels
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Natural images
+
+
+def _cifar_batches(spec, folder, base, files, label_key, meta_file, names_key) -> Source:
+    """CIFAR python batches: pickled dicts with ``data`` (N x 3072 uint8, channel-major) and labels."""
+    meta_path = need(spec, folder, f"{base}/{meta_file}", "class names")
+    classes = list(_unpickle(spec, meta_path)[names_key])
+
+    def split(names: list[str]) -> RawSplit:
+        ids, labels, arrays = [], [], []
+        for name in names:
+            path = need(spec, folder, f"{base}/{name}")
+            batch = _unpickle(spec, path)
+            if "data" not in batch or label_key not in batch:
+                raise malformed(spec, path, f"no 'data' or {label_key!r} entry")
+            data = np.asarray(batch["data"], dtype=np.uint8)
+            if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(batch[label_key]) != len(data):
+                raise malformed(spec, path, f"'data' has shape {data.shape}, expected (N, 3072) with N labels")
+            arrays.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+            ids += [f"{base}/{name}#{i}" for i in range(len(data))]
+            labels += [int(y) for y in batch[label_key]]
+        pixels = np.concatenate(arrays)
+        return RawSplit(ids=ids, labels=labels, load=lambda i: Image.fromarray(pixels[i], "RGB"))
+
+    train, test = split(files[0]), split(files[1])
+    check_labels(spec, classes, train.labels + test.labels, folder / base)
+    return Source(classes=classes, train=train, test=test)
+
+
+def _unpickle(spec: DatasetSpec, path: Path) -> dict:
+    try:
+        with open(path, "rb") as handle:
+            return pickle.load(handle, encoding="latin1")  # the batches were pickled by Python 2
+    except Exception as err:  # unpickling a damaged file raises many unrelated types
+        raise malformed(spec, path, f"not a CIFAR python batch ({type(err).__name__})") from None
+
+
+def read_cifar10(folder: Path, spec: DatasetSpec) -> Source:
+    """``cifar-10-batches-py/``: data_batch_1..5 (train), test_batch, batches.meta."""
+    train = [f"data_batch_{k}" for k in range(1, 6)]
+    return _cifar_batches(spec, folder, "cifar-10-batches-py", (train, ["test_batch"]), "labels",
+                          "batches.meta", "label_names")
+
+
+def read_cifar100(folder: Path, spec: DatasetSpec) -> Source:
+    """``cifar-100-python/``: train, test, meta; the 100 fine labels."""
+    return _cifar_batches(spec, folder, "cifar-100-python", (["train"], ["test"]), "fine_labels",
+                          "meta", "fine_label_names")
+
+
+def read_tiny_imagenet(folder: Path, spec: DatasetSpec) -> Source:
+    """``tiny-imagenet-200/``: the labelled val set (50 per class) is the test split; test/ has no labels."""
+    base = "tiny-imagenet-200"
+    wnids = sorted(read_lines(need(spec, folder, f"{base}/wnids.txt", "the 200 class ids")))
+    words = {}
+    for line in read_lines(need(spec, folder, f"{base}/words.txt", "class names")):
+        wnid, _, text = line.partition("\t")
+        words[wnid] = text.split(",")[0].strip()
+    classes = [words.get(w, w) for w in wnids]
+    if len(set(classes)) != len(classes):  # fall back to ids where two classes share a first name
+        classes = [f"{w} {words.get(w, '')}".strip() for w in wnids]
+    index = {w: k for k, w in enumerate(wnids)}
+
+    train_ids, train_labels = [], []
+    for wnid in wnids:
+        images = need(spec, folder, f"{base}/train/{wnid}/images")
+        names = sorted(p.name for p in images.iterdir() if p.suffix.lower() == ".jpeg")
+        train_ids += [f"{base}/train/{wnid}/images/{n}" for n in names]
+        train_labels += [index[wnid]] * len(names)
+
+    annotations = need(spec, folder, f"{base}/val/val_annotations.txt", "labels of the val images")
+    test_ids, test_labels = [], []
+    for line in read_lines(annotations):
+        fields = line.split("\t")
+        if len(fields) < 2 or fields[1] not in index:
+            raise malformed(spec, annotations, f"line {line!r} has no known class id in its second column")
+        test_ids.append(f"{base}/val/images/{fields[0]}")
+        test_labels.append(index[fields[1]])
+    require_listed_files(spec, folder, test_ids, annotations.name)
+    check_labels(spec, classes, train_labels, folder / base)
+    return Source(classes, file_split(spec, folder, train_ids, train_labels),
+                  file_split(spec, folder, test_ids, test_labels))
+
+
+def read_stanford_dogs(folder: Path, spec: DatasetSpec) -> Source:
+    """``Images/<wnid>-<breed>/`` with ``lists/train_list.mat`` and ``lists/test_list.mat`` (1-based labels)."""
+    images = need(spec, folder, "Images", "one folder per breed")
+    breeds = sorted(p.name for p in images.iterdir() if p.is_dir())
+    classes = [b.split("-", 1)[-1].replace("_", " ") for b in breeds]
+
+    def split(list_name: str) -> RawSplit:
+        path = need(spec, folder, f"lists/{list_name}", "from lists.tar")
+        content = loadmat(spec, path, ("file_list", "labels"))
+        files = [str(f) for f in np.atleast_1d(content["file_list"])]
+        labels = [int(y) - 1 for y in np.atleast_1d(content["labels"])]
+        if len(files) != len(labels):
+            raise malformed(spec, path, f"{len(files)} files but {len(labels)} labels")
+        for file, label in zip(files, labels):  # the label must agree with the breed folder
+            if not 0 <= label < len(breeds) or file.split("/")[0] != breeds[label]:
+                raise malformed(spec, path, f"{file!r} has label {label + 1}, not its folder's class")
+        ids = [f"Images/{f}" for f in files]
+        require_listed_files(spec, folder, ids, path.name)
+        return file_split(spec, folder, ids, labels)
+
+    train, test = split("train_list.mat"), split("test_list.mat")
+    check_labels(spec, classes, train.labels, images)
+    return Source(classes, train, test)
+
+
+def read_flowers102(folder: Path, spec: DatasetSpec) -> Source:
+    """``jpg/image_NNNNN.jpg``, ``imagelabels.mat`` (1-based), ``setid.mat``; train = trnid + valid."""
+    from torchvision.datasets import Flowers102
+
+    labels_path = need(spec, folder, "imagelabels.mat", "one label per image")
+    setid_path = need(spec, folder, "setid.mat", "the train/val/test image numbers")
+    need(spec, folder, "jpg", "the 8,189 images")
+    label_of = np.atleast_1d(loadmat(spec, labels_path, ("labels",))["labels"]).astype(int) - 1
+    sets = loadmat(spec, setid_path, ("trnid", "valid", "tstid"))
+
+    def split(keys: tuple[str, ...]) -> RawSplit:
+        numbers = [int(n) for key in keys for n in np.atleast_1d(sets[key])]
+        if any(not 1 <= n <= len(label_of) for n in numbers):
+            raise malformed(spec, setid_path, f"image numbers outside 1..{len(label_of)} of imagelabels.mat")
+        ids = [f"jpg/image_{n:05d}.jpg" for n in numbers]
+        require_listed_files(spec, folder, ids, setid_path.name)
+        return file_split(spec, folder, ids, [int(label_of[n - 1]) for n in numbers])
+
+    # The paper's 2,040 training images are the official train (1,020) plus val (1,020) sets.
+    train, test = split(("trnid", "valid")), split(("tstid",))
+    classes = list(Flowers102.classes)  # torchvision's names, in label order
+    check_labels(spec, classes, train.labels + test.labels, labels_path)
+    return Source(classes, train, test)
+
+
+def read_cub200(folder: Path, spec: DatasetSpec) -> Source:
+    """``CUB_200_2011/``: images.txt, image_class_labels.txt, train_test_split.txt, classes.txt, images/."""
+    base = "CUB_200_2011"
+
+    def table(name: str, what: str) -> dict[str, str]:
+        path = need(spec, folder, f"{base}/{name}", what)
+        rows = [line.split(" ", 1) for line in read_lines(path)]
+        if any(len(row) != 2 for row in rows):
+            raise malformed(spec, path, "expected '<id> <value>' on every line")
+        return dict(rows)
+
+    class_names = table("classes.txt", "class names")
+    paths = table("images.txt", "image paths")
+    label_of = table("image_class_labels.txt", "image labels")
+    is_train = table("train_test_split.txt", "the official split")
+    class_ids = sorted(class_names, key=int)
+    classes = [class_names[c].split(".", 1)[-1].replace("_", " ") for c in class_ids]
+    index = {c: k for k, c in enumerate(class_ids)}
+    unlabelled = [i for i in paths if i not in label_of or i not in is_train or label_of[i] not in index]
+    if unlabelled:
+        raise malformed(spec, folder / base / "image_class_labels.txt",
+                        f"image id {unlabelled[0]} has no class or split entry")
+
+    def split(flag: str) -> RawSplit:
+        chosen = sorted((i for i in paths if is_train[i] == flag), key=int)
+        ids = [f"{base}/images/{paths[i]}" for i in chosen]
+        require_listed_files(spec, folder, ids, "images.txt")
+        return file_split(spec, folder, ids, [index[label_of[i]] for i in chosen])
+
+    train, test = split("1"), split("0")
+    check_labels(spec, classes, train.labels + test.labels, folder / base)
+    return Source(classes, train, test)
+
+
+def read_stanford_cars(folder: Path, spec: DatasetSpec) -> Source:
+    """torchvision's StanfordCars layout: devkit/ .mat files, cars_train/, cars_test/ + labelled test annos."""
+    meta = need(spec, folder, "devkit/cars_meta.mat", "class names")
+    classes = [str(c) for c in np.atleast_1d(loadmat(spec, meta, ("class_names",))["class_names"])]
+
+    def split(annos: str, images: str) -> RawSplit:
+        path = need(spec, folder, annos)
+        need(spec, folder, images)
+        records = np.atleast_1d(loadmat(spec, path, ("annotations",))["annotations"])
+        if records.dtype.names is None or not {"fname", "class"} <= set(records.dtype.names):
+            raise malformed(spec, path, "'annotations' is not a struct array with 'fname' and 'class' fields")
+        ids = [f"{images}/{r['fname']}" for r in records]
+        require_listed_files(spec, folder, ids, path.name)
+        return file_split(spec, folder, ids, [int(r["class"]) - 1 for r in records])
+
+    train = split("devkit/cars_train_annos.mat", "cars_train")
+    test = split("cars_test_annos_withlabels.mat", "cars_test")
+    check_labels(spec, classes, train.labels + test.labels, meta)
+    return Source(classes, train, test)
+
+
+def read_food101(folder: Path, spec: DatasetSpec) -> Source:
+    """``food-101/meta/{train,test}.json`` ({class: ["class/id", ...]}) and ``food-101/images/``."""
+    base = "food-101"
+    need(spec, folder, f"{base}/images")
+
+    def listing(name: str) -> dict[str, list[str]]:
+        path = need(spec, folder, f"{base}/meta/{name}", "the official split")
+        try:
+            content = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise malformed(spec, path, f"not JSON ({err.__class__.__name__})") from None
+        if not isinstance(content, dict):
+            raise malformed(spec, path, "expected an object mapping class name to image list")
+        return content
+
+    train_map, test_map = listing("train.json"), listing("test.json")
+    classes = sorted(train_map)  # torchvision's order
+
+    def split(content: dict[str, list[str]], name: str) -> RawSplit:
+        index = {c: k for k, c in enumerate(classes)}
+        unknown = [c for c in content if c not in index]
+        if unknown:
+            raise malformed(spec, folder / base / "meta" / name, f"class {unknown[0]!r} is not in train.json")
+        pairs = [(f"{base}/images/{rel}.jpg", index[c]) for c in sorted(content) for rel in content[c]]
+        ids = [p for p, _ in pairs]
+        require_listed_files(spec, folder, ids, name)
+        return file_split(spec, folder, ids, [y for _, y in pairs])
+
+    train, test = split(train_map, "train.json"), split(test_map, "test.json")
+    check_labels(spec, classes, train.labels, folder / base / "meta")
+    return Source(classes, train, test)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Texture, surface defects, remote sensing, plants
+
+
+def read_dtd(folder: Path, spec: DatasetSpec) -> Source:
+    """``dtd/images/<class>/``, ``dtd/labels/{train,val,test}1.txt``; train = train1 + val1, test = test1."""
+    lists = {}
+    for part in ("train1", "val1", "test1"):
+        path = need(spec, folder, f"dtd/labels/{part}.txt", "split 1 of the official ten")
+        lists[part] = read_lines(path)
+        if any(line.count("/") != 1 for line in lists[part]):
+            raise malformed(spec, path, "expected '<class>/<file>.jpg' on every line")
+    classes = sorted({line.split("/")[0] for lines in lists.values() for line in lines})
+    index = {c: k for k, c in enumerate(classes)}
+
+    def split(parts: tuple[str, ...]) -> RawSplit:
+        lines = [line for part in parts for line in lists[part]]
+        ids = [f"dtd/images/{line}" for line in lines]
+        require_listed_files(spec, folder, ids, f"dtd/labels/{'+'.join(parts)}.txt")
+        return file_split(spec, folder, ids, [index[line.split("/")[0]] for line in lines])
+
+    train, test = split(("train1", "val1")), split(("test1",))
+    check_labels(spec, classes, train.labels + test.labels, folder / "dtd" / "labels")
+    return Source(classes, train, test)
+
+
+NEU_CLASSES = {"Cr": "crazing", "In": "inclusion", "Pa": "patches", "PS": "pitted surface",
+               "RS": "rolled-in scale", "Sc": "scratches"}
+
+
+def read_neu(folder: Path, spec: DatasetSpec) -> Source:
+    """NEU-CLS: 1,800 greyscale .bmp files in one folder, the class in the name prefix (``Cr_1.bmp``)."""
+    prefixes = list(NEU_CLASSES)
+    files = sorted(p.name for p in folder.iterdir() if p.suffix.lower() == ".bmp")
+    if not files:
+        raise missing(spec, folder, folder / "Cr_1.bmp", "no .bmp files at all")
+    unknown = [f for f in files if f.rsplit("_", 1)[0] not in NEU_CLASSES]
+    if unknown:
+        raise malformed(spec, folder / unknown[0], f"name prefix is not one of {', '.join(prefixes)}")
+    labels = [prefixes.index(f.rsplit("_", 1)[0]) for f in files]
+    classes = list(NEU_CLASSES.values())
+    check_labels(spec, classes, labels, folder)
+    absent = sorted(set(prefixes) - {f.rsplit("_", 1)[0] for f in files})
+    if absent:
+        raise missing(spec, folder, folder / f"{absent[0]}_1.bmp", "a whole class is absent")
+    return Source(classes, file_split(spec, folder, files, labels), None)
+
+
+def read_ucmerced(folder: Path, spec: DatasetSpec) -> Source:
+    """``UCMerced_LandUse/Images/<class>/<class>NN.tif``: 21 classes x 100 images, no official split."""
+    classes, ids, labels = image_folder(spec, folder, "UCMerced_LandUse/Images")
+    return Source(classes, file_split(spec, folder, ids, labels), None)
+
+
+def read_eurosat(folder: Path, spec: DatasetSpec) -> Source:
+    """EuroSAT RGB as torchvision unpacks it: ``2750/<class>/<class>_N.jpg``; no official split."""
+    classes, ids, labels = image_folder(spec, folder, "2750")
+    return Source(classes, file_split(spec, folder, ids, labels), None)
+
+
+def read_class_folders(folder: Path, spec: DatasetSpec) -> Source:
+    """An ImageFolder whose class folders sit directly in the dataset folder (PlantVillage, PlantCLEF subset)."""
+    classes, ids, labels = image_folder(spec, folder)
+    return Source(classes, file_split(spec, folder, ids, labels), None)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Astronomy and medical
+
+
+GALAXY10_CLASSES = ["Disturbed", "Merging", "Round Smooth", "In-between Round Smooth", "Cigar Shaped Smooth",
+                    "Barred Spiral", "Unbarred Tight Spiral", "Unbarred Loose Spiral", "Edge-on without Bulge",
+                    "Edge-on with Bulge"]
+
+
+def read_galaxy10(folder: Path, spec: DatasetSpec) -> Source:
+    """``Galaxy10_DECals.h5``: 'images' N x 256 x 256 x 3 uint8 and 'ans' N labels; no official split."""
+    import h5py
+
+    path = need(spec, folder, "Galaxy10_DECals.h5")
+    try:
+        with h5py.File(path, "r") as h5:
+            if "images" not in h5 or "ans" not in h5:
+                raise malformed(spec, path, f"datasets {sorted(h5)} lack 'images' or 'ans'")
+            shape, labels = h5["images"].shape, [int(y) for y in h5["ans"][()]]
+    except OSError as err:
+        raise malformed(spec, path, f"not a readable HDF5 file ({str(err).splitlines()[0]})") from None
+    if len(shape) != 4 or shape[3] != 3 or shape[0] != len(labels):
+        raise malformed(spec, path, f"'images' has shape {shape}, expected (N, H, W, 3) for N={len(labels)}")
+    check_labels(spec, GALAXY10_CLASSES, labels, path)
+
+    def load(i: int) -> Image.Image:
+        try:
+            with h5py.File(path, "r") as h5:
+                pixels = np.asarray(h5["images"][i], dtype=np.uint8)
+        except (OSError, KeyError) as err:
+            raise DataError(f"{spec.display}: cannot read image {i} of {path} ({err}); re-download it from "
+                            f"{spec.url}") from None
+        return Image.fromarray(pixels, "RGB")
+
+    ids = [f"{path.name}#{i}" for i in range(len(labels))]
+    return Source(list(GALAXY10_CLASSES), RawSplit(ids, labels, load), None)
+
+
+BREAKHIS_ROOT = "BreaKHis_v1/histology_slides/breast"
+
+
+def read_breakhis(folder: Path, spec: DatasetSpec) -> Source:
+    """BreaKHis at one magnification, split 70/30 by patient (the same patients at every magnification)."""
+    base = need(spec, folder, BREAKHIS_ROOT)
+    magnification = spec.name.rsplit("_", 1)[-1].upper()  # "40X"
+    classes = ["benign", "malignant"]
+    images: dict[str, list[tuple[str, int]]] = {}  # patient -> [(id, label)]
+    patient_class: dict[str, int] = {}
+    for label, kind in enumerate(classes):
+        for patient_dir in sorted(need(spec, folder, f"{BREAKHIS_ROOT}/{kind}/SOB").glob("*/*")):
+            if not patient_dir.is_dir():
+                continue
+            patient = patient_dir.name.rsplit("_", 1)[-1]  # SOB_B_A_14-22549AB -> 14-22549AB
+            patient_class[patient] = label
+            for png in sorted((patient_dir / magnification).glob("*.png")):
+                images.setdefault(patient, []).append((png.relative_to(folder).as_posix(), label))
+    if not images:
+        raise missing(spec, folder, base / "benign/SOB/<type>/<patient>" / magnification, "no .png files")
+
+    test_patients = breakhis_test_patients(patient_class, spec.test_ratio)
+    train = [item for p in sorted(images) if p not in test_patients for item in images[p]]
+    test = [item for p in sorted(images) if p in test_patients for item in images[p]]
+    check_labels(spec, classes, [y for _, y in train + test], base)
+
+    def split(items: list[tuple[str, int]]) -> RawSplit:
+        return file_split(spec, folder, [i for i, _ in items], [y for _, y in items])
+
+    return Source(classes, split(train), split(test))
+
+
+def breakhis_test_patients(patient_class: dict[str, int], ratio: float, seed: int = 0) -> set[str]:
+    """A seeded, class-stratified choice of ``ratio`` of the patients (at least one per class when possible)."""
+    rng = np.random.default_rng(seed)
+    chosen: set[str] = set()
+    for label in sorted(set(patient_class.values())):
+        patients = sorted(p for p, y in patient_class.items() if y == label)
+        count = min(len(patients) - 1, max(1, round(ratio * len(patients)))) if len(patients) > 1 else 0
+        chosen.update(rng.permutation(patients)[:count].tolist())
+    return chosen
+
+
+RSNA_COLUMNS = ["patientId", "x", "y", "width", "height", "Target"]
+
+
+def read_rsna(folder: Path, spec: DatasetSpec) -> Source:
+    """``stage_2_train_labels.csv`` (one row per box) + ``stage_2_train_images/<patientId>.dcm``."""
+    path = need(spec, folder, "stage_2_train_labels.csv", "the labels")
+    need(spec, folder, "stage_2_train_images", "the DICOM files")
+    target: dict[str, int] = {}
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or not set(RSNA_COLUMNS) <= set(reader.fieldnames):
+            raise malformed(spec, path, f"columns {reader.fieldnames}, expected {','.join(RSNA_COLUMNS)}")
+        for row in reader:
+            if row["Target"] not in ("0", "1"):
+                raise malformed(spec, path, f"Target {row['Target']!r} for {row['patientId']} is not 0 or 1")
+            # A patient with several boxes has several rows: the image is positive if any row is.
+            target[row["patientId"]] = max(target.get(row["patientId"], 0), int(row["Target"]))
+    patients = sorted(target)
+    ids = [f"stage_2_train_images/{p}.dcm" for p in patients]
+    labels = [target[p] for p in patients]
+    require_listed_files(spec, folder, ids, path.name)
+    classes = ["normal", "pneumonia"]  # Target 0 / 1: "no lung opacity" / "lung opacity"
+    check_labels(spec, classes, labels, path)
+    return Source(classes, RawSplit(ids, labels, lambda i: dicom_rgb(folder / ids[i], spec)), None)
+
+
+def dicom_rgb(path: Path, spec: DatasetSpec) -> Image.Image:
+    """A greyscale DICOM radiograph as an 8-bit RGB image (MONOCHROME1 inverted, other depths rescaled)."""
+    import pydicom
+
+    try:
+        ds = pydicom.dcmread(path)
+        pixels = ds.pixel_array
+    except Exception as err:  # pydicom raises many types for a damaged or non-image file
+        raise DataError(f"{spec.display}: cannot read DICOM {path} ({type(err).__name__}: "
+                        f"{str(err).splitlines()[0] if str(err) else ''}); replace it from {spec.url}") from None
+    if pixels.ndim != 2:
+        raise DataError(f"{spec.display}: DICOM {path} has pixel shape {pixels.shape}, expected one greyscale "
+                        f"frame; replace it from {spec.url}")
+    if pixels.dtype != np.uint8:
+        low, high = float(pixels.min()), float(pixels.max())
+        pixels = ((pixels - low) * (255.0 / max(high - low, 1e-9))).round().astype(np.uint8)
+    if getattr(ds, "PhotometricInterpretation", "MONOCHROME2") == "MONOCHROME1":
+        pixels = 255 - pixels
+    return Image.fromarray(pixels, "L").convert("RGB")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Workshop
+
+
+def read_digits(folder: Path, spec: DatasetSpec) -> Source:
+    """scikit-learn's bundled handwritten digits (no files needed): 8x8, 16 grey levels, scaled to 0..255."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    pixels = np.clip(np.round(bunch.images * 255.0 / 16.0), 0, 255).astype(np.uint8)
+    labels = [int(y) for y in bunch.target]
+    ids = [f"load_digits#{i}" for i in range(len(labels))]
+    split = RawSplit(ids, labels, lambda i: Image.fromarray(pixels[i], "L").convert("RGB"))
+    return Source([str(d) for d in range(10)], split, None)

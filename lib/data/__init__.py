@@ -21,27 +21,21 @@ import torch
 
 from lib.data import sources
 from lib.data.cache import CachedImages, DecodedImages, cached_split, default_cache_dir
-from lib.data.sources import names, read_source, spec
+from lib.data.sources import data_root, names, read_source, spec
 from lib.data.splits import (SPLIT_SEED, Manifest, check_fraction, check_seed, class_counts,
                              held_out_ratio, read_manifest, stratified_split, stratified_subset,
                              write_manifest)
 from lib.data.transforms import ToModelInput, check_image_size
 from lib.errors import ConfigError
-from lib.provenance import REPO_ROOT
 
 __all__ = ["names", "spec", "load", "Splits", "ImageDataset", "Manifest", "write_manifest",
-           "read_manifest", "default_root", "default_cache_dir", "EVAL_ON"]
+           "read_manifest", "data_root", "default_cache_dir", "EVAL_ON"]
 
 EVAL_ON = {
     "val": "held-out validation split (carved from train); the test split is scored once, at the end",
     "test": "paper protocol: epochs are selected on the test split itself, as the authors' code does",
 }
 """Which split selects the epoch (early stopping, best checkpoint)."""
-
-
-def default_root() -> Path:
-    """``$WB_DATA`` when set, else ``<repo>/data``: datasets live in ``<root>/<name>/``."""
-    return Path(os.environ.get("WB_DATA") or REPO_ROOT / "data")
 
 
 class ImageDataset(torch.utils.data.Dataset):
@@ -156,9 +150,7 @@ def load(name: str, root: str | os.PathLike | None = None, fraction: float = 1.0
     eval_on = _check_eval_on(eval_on)
     size = check_image_size(dataset_spec.image_size if image_size is None else image_size)
     augment = dataset_spec.trivial_augment if augment is None else bool(augment)
-    root = Path(root) if root is not None else default_root()
-    folder = root / name
-
+    folder = data_root(root) / name  # for the cache fingerprint; digits has no files there
     source = read_source(name, root)
     if cache:
         cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
@@ -174,7 +166,8 @@ def load(name: str, root: str | os.PathLike | None = None, fraction: float = 1.0
     all_train = np.arange(len(train_raw.ids))
     if source.test is not None:
         test_raw, test_images = source.test, images_of("test", source.test)
-        test_pos, test_source = np.arange(len(test_raw.ids)), "official"
+        test_pos = np.arange(len(test_raw.ids))
+        test_source = "official" if dataset_spec.official_test else "the reader's split (see split_note)"
     else:
         ratio = held_out_ratio(dataset_spec)
         all_train, test_pos = stratified_split(train_raw.labels, ratio, SPLIT_SEED, train_raw.ids)

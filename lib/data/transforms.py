@@ -40,7 +40,7 @@ def resize_rgb(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
     height, width = size
     if image.size != (width, height):
         image = image.resize((width, height), RESAMPLE)
-    return np.asarray(image, dtype=np.uint8)
+    return np.array(image, dtype=np.uint8)  # a writable copy (PIL arrays are read-only)
 
 
 class ToModelInput:

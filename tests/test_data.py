@@ -1,0 +1,131 @@
+"""lib.data.load(): what the trainer relies on (items, splits, manifests, protocols, errors)."""
+import pickle
+import time
+
+import numpy as np
+import pytest
+import torch
+
+import lib.data as data
+from lib.data.transforms import IMAGENET_MEAN, IMAGENET_STD
+from lib.errors import ConfigError, DataError, UnknownNameError
+
+SIZE = 32
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def digits(cache_dir):
+    return data.load("digits", image_size=SIZE, cache_dir=cache_dir, progress=False)
+
+
+def test_items_are_normalised_float_images_with_int_labels(digits):
+    x, y = digits.test[0]
+    assert x.dtype == torch.float32 and x.shape == (3, SIZE, SIZE)
+    assert isinstance(y, int) and y == digits.test.targets[0]
+    assert digits.test.classes == digits.train.classes and len(digits.train.classes) == 10
+    # undo the normalisation by hand: the uint8 pixels come back
+    mean, std = torch.tensor(IMAGENET_MEAN).view(3, 1, 1), torch.tensor(IMAGENET_STD).view(3, 1, 1)
+    pixels = torch.from_numpy(digits.test.pixels(0)).permute(2, 0, 1).float()
+    assert torch.allclose(x * std + mean, pixels / 255, atol=1e-5)
+    assert digits.train.arrays().shape == (len(digits.train), SIZE, SIZE, 3)
+
+
+def test_digits_splits_are_disjoint_stratified_and_complete(digits):
+    ids = {name: set(getattr(digits, name).ids) for name in ("train", "val", "test")}
+    assert not (ids["train"] & ids["val"] or ids["train"] & ids["test"] or ids["val"] & ids["test"])
+    assert sum(len(v) for v in ids.values()) == 1797  # no official test: the whole set, split 72/8/20
+    assert len(digits.test) == pytest.approx(0.2 * 1797, abs=10)
+    assert len(digits.val) == pytest.approx(0.1 * 0.8 * 1797, abs=10)
+    for split in (digits.train, digits.val, digits.test):
+        share = np.bincount(split.targets, minlength=10) / len(split)
+        assert np.all(np.abs(share - 0.1) < 0.02), "each class keeps its share (digits is balanced)"
+
+
+def test_augmentation_on_train_only_and_switchable(digits):
+    assert data.spec("digits").trivial_augment and digits.train.augment
+    assert not digits.val.augment and not digits.test.augment
+    plain = digits.train.with_augment(False)
+    assert not plain.augment and digits.train.augment, "with_augment returns a copy"
+    assert torch.equal(plain[3][0], plain[3][0])
+    torch.manual_seed(0)
+    draws = [digits.train[3][0] for _ in range(8)]
+    assert any(not torch.equal(d, plain[3][0]) for d in draws), "TrivialAugment changes some draws"
+
+
+def test_manifest_is_stable_and_seed_only_moves_the_subset(cache_dir, digits):
+    again = data.load("digits", image_size=SIZE, cache_dir=cache_dir, progress=False)
+    assert again.manifest == digits.manifest and again.manifest.sha256 == digits.manifest.sha256
+    a = data.load("digits", image_size=SIZE, fraction=0.1, seed=1, cache_dir=cache_dir, progress=False)
+    b = data.load("digits", image_size=SIZE, fraction=0.1, seed=2, cache_dir=cache_dir, progress=False)
+    assert a.manifest.ids["test"] == b.manifest.ids["test"] == digits.manifest.ids["test"]
+    assert a.manifest.ids["val"] == b.manifest.ids["val"] == digits.manifest.ids["val"]
+    assert a.manifest.ids["train"] != b.manifest.ids["train"]
+    assert set(a.train.ids) <= set(digits.train.ids)
+
+
+def test_low_data_subset_sized_on_the_whole_train_part(cache_dir):
+    # 1 % of the train part keeps one image per class (digits has ~144 per class in train)
+    tiny = data.load("digits", image_size=SIZE, fraction=0.01, seed=0, cache_dir=cache_dir, progress=False)
+    assert sorted(tiny.train.targets) == [c for c in range(10) for _ in range(1)]
+    tenth = data.load("digits", image_size=SIZE, fraction=0.1, eval_on="test", cache_dir=cache_dir,
+                      progress=False)
+    full_train = 1797 - len(tenth.test)
+    assert len(tenth.train) == pytest.approx(0.1 * full_train, abs=10)
+
+
+def test_paper_protocol_selects_on_test(cache_dir, digits):
+    paper = data.load("digits", image_size=SIZE, eval_on="test", cache_dir=cache_dir, progress=False)
+    assert paper.selection is paper.test and paper.val is paper.test
+    assert "paper protocol" in paper.protocol and paper.manifest.ids["val"] == ()
+    assert len(paper.train) == len(digits.train) + len(digits.val)
+    assert digits.selection is digits.val
+
+
+def test_dataloader_with_worker_processes(digits):
+    # spawn-started workers receive the dataset pickled: it must travel as a path, not as a memory map
+    clone = pickle.loads(pickle.dumps(digits.train))
+    assert clone.images._array is None and torch.equal(clone.with_augment(False)[0][0],
+                                                         digits.train.with_augment(False)[0][0])
+    loader = torch.utils.data.DataLoader(digits.val, batch_size=64, num_workers=2)
+    xs, ys = next(iter(loader))
+    assert xs.shape == (64, 3, SIZE, SIZE) and ys.tolist() == digits.val.targets[:64]
+    assert torch.equal(xs[0], digits.val[0][0])
+
+
+def test_whole_digits_set_loads_in_about_a_second(tmp_path):
+    data.load("digits", image_size=SIZE, cache_dir=tmp_path, progress=False)  # builds the cache
+    start = time.perf_counter()
+    splits = data.load("digits", image_size=SIZE, cache_dir=tmp_path, progress=False)
+    arrays = [s.arrays() for s in (splits.train, splits.val, splits.test)]
+    assert sum(len(a) for a in arrays) == 1797
+    assert time.perf_counter() - start < 2.0
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"fraction": 0}, "fraction"), ({"fraction": 1.5}, "fraction"), ({"seed": -1}, "seed"),
+    ({"eval_on": "train"}, "eval_on"), ({"val_fraction": 0.9}, "val_fraction"),
+    ({"image_size": (0, 32)}, "image_size"), ({"image_size": "big"}, "image_size"),
+])
+def test_bad_parameters_are_config_errors(kwargs, match, cache_dir):
+    with pytest.raises(ConfigError, match=match):
+        data.load("digits", cache_dir=cache_dir, progress=False, **kwargs)
+
+
+def test_unknown_name_lists_the_valid_ones():
+    with pytest.raises(UnknownNameError) as err:
+        data.load("cifar11")
+    assert "cifar11" in str(err.value) and "digits" in str(err.value)
+
+
+def test_missing_dataset_names_folder_and_url(tmp_path):
+    name = next(n for n in data.names() if n != "digits")
+    with pytest.raises(DataError) as err:
+        data.load(name, root=tmp_path)
+    message = str(err.value)
+    assert str(tmp_path / name) in message and data.spec(name).url in message
+    assert "\n" not in message

@@ -1,0 +1,214 @@
+"""lib.findings on small hand-made tables (answers worked out by hand), plus its run on the paper's numbers."""
+import json
+
+import pandas as pd
+import pytest
+
+from lib import findings, paper
+from lib.errors import ConfigError
+
+ALL = list(paper.BACKBONES)
+
+
+def long(table: dict[str, dict[str, float]], fraction: float | None = None) -> pd.DataFrame:
+    """{dataset: {backbone: top1}} -> long table."""
+    rows = [{"backbone": b, "dataset": d, "top1": v} for d, row in table.items() for b, v in row.items()]
+    df = pd.DataFrame(rows)
+    return df if fraction is None else df.assign(fraction=fraction)
+
+
+def filled(dataset_values: dict[str, dict[str, float]], default: float = 50.0) -> pd.DataFrame:
+    """Every one of the 11 backbones on each dataset, ``default`` unless given."""
+    return long({d: {b: vals.get(b, default) for b in ALL} for d, vals in dataset_values.items()})
+
+
+# Three natural datasets, four backbones; the three rules give three different top threes (worked by hand):
+#   mean rank: A (1,1,4)=2, B (2,2,2)=2, C 3, D (4,4,1)=3 -> B, A (tie on 2, B has the higher mean top-1), D
+#   mean top-1: B 80, D 73, C 70, A 63.3 -> B, D, C
+#   top-3 count: B 3, C 3, A 2, D 1 -> B, C (mean rank breaks the tie), A
+TOY = long({"cifar10": {"A": 90, "B": 80, "C": 70, "D": 60},
+            "cifar100": {"A": 90, "B": 80, "C": 70, "D": 60},
+            "stanford_dogs": {"A": 10, "B": 80, "C": 70, "D": 99}})
+
+
+@pytest.mark.parametrize("rule,expected", [("mean_rank", ["B", "A", "D"]), ("mean_top1", ["B", "D", "C"]),
+                                           ("top3_count", ["B", "C", "A"])])
+def test_recompute_table1_under_each_rule(rule, expected):
+    top = findings.recompute_table1(TOY, rule)
+    assert top[top.domain == "natural"].sort_values("rank").backbone.tolist() == expected
+    assert set(top.domain) == {"natural", "overall"}
+
+
+def test_ties_share_the_average_rank_and_the_best_place():
+    ranked = findings.dataset_ranks(long({"dtd": {"A": 90, "B": 90, "C": 80}})).set_index("backbone")
+    assert ranked.loc["A", "rank"] == ranked.loc["B", "rank"] == 1.5
+    assert ranked.loc["A", "place"] == ranked.loc["B", "place"] == 1 and ranked.loc["C", "place"] == 3
+
+
+def test_domains_pool_their_datasets_and_overall_pools_all():
+    df = long({"cifar10": {"A": 90, "B": 80}, "dtd": {"A": 10, "B": 20}, "digits": {"A": 1, "B": 2}})
+    scores = findings.domain_scores(df).set_index(["domain", "backbone"])
+    assert scores.loc[("texture", "B"), "mean_rank"] == 1
+    assert scores.loc[("overall", "A"), "datasets"] == 3
+    assert (findings.OUTSIDE_PAPER, "A") in scores.index  # digits is labelled, not silently dropped
+
+
+def test_compare_table1_and_agreement():
+    published = pd.DataFrame({"domain": ["natural"] * 3, "rank": [1, 2, 3], "backbone": ["B", "A", "C"]})
+    cmp = findings.compare_table1(findings.recompute_table1(TOY, "mean_rank"), published).iloc[0]
+    assert cmp.same_best and not cmp.same_set and not cmp.same_order and cmp.shared == 2
+    agree = findings.table1_agreement(TOY, published).set_index("rule")
+    assert agree.loc["top3_count", "same_set"] == 1 and agree.loc["mean_top1", "same_best"] == 1
+
+
+def test_bad_rule_and_duplicate_rows_are_one_line_errors():
+    with pytest.raises(ConfigError, match="choose one of mean_rank"):
+        findings.recompute_table1(TOY, "median")
+    with pytest.raises(ConfigError, match="several rows"):
+        findings.recompute_table1(pd.concat([TOY, TOY]))
+
+
+# ------------------------------------------------------------------------------------------------ observations
+
+IMAGENET = paper.table2()
+
+
+def test_imagenet_check_sees_a_perfect_correlation_and_its_absence():
+    acc = IMAGENET.set_index("backbone")["imagenet_top1"]
+    follows = long({d: dict(acc) for d in ("cifar10", "dtd", "eurosat")})
+    assert findings.check_imagenet_not_predictive(follows, IMAGENET).verdict == "not supported"
+    reverse = long({d: dict(200 - acc) for d in ("cifar10", "dtd", "eurosat")})
+    check = findings.check_imagenet_not_predictive(reverse, IMAGENET)
+    assert check.verdict == "supported"
+    assert (check.details.spearman < -0.99).all()
+
+
+def test_cnn_vs_transformer():
+    cnn_wins = filled({d: {"convnext_tiny": 90, "swin_t": 40, "swin_v2_t": 40} for d in ("cifar10", "dtd")})
+    assert findings.check_cnns_beat_transformers(cnn_wins).verdict == "supported"
+    swin_wins = filled({d: {"swin_t": 99} for d in ("cifar10", "dtd")})
+    assert findings.check_cnns_beat_transformers(swin_wins).verdict == "not supported"
+
+
+def test_convnext_natural():
+    natural = ["cifar10", "cifar100", "stanford_dogs", "cub200"]
+    best_all = filled({d: {"convnext_tiny": 90} for d in natural})
+    assert findings.check_convnext_natural(best_all).verdict == "supported"
+    best_half = filled({d: {"convnext_tiny": 90 if i < 2 else 10} for i, d in enumerate(natural)})
+    assert findings.check_convnext_natural(best_half).verdict == "partly supported"
+    never = filled({d: {"convnext_tiny": 10} for d in natural})
+    assert findings.check_convnext_natural(never).verdict == "not supported"
+    assert findings.check_convnext_natural(filled({"dtd": {}})).verdict == "no data"
+
+
+def test_regnet_efficientnet():
+    good = {"regnet_y_3_2gf": 90, "efficientnet_v2_s": 91}
+    everywhere = filled({d: good for d in ("cifar10", "eurosat", "plantclef", "rsna")})
+    assert findings.check_regnet_efficientnet_versatile(everywhere).verdict == "supported"
+    bad = {"regnet_y_3_2gf": 10, "efficientnet_v2_s": 10}
+    nowhere = filled({d: bad for d in ("cifar10", "eurosat", "plantclef", "rsna")})
+    assert findings.check_regnet_efficientnet_versatile(nowhere).verdict == "not supported"
+
+
+def test_shufflenet_over_mobilenet_ignores_medical():
+    table = {d: {"shufflenet_v2_x2_0": 60, "mobilenet_v3_large": 50} for d in ("cifar10", "dtd", "eurosat")}
+    table["rsna"] = {"shufflenet_v2_x2_0": 10, "mobilenet_v3_large": 90}
+    check = findings.check_shufflenet_over_mobilenet(filled(table))
+    assert check.verdict == "supported" and "3 of 3 non-medical" in check.evidence
+    flipped = {d: {"shufflenet_v2_x2_0": 40, "mobilenet_v3_large": 50} for d in ("cifar10", "dtd", "eurosat")}
+    assert findings.check_shufflenet_over_mobilenet(filled(flipped)).verdict == "not supported"
+
+
+def test_wavemix_parts():
+    holds = filled({"galaxy10": {"wavemix_192_16": 95.10, "convnext_tiny": 87.29},
+                    "cifar10": {"wavemix_192_16": 97}, "tiny_imagenet": {"convnext_tiny": 80}})
+    check = findings.check_wavemix(holds)
+    assert check.verdict == "supported" and check.details.holds.all() and len(check.details) == 3
+    wrong_second = filled({"galaxy10": {"wavemix_192_16": 95.10, "densenet161": 87.29},
+                           "cifar10": {"wavemix_192_16": 40}, "tiny_imagenet": {"wavemix_192_16": 99}})
+    assert findings.check_wavemix(wrong_second).verdict == "not supported"
+
+
+def test_resnet_dominance():
+    natural = ("cifar10", "cifar100")
+    gone = filled({d: {"resnet50": 10} for d in natural + ("dtd",)})
+    assert findings.check_resnet_dominance_over(gone).verdict == "supported"
+    alive = filled({d: {"resnet50": 99} for d in natural + ("dtd",)})
+    assert findings.check_resnet_dominance_over(alive).verdict == "not supported"
+
+
+def test_convnext_and_swin_poor_on_medical():
+    bottom = {"convnext_tiny": 10, "swin_t": 11, "swin_v2_t": 12}
+    poor = filled({d: bottom for d in ("breakhis_40x", "rsna")})
+    assert findings.check_convnext_swin_medical(poor).verdict == "supported"
+    fine = filled({d: {"convnext_tiny": 90, "swin_t": 91, "swin_v2_t": 92} for d in ("breakhis_40x", "rsna")})
+    assert findings.check_convnext_swin_medical(fine).verdict == "not supported"
+
+
+def test_top_models_keep_lead():
+    full = {b: 90 - i for i, b in enumerate(ALL)}
+    same_order = pd.concat([long({"cifar10": full}, 1.0), long({"cifar10": {b: v - 30 for b, v in full.items()}}, 0.1)])
+    check = findings.check_top_models_keep_lead(same_order)
+    assert check.verdict == "supported" and check.details.kept.tolist() == [3]
+    reversed_ = pd.concat([long({"cifar10": full}, 1.0), long({"cifar10": {b: 200 - v for b, v in full.items()}}, 0.1)])
+    assert findings.check_top_models_keep_lead(reversed_).verdict == "not supported"
+    assert findings.check_top_models_keep_lead(long({"cifar10": full}, 1.0)).verdict == "no data"
+
+
+# --------------------------------------------------------------------------------------- the paper itself
+
+def test_paper_table1_reproduced_in_most_columns_by_mean_rank():
+    full = findings.at_fraction(paper.full_data()[["backbone", "dataset", "fraction", "top1"]])
+    cmp = findings.compare_table1(findings.recompute_table1(full, "mean_rank"), paper.table1()).set_index("domain")
+    assert cmp.loc[["natural", "texture", "remote_sensing", "astronomy"], "same_order"].all()
+    assert not cmp.loc["medical", "same_set"]  # the paper's medical column is BreakHis-only (its Average column)
+    by_average = paper.breakhis_average().nlargest(3, "top1_average")["backbone"].tolist()
+    assert by_average == paper.table1().query("domain == 'medical'").sort_values("rank").backbone.tolist()
+
+
+def test_inconsistencies_found_by_code():
+    inc = findings.inconsistencies()
+    bad = inc[~inc.consistent]
+    assert (bad.kind == "same cell in two tables").sum() == 2  # the Tiny ImageNet swap
+    assert (bad.kind == "derived column").sum() == 0
+    captions = bad[bad.kind == "caption or header vs Table 3"]
+    assert captions["where"].str.contains("Figure 2 caption \\(later").sum() == 3
+    assert bad["paper_says"].str.contains("RegNetY-3.2GF also performs well on seven").any()
+    assert not bad["paper_says"].str.contains("ResNeXt tops RSNA").any()
+    assert inc.consistent.sum() > 100
+
+
+def test_all_checks_run_on_the_paper_with_a_verdict():
+    full = findings.at_fraction(paper.full_data()[["backbone", "dataset", "fraction", "top1"]])
+    table = findings.verdicts(findings.check_all(full, paper.low_data()[["backbone", "dataset", "fraction", "top1"]],
+                                                 paper.table2()), "paper")
+    assert len(table) == 9 and set(table.verdict) <= set(findings.VERDICTS) - {"no data"}
+
+
+# ------------------------------------------------------------------------------------------ our records
+
+def test_our_results_missing_or_empty_folder(tmp_path):
+    assert findings.our_results(tmp_path / "absent").empty
+    assert findings.our_results(tmp_path).empty
+    assert findings.table1_from_records(findings.our_results(tmp_path)).empty
+
+
+def test_our_results_from_records(tmp_path):
+    from lib import results
+
+    def record(backbone, seed, top1):
+        config = {"backbone": backbone, "dataset": "digits", "fraction": 1.0, "seed": seed, "profile": "ci",
+                  "pretrained": False, "image_size": [32, 32]}
+        rec = {f: None for f in results.REQUIRED_FIELDS if f != "checksum"}
+        rec.update(config, run_key=results.run_key(config), test_top1=top1, config=config, history=[])
+        return rec
+
+    for b, s, v in [("resnet50", 0, 50.0), ("resnet50", 1, 60.0), ("swin_t", 0, 40.0)]:
+        results.write_record(record(b, s, v), tmp_path)
+    ours = findings.our_results(tmp_path)
+    assert (ours.source == "ours").all()
+    assert ours.set_index("backbone").loc["resnet50", "top1"] == 60.0  # best of the seeds
+    top = findings.table1_from_records(ours)
+    assert top.query("domain == 'overall'").backbone.tolist() == ["resnet50", "swin_t"]
+    assert set(top.domain) == {findings.OUTSIDE_PAPER, "overall"} and (top.profile == "ci").all()
+    json.dumps(top.astype(str).to_dict())  # plain values, fit for glue

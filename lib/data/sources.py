@@ -20,7 +20,7 @@ from lib.provenance import REPO_ROOT
 
 __all__ = ["DOMAINS", "DatasetSpec", "RawSplit", "Source", "data_root", "names", "read_source", "spec", "specs"]
 
-DOMAINS = ("natural", "texture", "surface defects", "remote sensing", "plant", "astronomy", "medical")
+DOMAINS = ("natural", "texture", "surface_defects", "remote_sensing", "plant", "astronomy", "medical")
 
 PAPER_SIZE = (256, 256)
 
@@ -31,7 +31,7 @@ class DatasetSpec:
 
     name: str  # registry key and folder name under the data root
     display: str  # as printed in the paper's tables
-    domain: str  # one of DOMAINS ("workshop" for digits)
+    domain: str  # one of DOMAINS, spelt as in results/paper/table3.csv ("workshop" for digits)
     num_classes: int
     paper_train: int | None  # Table 3 of the paper (None for digits)
     paper_test: int | None
@@ -166,7 +166,7 @@ dtd/
   labels/train1.txt  labels/val1.txt  labels/test1.txt
 """, formats.read_dtd, "cimpoi2014dtd",
           note="Partition 1: train = train1 + val1 (1,880), test = test1 (1,880), matching the paper's counts."),
-    _spec("neu", "NEU Surface Defects", "surface defects", 6, 1_440, 360,
+    _spec("neu", "NEU Surface Defects", "surface_defects", 6, 1_440, 360,
           "http://faculty.neu.edu.cn/songkechen/zh_CN/zdylm/263270/list/index.htm",
           "research use with citation (Song & Yan 2013)",
           """
@@ -175,14 +175,14 @@ Cr_1.bmp ... Cr_300.bmp   In_*.bmp  Pa_*.bmp  PS_*.bmp  RS_*.bmp  Sc_*.bmp
 """, formats.read_neu, "song2013neu", official=False, test_ratio=0.2,
           note="No official split: stratified 80/20 (the paper's Table 3 counts 1,440/360; its appendix says "
                "1,200/600, Table 3 is followed)."),
-    _spec("uc_merced", "UC Merced Land Use", "remote sensing", 21, 1_680, 420,
+    _spec("ucmerced", "UC Merced Land Use", "remote_sensing", 21, 1_680, 420,
           "http://weegee.vision.ucmerced.edu/datasets/landuse.html",
           "public domain imagery (USGS National Map); cite Yang & Newsam 2010",
           """
 UCMerced_LandUse/Images/<class>/<class>NN.tif   (21 classes x 100)
 """, formats.read_ucmerced, "yang2010ucmerced", official=False, test_ratio=0.2,
           note="No official split: stratified 80/20 (1,680/420)."),
-    _spec("eurosat", "EuroSAT", "remote sensing", 10, 18_900, 8_100,
+    _spec("eurosat", "EuroSAT", "remote_sensing", 10, 18_900, 8_100,
           "https://zenodo.org/records/7711810 (EuroSAT_RGB.zip; torchvision's copy unpacks to 2750/)",
           "MIT",
           """
@@ -214,7 +214,7 @@ Galaxy10_DECals.h5   (images: N x 256 x 256 x 3 uint8, ans: N labels 0..9)
 """, formats.read_galaxy10, "leung2018galaxy10", official=False, test_ratio=0.1, augment=False,
           note="No official split: stratified 90/10 (15,962/1,774 of 17,736). No augmentation, as in the paper."),
     *_BREAKHIS,
-    _spec("rsna_pneumonia", "RSNA Pneumonia Detection", "medical", 2, 24_181, 6_046,
+    _spec("rsna", "RSNA Pneumonia Detection", "medical", 2, 24_181, 6_046,
           "https://www.kaggle.com/competitions/rsna-pneumonia-detection-challenge/data",
           "Kaggle competition rules: non-commercial research use",
           """

@@ -22,7 +22,6 @@ from lib.errors import ConfigError, DataError
 from lib.provenance import REPO_ROOT
 
 PAPER_COUNTS_CSV = REPO_ROOT / "results" / "paper" / "selection_counts.csv"
-PAPER_TABLE2_CSV = REPO_ROOT / "results" / "paper" / "table2.csv"
 
 FAMILY_RULES = {
     "docs": "torchvision's documentation pages: the builder module, with resnet.py split into ResNet, "
@@ -154,11 +153,12 @@ def counts(marked: pd.DataFrame, added: tuple[str, ...] = ()) -> dict[str, int]:
             "selected_by_rule": len(picks), "final_list": len(picks | set(added))}
 
 
-def interpretations(max_params_m: float = 30.0, min_top1: float = 75.0,
-                    added: tuple[str, ...] = ()) -> pd.DataFrame:
+def interpretations(max_params_m: float = 30.0, min_top1: float = 75.0, added: tuple[str, ...] = (),
+                    paper_list: tuple[str, ...] = ()) -> pd.DataFrame:
     """The rule's counts under every reading: family rule x unit x quantized models in or out.
 
-    ``added`` are backbones the paper adds by hand (counted in ``final_list`` only).
+    ``added`` are backbones the paper adds by hand (counted in ``final_list`` only); with ``paper_list`` (Table 2's
+    backbones) the columns ``not_in_paper`` / ``not_in_rule`` count how the final list differs from it as a set.
     """
     regs = {q: registry(include_quantized=q) for q in (False, True)}
     rows = []
@@ -166,9 +166,11 @@ def interpretations(max_params_m: float = 30.0, min_top1: float = 75.0,
         for unit in UNITS:
             for family in FAMILY_RULES:
                 marked = apply_rule(candidates(reg, unit, family), max_params_m, min_top1)
-                picks = marked.loc[marked["selected"], "model"]
+                final = set(marked.loc[marked["selected"], "model"]) | set(added)
                 rows.append({"family_rule": family, "unit": unit, "quantized": quantized, **counts(marked, added),
-                             "selected_models": ", ".join(sorted(picks))})
+                             "not_in_paper": len(final - set(paper_list)) if paper_list else None,
+                             "not_in_rule": len(set(paper_list) - final) if paper_list else None,
+                             "selected_models": ", ".join(sorted(final - set(added)))})
     return pd.DataFrame(rows)
 
 
@@ -184,30 +186,48 @@ def paper_counts(path: Path = PAPER_COUNTS_CSV) -> pd.DataFrame:
     return table
 
 
-def compare_counts(grid: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
-    """For each count the paper states: the paper's number, and the readings of the rule that reproduce it."""
+def compare_counts(grid: pd.DataFrame, paper: pd.DataFrame, ours: dict | None = None) -> pd.DataFrame:
+    """For each count the paper states: the paper's number, ours under one reading (``ours``, from
+    :func:`counts`), the range over all readings in ``grid``, and the readings that reproduce it."""
     rows = []
     for quantity, value in zip(paper["quantity"], paper["paper"]):
         if quantity not in grid.columns:
             continue
         hits = grid[grid[quantity] == value]
         rows.append({"quantity": quantity, "paper": int(value),
+                     **({"ours": ours[quantity], "agrees": ours[quantity] == value} if ours else {}),
                      "ours_min": int(grid[quantity].min()), "ours_max": int(grid[quantity].max()),
                      "readings_that_agree": len(hits), "readings": len(grid),
                      "agreeing_readings": "; ".join(_reading(r) for r in hits.itertuples()) or "none"})
     return pd.DataFrame(rows)
 
 
+def agreement(grid: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
+    """Every reading with the number of the paper's counts it reproduces, best first."""
+    stated = {q: v for q, v in zip(paper["quantity"], paper["paper"]) if q in grid.columns}
+    hits = pd.DataFrame({q: grid[q] == v for q, v in stated.items()})
+    out = grid[["family_rule", "unit", "quantized"]].copy()
+    out["reproduced"] = hits.sum(axis=1)
+    out["of"] = len(stated)
+    out["which"] = hits.apply(lambda row: ", ".join(q for q, ok in row.items() if ok) or "none", axis=1)
+    return out.sort_values("reproduced", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def paper_additions(table2: pd.DataFrame, reg: pd.DataFrame) -> tuple[str, ...]:
+    """What the paper adds to the rule's picks by hand: Swin-T and SwinV2-T, and Table 2's non-torchvision rows."""
+    outside = sorted(set(table2["backbone"]) - set(reg["model"]))
+    return PAPER_ADDED_BY_HAND + tuple(outside)
+
+
 def _reading(row) -> str:
     return f"{row.family_rule}/{row.unit}/{'with' if row.quantized else 'no'} quantized"
 
 
-def paper_table2(path: Path = PAPER_TABLE2_CSV) -> pd.DataFrame:
+def paper_table2() -> pd.DataFrame:
     """The paper's Table 2 (reference data: ``backbone``, ``display``, ``params_m``, ``imagenet_top1``)."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"the paper's Table 2 file {path} is missing: restore it from git (results/paper/)")
-    return pd.read_csv(path)
+    from lib import paper
+
+    return paper.table2()
 
 
 def versus_table2(marked: pd.DataFrame, table2: pd.DataFrame) -> pd.DataFrame:
@@ -270,7 +290,8 @@ def loaded_weights(table2: pd.DataFrame, reg: pd.DataFrame) -> pd.DataFrame:
     """Table 2's accuracy and size next to the metadata of the weights entry the paper's code loads.
 
     The loaded entry comes from ``lib.models.spec(name).weights``; ``table2_matches`` names the entry of
-    the same architecture whose accuracy, rounded to two decimals, is the one Table 2 prints.
+    the same architecture whose accuracy, rounded to two decimals, is the one Table 2 prints. A backbone
+    without a torchvision entry (WaveMix) gets the parameter count of its build and no accuracy.
     """
     from lib import models  # the backbone registry: which weights entry each of the paper's backbones loads
 
@@ -288,6 +309,9 @@ def loaded_weights(table2: pd.DataFrame, reg: pd.DataFrame) -> pd.DataFrame:
             matches = same_arch[np.isclose(same_arch["top1"].round(2), r.imagenet_top1)]
             row |= {"loaded_params_m": round(hit.iloc[0]["params_m"], 1), "loaded_top1": hit.iloc[0]["top1"],
                     "table2_matches": ", ".join(matches["entry"]) or "no entry"}
+        else:  # not in torchvision: count the parameters of the book's own 1000-class build
+            model = models.build(r.backbone, num_classes=1000)
+            row["loaded_params_m"] = round(sum(p.numel() for p in model.parameters()) / 1e6, 1)
         rows.append(row)
     out = pd.DataFrame(rows)
     out["top1_differs"] = out["loaded_top1"].notna() & ~np.isclose(out["loaded_top1"].round(2), out["paper_top1"])

@@ -29,13 +29,18 @@ from lib.data.transforms import ToModelInput, check_image_size
 from lib.errors import ConfigError
 
 __all__ = ["names", "spec", "load", "Splits", "ImageDataset", "Manifest", "write_manifest",
-           "read_manifest", "data_root", "default_cache_dir", "EVAL_ON"]
+           "read_manifest", "read_source", "data_root", "default_root", "default_cache_dir", "EVAL_ON"]
 
 EVAL_ON = {
     "val": "held-out validation split (carved from train); the test split is scored once, at the end",
     "test": "paper protocol: epochs are selected on the test split itself, as the authors' code does",
 }
 """Which split selects the epoch (early stopping, best checkpoint)."""
+
+
+def default_root() -> Path:
+    """Where datasets live when no root is given: ``$WB_DATA``, else ``<repo>/data``."""
+    return data_root(None)
 
 
 class ImageDataset(torch.utils.data.Dataset):

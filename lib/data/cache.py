@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm  # plain text bars: notebooks here have no ipywidgets
 
 from lib.data.transforms import RESAMPLE, resize_rgb
 from lib.provenance import REPO_ROOT

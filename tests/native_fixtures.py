@@ -3,7 +3,7 @@
 ``write_<name>(root, per_class=3)`` writes ``root/<name>/`` with the same file names and index files as
 the real download (CIFAR pickle batches, .mat lists shaped as the originals, Galaxy10 as HDF5, RSNA as
 DICOM + CSV) and returns that folder. Where the publisher fixes a test split, each class gets
-``per_class`` training and ``test_per_class(per_class)`` test images; otherwise ``per_class`` images.
+``per_class`` training and ``held_out_per_class(per_class)`` test images; otherwise ``per_class`` images.
 Every image is one flat colour that encodes its label (:func:`label_of`), so a test can check that each
 loaded image carries the label the reader gave it.
 """
@@ -21,7 +21,7 @@ SIZE = (10, 12)  # (H, W): tiny and not square, so a transposed image shows
 BREAKHIS_MAGS = ("40X", "100X", "200X", "400X")
 
 
-def test_per_class(per_class: int) -> int:
+def held_out_per_class(per_class: int) -> int:
     """Test images per class where the dataset has an official split (fewer than train, to catch swaps)."""
     return max(1, per_class - 1)
 
@@ -62,7 +62,7 @@ def _pixels(labels: list[int]) -> np.ndarray:
 def _official(num_classes: int, per_class: int) -> dict[str, list[int]]:
     """Labels of each split, classes interleaved (as in real index files)."""
     return {"train": [c for _ in range(per_class) for c in range(num_classes)],
-            "test": [c for _ in range(test_per_class(per_class)) for c in range(num_classes)]}
+            "test": [c for _ in range(held_out_per_class(per_class)) for c in range(num_classes)]}
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -175,14 +175,14 @@ def write_flowers102(root: Path, per_class: int = 3) -> Path:
     numbers = np.random.default_rng(0).permutation(len(labels)) + 1  # image numbers are not grouped by split
     for number, label in zip(numbers, labels):
         _save(folder / "jpg" / f"image_{number:05d}.jpg", label)
-    label_of_number = np.zeros(len(labels))
+    # integer types as in the real files (torchvision formats the ids with :05d)
+    label_of_number = np.zeros(len(labels), dtype=np.uint8)
     label_of_number[numbers - 1] = np.array(labels) + 1
     savemat(folder / "imagelabels.mat", {"labels": label_of_number[None, :]})
-    train = numbers[: len(split["train"])]
+    train, ids = numbers[: len(split["train"])], numbers.astype(np.uint16)
     half = len(train) // 2
-    savemat(folder / "setid.mat", {"trnid": train[:half][None, :].astype(float),
-                                   "valid": train[half:][None, :].astype(float),
-                                   "tstid": numbers[len(split["train"]):][None, :].astype(float)})
+    savemat(folder / "setid.mat", {"trnid": ids[:half][None, :], "valid": ids[half:len(train)][None, :],
+                                   "tstid": ids[len(train):][None, :]})
     return folder
 
 

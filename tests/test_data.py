@@ -129,3 +129,36 @@ def test_missing_dataset_names_folder_and_url(tmp_path):
     message = str(err.value)
     assert str(tmp_path / name) in message and data.spec(name).url in message
     assert "\n" not in message
+
+
+# ---------------------------------------------------------------------------------------------------
+# The 20 paper datasets, as tiny copies in each publisher's native format (tests/native_fixtures.py)
+
+from native_fixtures import FIXTURES, label_of  # noqa: E402
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURES))
+def test_native_fixture_through_the_pipeline(name, tmp_path):
+    FIXTURES[name](tmp_path / "data", per_class=4)
+    kwargs = dict(root=tmp_path / "data", image_size=16, progress=False)
+    splits = data.load(name, cache_dir=tmp_path / "cache", **kwargs)
+    spec = data.spec(name)
+    ids = {split: set(getattr(splits, split).ids) for split in ("train", "val", "test")}
+    assert not (ids["train"] & ids["val"] or ids["train"] & ids["test"] or ids["val"] & ids["test"])
+    assert set(splits.train.targets) == set(range(spec.num_classes)), "every class keeps training images"
+    assert splits.train.augment == spec.trivial_augment and not splits.test.augment
+    assert splits.manifest.test_source == ("official" if spec.official_test else splits.manifest.test_source)
+    x, y = splits.train[0]
+    assert x.shape == (3, 16, 16) and x.dtype == torch.float32 and isinstance(y, int)
+    # each fixture image is one flat colour that encodes its label: images and labels stayed together
+    for split in (splits.train, splits.val, splits.test):
+        for i in range(len(split)):
+            pixels = split.pixels(i)
+            if not (pixels[..., 0] == pixels[..., 2]).all():  # grey formats (DICOM, .bmp) encode differently
+                assert label_of(pixels) == split.targets[i], f"{split.name} item {i} ({split.ids[i]})"
+    direct = data.load(name, cache=False, **kwargs)
+    assert direct.manifest == splits.manifest
+    assert np.array_equal(direct.test.arrays(), splits.test.arrays())
+    tiny = data.load(name, cache_dir=tmp_path / "cache", fraction=0.01, seed=5, **kwargs)
+    assert sorted(set(tiny.train.targets)) == list(range(spec.num_classes))
+    assert len(tiny.train) == spec.num_classes

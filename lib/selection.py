@@ -325,10 +325,12 @@ def plot_candidates(marked: pd.DataFrame, max_params_m: float = 30.0, min_top1: 
     import seaborn as sns
 
     data = marked[marked["top1"].notna()].copy()
-    data["status"] = np.select(
-        [data["selected"], data["model"].isin(paper_backbones)],
-        ["picked by the rule", "in Table 2, not picked"], "other candidate")
-    fig, ax = plt.subplots(figsize=(10, 6.5))
+    picked = set(data.loc[data["selected"], "model"])
+    paper_only = data["model"].isin(set(paper_backbones) - picked) & data["light"]
+    data["status"] = np.select([data["selected"], paper_only & (data["top1"] == data.groupby("model")["top1"]
+                                                                 .transform("max"))],
+                               ["picked by the rule", "in Table 2, not picked"], "other candidate")
+    fig, ax = plt.subplots(figsize=(10, 7.5))
     sns.scatterplot(data=data, x="params_m", y="top1", hue="family", style="status",
                     style_order=["other candidate", "picked by the rule", "in Table 2, not picked"],
                     markers=["o", "*", "X"], size="status",
@@ -339,10 +341,22 @@ def plot_candidates(marked: pd.DataFrame, max_params_m: float = 30.0, min_top1: 
     ax.axhline(min_top1, color="crimson", ls=":", lw=1)
     ax.text(max_params_m, ax.get_ylim()[0], f" {max_params_m:g} M", color="crimson", va="bottom")
     ax.text(ax.get_xlim()[1], min_top1, f"{min_top1:g} % ", color="crimson", ha="right", va="bottom")
-    for r in data[data["status"] != "other candidate"].itertuples():
-        ax.annotate(r.model, (r.params_m, r.top1), xytext=(5, 3), textcoords="offset points", fontsize=8)
+    _label(ax, data[data["status"] != "other candidate"])
     ax.set(xlabel="parameters (millions, log scale; torchvision metadata)",
            ylabel="ImageNet-1K top-1 (%; torchvision metadata)")
     ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", fontsize=8, frameon=False)
     fig.tight_layout()
     return fig
+
+
+def _label(ax, points: pd.DataFrame, gap: float = 1.0) -> None:
+    """Name each point to its left, pushing a label down when it would overlap one placed above it nearby."""
+    placed: list[tuple[float, float]] = []
+    for r in points.sort_values("top1", ascending=False).itertuples():
+        y = r.top1
+        for px, py in placed:
+            if abs(np.log10(px) - np.log10(r.params_m)) < 0.5 and y > py - gap:
+                y = py - gap
+        placed.append((r.params_m, y))
+        ax.annotate(r.model, (r.params_m, r.top1), xytext=(r.params_m * 0.8, y), fontsize=8, va="center",
+                    ha="right", arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "0.4"})

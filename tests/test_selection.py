@@ -217,3 +217,12 @@ def test_plot_draws_both_thresholds(real):
     assert xs == [25.0] and ys == [77.0]
     labels = {t.get_text() for t in ax.texts}
     assert set(marked.loc[marked["selected"], "model"]) <= labels
+
+
+def test_table2_sizes_match_the_loaded_weights_and_only_resnet50_accuracy_differs(real):
+    """With the real backbone registry: every Table 2 size matches (WaveMix: its build), one accuracy does not."""
+    pytest.importorskip("lib.models")
+    reg, table2 = real
+    out = selection.loaded_weights(table2, reg)
+    assert (out["loaded_params_m"] == out["paper_params_m"]).all()
+    assert out.loc[out["top1_differs"], "backbone"].tolist() == ["resnet50"]

@@ -219,7 +219,7 @@ def test_rsna_gives_one_image_per_patient_positive_if_any_box(tmp_path):
     source = read("rsna", tmp_path)
     csv_rows = (tmp_path / "rsna" / "stage_2_train_labels.csv").read_text().splitlines()[1:]
     assert len(csv_rows) == 3 + 2 * 3 and len(source.train) == 6  # two box rows per pneumonia patient
-    assert sorted(source.train.labels) == [0, 0, 0, 1, 1, 1] and source.classes == ["normal", "pneumonia"]
+    assert sorted(source.train.labels) == [0, 0, 0, 1, 1, 1] and source.classes == ["no pneumonia", "pneumonia"]
 
 
 def test_dicom_sixteen_bit_and_monochrome1_become_uint8_rgb(tmp_path):
@@ -357,3 +357,11 @@ def test_malformed_index_files(tmp_path):
     with pytest.raises(DataError) as err:
         sources.read_source("stanford_cars", tmp_path)
     assert "cars_meta.mat" in one_line_error(err)
+
+
+def test_catalogue_is_the_registry_as_a_table():
+    table = sources.catalogue()
+    assert list(table["dataset"]) == sources.names()
+    assert table.loc[table["dataset"] == "breakhis_40x", "image_size"].item() == "448×672"
+    assert table.loc[table["dataset"] == "eurosat", "test_split"].item() == "30% held out"
+    assert table["paper_train"].iloc[:20].sum() == sum(sources.spec(n).paper_train for n in PAPER_DATASETS)

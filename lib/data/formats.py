@@ -248,7 +248,7 @@ def read_stanford_dogs(folder: Path, spec: DatasetSpec) -> Source:
     classes = [b.split("-", 1)[-1].replace("_", " ") for b in breeds]
 
     def split(list_name: str) -> RawSplit:
-        path = need(spec, folder, f"lists/{list_name}", "from lists.tar")
+        path = need(spec, folder, f"lists/{list_name}", "extract lists.tar into lists/")
         content = loadmat(spec, path, ("file_list", "labels"))
         files = [str(f) for f in np.atleast_1d(content["file_list"])]
         labels = [int(y) - 1 for y in np.atleast_1d(content["labels"])]
@@ -547,7 +547,7 @@ def read_rsna(folder: Path, spec: DatasetSpec) -> Source:
     ids = [f"stage_2_train_images/{p}.dcm" for p in patients]
     labels = [target[p] for p in patients]
     require_listed_files(spec, folder, ids, path.name)
-    classes = ["normal", "pneumonia"]  # Target 0 / 1: "no lung opacity" / "lung opacity"
+    classes = ["no pneumonia", "pneumonia"]  # Target 0 includes abnormal films without lung opacity
     check_labels(spec, classes, labels, path)
     return Source(classes, RawSplit(ids, labels, lambda i: dicom_rgb(folder / ids[i], spec)), None)
 

@@ -18,7 +18,8 @@ from lib.data.formats import RawSplit, Source
 from lib.errors import DataError, UnknownNameError
 from lib.provenance import REPO_ROOT
 
-__all__ = ["DOMAINS", "DatasetSpec", "RawSplit", "Source", "data_root", "names", "read_source", "spec", "specs"]
+__all__ = ["DOMAINS", "DatasetSpec", "RawSplit", "Source", "catalogue", "data_root", "names", "read_source", "spec",
+           "specs"]
 
 DOMAINS = ("natural", "texture", "surface_defects", "remote_sensing", "plant", "astronomy", "medical")
 
@@ -254,6 +255,20 @@ def spec(name: str) -> DatasetSpec:
     return _REGISTRY[name]
 
 
+def catalogue():
+    """One row per dataset (the registry as a table, for the book's dataset chapter): counts, sizes, splits,
+    sources and licences. Imports pandas lazily."""
+    import pandas as pd
+
+    rows = [{"dataset": s.name, "display": s.display, "domain": s.domain, "num_classes": s.num_classes,
+             "paper_train": s.paper_train, "paper_test": s.paper_test,
+             "image_size": f"{s.image_size[0]}×{s.image_size[1]}", "trivial_augment": s.trivial_augment,
+             "test_split": "official" if s.official_test else f"{s.test_ratio:.0%} held out",
+             "split_note": s.split_note, "url": s.url, "licence": s.licence, "cite": s.cite,
+             "workshop": s.workshop} for s in specs()]
+    return pd.DataFrame(rows).astype({"paper_train": "Int64", "paper_test": "Int64"})
+
+
 def data_root(root: str | os.PathLike | None = None) -> Path:
     """The folder that holds one sub-folder per dataset: ``root``, else ``$WB_DATA``, else ``<repo>/data``."""
     if root is not None:
@@ -269,7 +284,8 @@ def read_source(name: str, root: str | os.PathLike | None = None) -> Source:
     base = data_root(root)
     layout = formats.layout_line(s)
     if not base.is_dir():
-        raise DataError(f"{s.display}: data root {base} does not exist; create it, download {s.url} and unpack "
+        state = "is not a folder" if base.exists() else "does not exist"
+        raise DataError(f"{s.display}: data root {base} {state}; create it, download {s.url} and unpack "
                         f"into {base / name}/ as: {layout} (or pass root=/set WB_DATA to where your data lives)")
     folder = base / name
     if not folder.is_dir():

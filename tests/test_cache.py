@@ -130,3 +130,12 @@ def test_digits_second_load_reuses_the_cache(tmp_path):
         warnings.simplefilter("error")
         data.load("digits", image_size=16, cache_dir=tmp_path, progress=False)
     assert sum(BUILDS.values()) == before + 1
+
+
+def test_unwritable_cache_folder_is_a_data_error(folder, tmp_path):
+    from lib.errors import DataError
+
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the cache folder should be")
+    with pytest.raises(DataError, match="WB_CACHE"):
+        build(folder, blocker)

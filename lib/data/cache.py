@@ -22,6 +22,7 @@ import numpy as np
 from tqdm import tqdm  # plain text bars: notebooks here have no ipywidgets
 
 from lib.data.transforms import RESAMPLE, resize_rgb
+from lib.errors import DataError
 from lib.provenance import REPO_ROOT
 
 CACHE_FORMAT = 1
@@ -82,11 +83,16 @@ def build_cache(path: Path, count: int, decode: Callable[[int], np.ndarray], siz
     ``decode(i)`` returns image ``i`` as uint8 ``H x W x 3``. Threads overlap file reading and JPEG
     decoding (PIL releases the GIL); rows are written in order of index.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
     workers = workers or min(4, os.cpu_count() or 1)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(count, *size, 3))
+    except OSError as err:
+        need = count * size[0] * size[1] * 3 / 1e9
+        raise DataError(f"cannot create cache file {tmp} ({err.strerror or err}); the cache needs "
+                        f"{need:.2f} GB in a writable folder: set WB_CACHE or pass cache_dir") from None
+    try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             rows = pool.map(decode, range(count), chunksize=64)
             for i, row in enumerate(tqdm(rows, total=count, desc=desc, disable=not progress,
@@ -143,8 +149,6 @@ class CachedImages:
         if self._array is None:
             array = open_cache(self.path, self.shape)
             if array is None:
-                from lib.errors import DataError
-
                 raise DataError(f"cache file {self.path} is missing or damaged; call lib.data.load() "
                                 f"again to rebuild it")
             self._array = array

@@ -6,13 +6,16 @@ outputs when ``num_classes`` differs from ImageNet's 1000. Nothing else is touch
 
 Pretrained weights are read only from local files that already exist, never downloaded: torchvision's files from
 ``$TORCH_HOME/hub/checkpoints`` under the exact name torchvision expects, WaveMix's published checkpoint from the
-same folder or from ``weights_file``. Every file's sha256 is checked before it is read; a missing or corrupt file
-raises :class:`~lib.errors.WeightsError`, never a silent fall-back to random weights.
+same folder or from ``weights_file``. A torchvision file's sha256 is checked against the prefix in its name (or
+a pinned ``sha256``) before it is read, WaveMix's against a pinned ``sha256`` when one is given (its published hash
+is not recorded anywhere). A missing or corrupt file raises :class:`~lib.errors.WeightsError`, never a silent
+fall-back to random weights.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,6 +140,8 @@ def build(
             f"weights_file is only for wavemix_192_16, not {name!r}; put torchvision's file "
             f"{checkpoint_path(backbone).name} into {checkpoint_dir()} instead"
         )
+    if sha256 is not None and not re.fullmatch(r"[0-9a-fA-F]{8,64}", sha256):
+        raise ConfigError(f"sha256={sha256!r} is not a hex digest; give the file's sha256 (8 to 64 hex digits)")
     if not pretrained and (weights_file is not None or sha256 is not None):
         raise ConfigError("weights_file/sha256 were given with pretrained=False; pass pretrained=True to load them")
 
@@ -196,7 +201,8 @@ def _url_file_name(url: str) -> str:
 def _missing_weights_error(backbone: BackboneSpec, path: Path) -> WeightsError:
     url = checkpoint_url(backbone)
     if backbone.weights is not None:  # torchvision fetches into $TORCH_HOME/hub/checkpoints and checks the hash
-        fetch = f"import torchvision; torchvision.models.get_weight('{backbone.weights}').get_state_dict(check_hash=True)"
+        entry = f"torchvision.models.get_weight('{backbone.weights}')"
+        fetch = f"import torchvision; {entry}.get_state_dict(check_hash=True)"
         where = f"then copy {path.name} from its ~/.cache/torch/hub/checkpoints into {path.parent}"
     else:
         fetch = f"import torch; torch.hub.download_url_to_file('{url}', '{path.name}')"

@@ -113,6 +113,12 @@ def test_weights_file_is_only_for_wavemix(torch_home, tmp_path):
         models.build("wavemix_192_16", 10, weights_file=tmp_path / "x.pth")
 
 
+@pytest.mark.parametrize("digest", ["", "abc", "not-hex-at-all", "0" * 65])
+def test_pinned_hash_must_be_a_hex_digest(torch_home, digest):
+    with pytest.raises(ConfigError, match="sha256"):
+        models.build("mobilenet_v3_large", 10, pretrained=True, sha256=digest)
+
+
 # --- WaveMix's published checkpoint -------------------------------------------------------------------------------
 
 

@@ -307,6 +307,7 @@ def test_listed_image_missing_is_reported_before_training(tmp_path):
     assert str(victim) in one_line_error(err) and "1 of the" in str(err.value)
 
 
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data")  # PIL's warning for the truncated TIFF
 @pytest.mark.parametrize("name, pattern", [("eurosat", "2750/*/*.jpg"), ("breakhis_40x", "**/40X/*.png"),
                                            ("neu", "*.bmp"), ("ucmerced", "**/*.tif")])
 def test_corrupt_image_is_named_by_path(name, pattern, tmp_path):

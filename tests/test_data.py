@@ -162,3 +162,27 @@ def test_native_fixture_through_the_pipeline(name, tmp_path):
     tiny = data.load(name, cache_dir=tmp_path / "cache", fraction=0.01, seed=5, **kwargs)
     assert sorted(set(tiny.train.targets)) == list(range(spec.num_classes))
     assert len(tiny.train) == spec.num_classes
+
+
+def test_reader_groups_keep_a_group_out_of_both_train_and_val(monkeypatch, tmp_path):
+    """A reader may attach ``groups`` (BreakHis: the patient) to a split; val then takes whole groups."""
+    real = data.read_source
+
+    def with_groups(name, root=None):
+        source = real(name, root)
+        seen: dict[int, int] = {}
+        groups = []
+        for y in source.train.labels:  # 12 "patients" per class, one class each
+            seen[y] = seen.get(y, 0) + 1
+            groups.append(f"{y}-{seen[y] % 12}")
+        source.train.groups = groups
+        return source
+
+    monkeypatch.setattr(data, "read_source", with_groups)
+    splits = data.load("digits", image_size=8, val_fraction=0.2, cache_dir=tmp_path, progress=False)
+    group_of = dict(zip(with_groups("digits").train.ids, with_groups("digits").train.groups))
+    train_groups = {group_of[i] for i in splits.train.ids}
+    val_groups = {group_of[i] for i in splits.val.ids}
+    test_groups = {group_of[i] for i in splits.test.ids}
+    assert val_groups and train_groups.isdisjoint(val_groups)
+    assert train_groups.isdisjoint(test_groups) and val_groups.isdisjoint(test_groups)

@@ -33,6 +33,18 @@ def test_split_is_seeded_and_independent_of_listing_order():
     assert sorted(IDS[order[i]] for i in held_perm) == sorted(IDS[i] for i in a[1])
 
 
+def test_grouped_split_keeps_each_group_on_one_side():
+    # 60 images of 2 classes from 12 "patients" of 5 images each; a patient has one class
+    labels = [p % 2 for p in range(12) for _ in range(5)]
+    groups = [f"patient{p}" for p in range(12) for _ in range(5)]
+    kept, held = stratified_split(labels, 0.3, seed=0, groups=groups)
+    kept_groups, held_groups = {groups[i] for i in kept}, {groups[i] for i in held}
+    assert kept_groups.isdisjoint(held_groups) and len(kept) + len(held) == 60
+    assert class_counts([labels[i] for i in held]) == {0: 10, 1: 10}  # round(0.3 * 6) = 2 patients a class
+    again = stratified_split(labels, 0.3, seed=0, groups=groups)
+    assert np.array_equal(held, again[1])
+
+
 @pytest.mark.parametrize("fraction", [0.01, 0.1, 0.5, 1.0])
 def test_subset_has_at_least_one_per_class_and_stratified_counts(fraction):
     chosen = stratified_subset(LABELS, fraction, seed=7, ids=IDS)

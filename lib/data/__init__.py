@@ -143,7 +143,8 @@ def load(name: str, root: str | os.PathLike | None = None, fraction: float = 1.0
 
     - test: the official test split when the dataset has one, else a stratified ``held_out_ratio``
       share with the fixed seed ``SPLIT_SEED`` (the same test images for every run);
-    - val: ``val_fraction`` of each class of the train part, stratified, fixed seed ``SPLIT_SEED``;
+    - val: ``val_fraction`` of each class of the train part, stratified, fixed seed ``SPLIT_SEED``
+      (whole groups, e.g. patients, when the reader's split has ``groups``);
       with ``eval_on="test"`` (paper protocol) there is no validation split and ``val`` is ``test``;
     - train: the rest, or a stratified ``fraction`` of the train part drawn with ``seed`` (at least one
       image per class; sized on the whole train part, so 1 % of CIFAR-10 is 500 images as in the paper);
@@ -175,15 +176,17 @@ def load(name: str, root: str | os.PathLike | None = None, fraction: float = 1.0
         test_source = "official" if dataset_spec.official_test else "the reader's split (see split_note)"
     else:
         ratio = held_out_ratio(dataset_spec)
-        all_train, test_pos = stratified_split(train_raw.labels, ratio, SPLIT_SEED, train_raw.ids)
+        all_train, test_pos = stratified_split(train_raw.labels, ratio, SPLIT_SEED, train_raw.ids,
+                                               getattr(train_raw, "groups", None))
         test_raw, test_images = train_raw, train_images
         test_source = f"stratified {ratio:g} of the source, seed {SPLIT_SEED}"
 
     train_labels = [train_raw.labels[i] for i in all_train]
     train_ids = [train_raw.ids[i] for i in all_train]
     if eval_on == "val":
+        groups = getattr(train_raw, "groups", None)  # e.g. BreakHis patients: none in both train and val
         keep, held = stratified_split(train_labels, _check_val_fraction(val_fraction), SPLIT_SEED,
-                                      train_ids)
+                                      train_ids, None if groups is None else [groups[i] for i in all_train])
         pool, val_pos = all_train[keep], all_train[held]
     else:
         pool, val_pos = all_train, None

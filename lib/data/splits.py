@@ -79,24 +79,37 @@ def _members_by_class(labels: Sequence[int], ids: Sequence[str] | None) -> dict[
     return by_class
 
 
+def _group_units(members: np.ndarray, groups: Sequence[str]) -> list[np.ndarray]:
+    """The members gathered by group, groups in sorted order (members keep their id order)."""
+    by_group: dict[str, list[int]] = {}
+    for m in members:
+        by_group.setdefault(str(groups[m]), []).append(int(m))
+    return [np.array(by_group[g], dtype=np.int64) for g in sorted(by_group)]
+
+
 def stratified_split(labels: Sequence[int], ratio: float, seed: int = SPLIT_SEED,
-                     ids: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+                     ids: Sequence[str] | None = None,
+                     groups: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Split positions into (kept, held_out) with ``ratio`` of every class held out.
 
     Per class: ``round(ratio * n)`` held out, at least one when the class has two or more images, and
-    never the last one (every class keeps an image). Returns sorted position arrays.
+    never the last one (every class keeps an image). With ``groups`` (e.g. the patient of each image),
+    whole groups are held out instead of images, so no group is on both sides; ``n`` then counts groups.
+    Returns sorted position arrays.
     """
     if not 0.0 < ratio < 1.0:
         raise ConfigError(f"split ratio {ratio!r} is outside (0, 1); pass e.g. 0.2")
     rng = np.random.default_rng(seed)
     kept, held = [], []
     for _, members in sorted(_members_by_class(labels, ids).items()):
-        order = rng.permutation(members)
-        n = len(order)
-        n_held = min(max(int(round(ratio * n)), 1 if n >= 2 else 0), n - 1)
-        held.append(order[:n_held])
-        kept.append(order[n_held:])
-    return np.sort(np.concatenate(kept)), np.sort(np.concatenate(held))
+        units = [np.array([m]) for m in members] if groups is None else _group_units(members, groups)
+        order = rng.permutation(len(units))
+        n = len(units)
+        n_held = min(max(int(round(ratio * n)), 1 if n >= 2 else 0), n - 1) if n else 0
+        held.extend(units[u] for u in order[:n_held])
+        kept.extend(units[u] for u in order[n_held:])
+    empty = np.zeros(0, dtype=np.int64)
+    return np.sort(np.concatenate([empty, *kept])), np.sort(np.concatenate([empty, *held]))
 
 
 def stratified_subset(labels: Sequence[int], fraction: float, seed: int,

@@ -1,6 +1,9 @@
 """The backbone registry: names, specs, builds, forward passes, parameter counts and the uniform head swap."""
 from __future__ import annotations
 
+import re
+
+import pandas as pd
 import pytest
 import torch
 import torchvision
@@ -8,6 +11,7 @@ from torch import nn
 
 from lib import models
 from lib.errors import ConfigError, UnknownNameError
+from lib.provenance import REPO_ROOT
 
 NAMES = [
     "resnet50", "wavemix_192_16", "convnext_tiny", "swin_t", "swin_v2_t", "efficientnet_v2_s", "densenet161",
@@ -100,3 +104,15 @@ def test_replace_head_refuses_a_layer_that_is_not_linear():
     model = models.build("shufflenet_v2_x2_0", 1000)
     with pytest.raises(ConfigError, match="conv1"):
         models.replace_head(model, "conv1", 10)
+
+
+def test_specs_agree_with_the_transcribed_table_2():
+    table2 = pd.read_csv(REPO_ROOT / "results" / "paper" / "table2.csv")
+    assert list(table2["backbone"]) == models.names()
+    assert list(table2["display"]) == [s.display for s in models.specs()]
+
+
+def test_citation_keys_exist_in_references_bib():
+    bib = (REPO_ROOT / "references.bib").read_text(encoding="utf-8")
+    keys = set(re.findall(r"^@\w+\{([^,]+),", bib, flags=re.MULTILINE))
+    assert {s.cite for s in models.specs()} <= keys

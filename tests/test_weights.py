@@ -32,9 +32,27 @@ def sha256(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def seeded(name: str, num_classes: int = 1000) -> torch.nn.Module:
+def random_state(name: str) -> dict[str, torch.Tensor]:
+    """A state_dict for backbone ``name`` (ImageNet head) in which every tensor, BatchNorm statistics and counters
+    included, is random: a value that was not loaded cannot pass for one that was."""
     torch.manual_seed(0)
-    return models.build(name, num_classes)
+    state = models.build(name, 1000).state_dict()
+    return {key: torch.randn_like(value) if value.is_floating_point() else torch.randint_like(value, 1, 1000)
+            for key, value in state.items()}
+
+
+def published_wavemix_keys() -> set[str]:
+    """The 573 state_dict keys of the published WaveMix-192/16 ImageNet checkpoint, spelled out."""
+    bn = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
+    keys = {f"conv.{i}.{p}" for i in (0, 1, 2) for p in ("weight", "bias")} | {f"conv.4.{p}" for p in bn}
+    keys |= {"pool.2.weight", "pool.2.bias"}
+    for i in range(16):
+        keys |= {f"layers.{i}.reduction.weight", f"layers.{i}.reduction.bias"}
+        for branch in (1, 2, 3):
+            prefix = f"layers.{i}.feedforward{branch}"
+            keys |= {f"{prefix}.{j}.{p}" for j in (0, 3, 4) for p in ("weight", "bias")}
+            keys |= {f"{prefix}.5.{p}" for p in bn}
+    return keys
 
 
 def assert_loaded(model: torch.nn.Module, reference: dict, head: str | None = None) -> None:
@@ -65,7 +83,7 @@ def test_missing_torchvision_weights_name_the_file_and_how_to_get_it(torch_home)
 
 
 def test_torchvision_weights_load_from_the_hub_cache(torch_home):
-    reference = seeded("mobilenet_v3_large").state_dict()
+    reference = random_state("mobilenet_v3_large")
     path = torch_home / "mobilenet_v3_large-5c1a4163.pth"
     torch.save(reference, path)
     # the file's real hash cannot start with torchvision's prefix 5c1a4163, so the test pins the hash it wrote
@@ -79,14 +97,14 @@ def test_torchvision_weights_load_from_the_hub_cache(torch_home):
 
 def test_torchvision_file_not_matching_its_name_hash_is_rejected(torch_home):
     path = torch_home / "mobilenet_v3_large-5c1a4163.pth"
-    torch.save(seeded("mobilenet_v3_large").state_dict(), path)  # a loadable file, but not the published one
+    torch.save(random_state("mobilenet_v3_large"), path)  # a loadable file, but not the published one
     with pytest.raises(WeightsError, match=re.escape(str(path)) + ".*5c1a4163"):
         models.build("mobilenet_v3_large", 10, pretrained=True)
 
 
 def test_corrupted_torchvision_file_is_rejected(torch_home):
     path = torch_home / "shufflenetv2_x2_0-8be3c8ee.pth"
-    torch.save(seeded("shufflenet_v2_x2_0").state_dict(), path)
+    torch.save(random_state("shufflenet_v2_x2_0"), path)
     digest = sha256(path)
     path.write_bytes(path.read_bytes()[:-1000])  # truncated download
     with pytest.raises(WeightsError, match=re.escape(str(path))):
@@ -97,7 +115,8 @@ def test_densenet_legacy_key_format_loads(torch_home):
     """torchvision's DenseNet file predates PyTorch 0.4: old key names (``norm.1`` for ``norm1``), no
     ``num_batches_tracked``, no version metadata. torchvision's own loading path, which build() goes through,
     maps them."""
-    reference = seeded("densenet161").state_dict()
+    reference = random_state("densenet161")
+    reference = {k: torch.zeros_like(v) if k.endswith("num_batches_tracked") else v for k, v in reference.items()}
     legacy = {re.sub(r"(denselayer\d+\.(?:norm|relu|conv))([12])\.", r"\1.\2.", key): value
               for key, value in reference.items() if not key.endswith("num_batches_tracked")}
     assert "features.denseblock1.denselayer1.norm.1.weight" in legacy
@@ -125,9 +144,8 @@ def test_pinned_hash_must_be_a_hex_digest(torch_home, digest):
 @pytest.fixture(scope="module")
 def wavemix_checkpoint(tmp_path_factory):
     """A state_dict under the published checkpoint's 573 key names, saved as torch.save writes it."""
-    torch.manual_seed(0)
-    state = wavemix.wavemix_192_16(num_classes=1000).state_dict()
-    assert len(state) == 573 and "pool.2.weight" in state and "layers.15.feedforward1.4.weight" in state
+    state = random_state("wavemix_192_16")
+    assert set(state) == published_wavemix_keys() and len(state) == 573
     path = tmp_path_factory.mktemp("wavemix") / wavemix.CHECKPOINT_NAME
     torch.save(state, path)
     return path, state

@@ -47,11 +47,11 @@ class HaarDWT(nn.Module):
         super().__init__()
         self.register_buffer("filters", haar_filters(), persistent=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         batch, channels, height, width = x.shape
         x = F.pad(x, (0, width % 2, 0, height % 2))  # mode "zero": an odd side gets one zero appended
         y = F.conv2d(x, self.filters.repeat(channels, 1, 1, 1), stride=2, groups=channels)
-        y = y.view(batch, channels, 4, y.shape[-2], y.shape[-1])
+        y = y.reshape(batch, channels, 4, y.shape[-2], y.shape[-1])  # channel 4k + s: input k, filter s
         return y[:, :, 0], y[:, :, 1:]
 
 

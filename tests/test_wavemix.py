@@ -150,3 +150,13 @@ def test_non_square_input():
     small = wavemix.WaveMix(num_classes=7, depth=1).eval()
     with torch.no_grad():
         assert small(torch.randn(1, 3, 64, 96)).shape == (1, 7)
+
+
+def test_channels_last_input_gives_the_same_output():
+    torch.manual_seed(3)
+    small = wavemix.WaveMix(num_classes=10, depth=1).eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        expected = small(x)
+        small = small.to(memory_format=torch.channels_last)
+        torch.testing.assert_close(small(x.to(memory_format=torch.channels_last)), expected, rtol=1e-5, atol=1e-5)

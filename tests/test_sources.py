@@ -366,3 +366,21 @@ def test_catalogue_is_the_registry_as_a_table():
     assert table.loc[table["dataset"] == "breakhis_40x", "image_size"].item() == "448×672"
     assert table.loc[table["dataset"] == "eurosat", "test_split"].item() == "30% held out"
     assert table["paper_train"].iloc[:20].sum() == sum(sources.spec(n).paper_train for n in PAPER_DATASETS)
+
+
+def test_breakhis_validation_is_carved_by_patient(tmp_path):
+    """The reader's patient ids travel with the train split, so load() holds out whole patients for validation."""
+    import lib.data
+
+    FIXTURES["breakhis_40x"](tmp_path, per_class=12)
+    source = read("breakhis_40x", tmp_path)
+    assert source.train.groups is not None and len(source.train.groups) == len(source.train.ids)
+    splits = lib.data.load("breakhis_40x", root=tmp_path, image_size=32, cache_dir=tmp_path / "cache",
+                           val_fraction=0.25, progress=False)
+
+    def patients(dataset):
+        return {Path(i).parts[-3].rsplit("_", 1)[-1] for i in dataset.ids}
+
+    assert patients(splits.val) and patients(splits.train)
+    assert not patients(splits.train) & patients(splits.val)
+    assert not (patients(splits.train) | patients(splits.val)) & patients(splits.test)

@@ -30,6 +30,7 @@ class RawSplit:
     ids: list[str]
     labels: list[int]
     load: Callable[[int], Image.Image]
+    groups: list[str] | None = None  # e.g. the patient of each image: held-out splits take whole groups
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -505,12 +506,14 @@ def read_breakhis(folder: Path, spec: DatasetSpec) -> Source:
         raise missing(spec, folder, base / "benign/SOB/<type>/<patient>" / magnification, "no .png files")
 
     test_patients = breakhis_test_patients(patient_class, spec.test_ratio)
-    train = [item for p in sorted(images) if p not in test_patients for item in images[p]]
-    test = [item for p in sorted(images) if p in test_patients for item in images[p]]
-    check_labels(spec, classes, [y for _, y in train + test], base)
+    train = [(p, item) for p in sorted(images) if p not in test_patients for item in images[p]]
+    test = [(p, item) for p in sorted(images) if p in test_patients for item in images[p]]
+    check_labels(spec, classes, [y for _, (_, y) in train + test], base)
 
-    def split(items: list[tuple[str, int]]) -> RawSplit:
-        return file_split(spec, folder, [i for i, _ in items], [y for _, y in items])
+    def split(items: list[tuple[str, tuple[str, int]]]) -> RawSplit:
+        raw = file_split(spec, folder, [i for _, (i, _) in items], [y for _, (_, y) in items])
+        raw.groups = [p for p, _ in items]  # validation is then carved by patient too
+        return raw
 
     return Source(classes, split(train), split(test))
 

@@ -32,6 +32,8 @@ multiply-add as 2 FLOPs and counts only matrix products and convolutions; the bo
 """
 from __future__ import annotations
 
+import dataclasses
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -425,26 +427,31 @@ def side_by_side(ours: pd.DataFrame, comparison: pd.DataFrame) -> "pd.io.formats
 
 @dataclass(frozen=True)
 class TimingPlan:
-    """How much timing a profile does: which backbones (None = all), image side, batch size, timed steps."""
+    """How much timing a profile does: which backbones (None = all), image side, batch size, timed steps, and
+    CPU threads (None = PyTorch's default)."""
 
     backbones: tuple[str, ...] | None
     image_size: int
     batch_size: int
     steps: int
+    threads: int | None = None
 
 
 TIMING_PLANS = {
-    "ci": TimingPlan(("shufflenet_v2_x2_0",), image_size=64, batch_size=2, steps=1),
+    # ci: one thread, because on a shared, overloaded CI machine two spinning threads can run 100x slower
+    "ci": TimingPlan(("shufflenet_v2_x2_0",), image_size=64, batch_size=2, steps=1, threads=1),
     "workshop": TimingPlan(None, image_size=128, batch_size=4, steps=2),
     "paper": TimingPlan(None, image_size=256, batch_size=32, steps=10),
 }
 
 
-def timing_plan(profile: str) -> TimingPlan:
-    """The timing plan of ``profile`` (ci, workshop or paper)."""
+def timing_plan(profile: str, image_size: int | None = None, batch_size: int | None = None) -> TimingPlan:
+    """The timing plan of ``profile`` (ci, workshop or paper); a non-zero ``image_size`` or ``batch_size``
+    overrides the profile's."""
     if profile not in TIMING_PLANS:
         raise UnknownNameError(f"unknown profile {profile!r}: choose one of {', '.join(TIMING_PLANS)}")
-    return TIMING_PLANS[profile]
+    plan = TIMING_PLANS[profile]
+    return dataclasses.replace(plan, image_size=image_size or plan.image_size, batch_size=batch_size or plan.batch_size)
 
 
 def count_flops(model: nn.Module, input_size: int) -> int:
@@ -522,8 +529,15 @@ def efficiency_table(backbones: list[str] | None = None, input_size: int = 256, 
                "input_size": input_size, "gflops_ours": flops / 1e9, "gmacs_ours": flops / 2e9}
         if name in timed:  # a real model, with real (random) weights
             model = models.build(name, models.IMAGENET_CLASSES)
-            row.update(measure_throughput(model, plan.image_size, plan.batch_size, plan.steps, device))
-            row.update(timing_size=plan.image_size, timing_batch=plan.batch_size, device=device_name(device))
+            load = os.getloadavg()[0]  # other processes on the machine slow the timing down; keep it on record
+            threads = torch.get_num_threads()
+            try:
+                torch.set_num_threads(plan.threads or threads)
+                row.update(measure_throughput(model, plan.image_size, plan.batch_size, plan.steps, device))
+                row.update(timing_size=plan.image_size, timing_batch=plan.batch_size, device=device_name(device),
+                           load_1min=load)
+            finally:
+                torch.set_num_threads(threads)
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -82,9 +82,11 @@ def spread(df: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["dataset", "fraction"]).reset_index(drop=True)
 
 
-def plot_accuracy_vs_images(df: pd.DataFrame, images_per_fraction, ax=None, title: str | None = None):
+def plot_accuracy_vs_images(df: pd.DataFrame, images_per_fraction, ax=None, title: str | None = None,
+                            chance: float | None = None):
     """Accuracy against the number of training images (log x), one line per backbone, like the paper's
-    Figures 1-2. ``images_per_fraction(dataset, fraction) -> int`` supplies the x values."""
+    Figures 1-2. ``images_per_fraction(dataset, fraction) -> int`` supplies the x values; ``chance`` (percent)
+    draws the accuracy of guessing as a dashed line."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -93,9 +95,109 @@ def plot_accuracy_vs_images(df: pd.DataFrame, images_per_fraction, ax=None, titl
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4))
     sns.lineplot(data=df, x="training images", y="top1", hue="backbone", marker="o", ax=ax)
+    if chance is not None:
+        ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label="chance")
     ax.set_xscale("log")
     ax.set_ylabel("test top-1 (%)")
     if title:
         ax.set_title(title)
     ax.legend(fontsize="x-small", ncol=2)
     return ax
+
+
+# ------------------------------------------------------------------------ chance, ranks, training images
+
+def retention_vs_chance(df: pd.DataFrame, k: int = 3, reference: float | None = 1.0) -> pd.DataFrame:
+    """Top-k retention next to what a random re-ranking would keep.
+
+    If the ranking at the smaller fraction had nothing to do with the one at ``reference``, the number of the
+    reference top k found in the new top k would follow a hypergeometric law (population = backbones, k marked,
+    k drawn): on average k*k/n are kept. ``p_chance`` is the chance of keeping at least as many at random.
+    ``tied_at_cutoff`` flags a tie between the k-th and (k+1)-th accuracy at either fraction, where the top k
+    (ties broken by name) is not well defined. ``reference=None`` uses each dataset's largest fraction.
+    """
+    df = _check(df)
+    rows = []
+    for dataset, part in df.groupby("dataset"):
+        ref = part.fraction.max() if reference is None else reference
+        wide = part.pivot(index="backbone", columns="fraction", values="top1")
+        if ref not in wide.columns:
+            continue
+        for fraction in sorted((f for f in wide.columns if f != ref), reverse=True):
+            pair = wide[[ref, fraction]].dropna()
+            n = len(pair)
+            if n <= k:
+                continue
+            both = pair.reset_index().melt(id_vars="backbone", var_name="fraction", value_name="top1")
+            kept = int(top_k_retention(both.assign(dataset=dataset), k=k, reference=ref).kept.iloc[0])
+            rows.append({"dataset": dataset, "reference": ref, "fraction": fraction, "backbones": n, "k": k,
+                         "kept": kept, "chance_kept": k * k / n,
+                         "p_chance": float(stats.hypergeom.sf(kept - 1, n, k, k)),
+                         "tied_at_cutoff": _tied_at(pair[ref], k) or _tied_at(pair[fraction], k)})
+    return pd.DataFrame(rows, columns=["dataset", "reference", "fraction", "backbones", "k", "kept", "chance_kept",
+                                       "p_chance", "tied_at_cutoff"])
+
+
+def _tied_at(values: pd.Series, k: int) -> bool:
+    ordered = values.sort_values(ascending=False).to_numpy()
+    return len(ordered) > k and ordered[k - 1] == ordered[k]
+
+
+def ranks(df: pd.DataFrame) -> pd.DataFrame:
+    """Rank of every backbone (1 = best; tied backbones share the better rank) per (dataset, fraction), one column each."""
+    df = _check(df).copy()
+    df["rank"] = df.groupby(["dataset", "fraction"]).top1.rank(ascending=False, method="min").astype(int)
+    wide = df.pivot(index="backbone", columns=["dataset", "fraction"], values="rank")
+    return wide.reindex(columns=sorted(wide.columns, key=lambda c: (c[0], -c[1])))
+
+
+def paper_training_images() -> pd.DataFrame:
+    """The training-image counts printed in the headers of the paper's Tables 7-8 (dataset, fraction, images).
+
+    The figure captions disagree for Tiny ImageNet (chapter 6 lists it); the table headers are used.
+    """
+    from lib import paper
+
+    counts = paper.training_counts()
+    counts = counts[counts["where"].str.startswith("Table")]
+    return counts[["dataset", "fraction", "train_images"]].drop_duplicates(["dataset", "fraction"]).reset_index(
+        drop=True)
+
+
+def from_records(records: pd.DataFrame) -> pd.DataFrame:
+    """Our run records (``lib.results.to_frame`` / ``load_records``) as the long table this module analyses.
+
+    One row per (backbone, dataset, fraction): the best test top-1 over seeds (the paper's rule), the number of
+    seeds, and the training images actually used (from the record's split sizes). Records of several profiles,
+    image sizes or weights are refused: they are different experiments and must not be ranked together.
+    """
+    from lib.results import summarise
+
+    columns = ["source", "backbone", "dataset", "fraction", "top1", "n_seeds", "train_images"]
+    if records.empty:
+        return pd.DataFrame(columns=columns)
+    setups = records[["profile", "pretrained", "image_size"]].drop_duplicates()
+    if len(setups) > 1:
+        raise ValueError(f"records mix {len(setups)} setups (profile, weights, image size): "
+                         f"{setups.to_dict('records')}; pass the records of one setup")
+    best = summarise(records).rename(columns={"test_top1_best": "top1"})
+    images = records.assign(train_images=[s["train"] for s in records["split_sizes"]])
+    images = images.groupby(["dataset", "fraction"]).train_images.median().round().astype(int).reset_index()
+    out = best.merge(images, on=["dataset", "fraction"], how="left").assign(source="ours")
+    return out[columns].sort_values(["dataset", "fraction", "top1"], ascending=[True, False, False]).reset_index(
+        drop=True)
+
+
+def images_lookup(counts: pd.DataFrame):
+    """A ``(dataset, fraction) -> training images`` function over a table with those three columns (for
+    :func:`plot_accuracy_vs_images`); a missing pair is an error, never a guess."""
+    table = {(d, float(f)): int(n) for d, f, n in zip(counts.dataset, counts.fraction, counts.train_images)}
+
+    def images(dataset: str, fraction: float) -> int:
+        try:
+            return table[(dataset, float(fraction))]
+        except KeyError:
+            raise KeyError(f"no training-image count for {dataset} at fraction {fraction}; "
+                           f"known: {sorted(table)}") from None
+
+    return images

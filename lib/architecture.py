@@ -143,7 +143,7 @@ class Block:
             return "Plain"
         ends = max(self.layers[0].in_channels, self.layers[-1].out_channels)
         inner = max(layer.out_channels for layer in self.layers[:-1])
-        if inner > ends and inner > min(self.layers[0].in_channels, self.layers[-1].out_channels):
+        if inner > ends:
             return "Inverted BN"
         return "Bottleneck" if inner < ends else "Isotropic"
 
@@ -392,7 +392,7 @@ def compare_with_paper(ours: pd.DataFrame) -> pd.DataFrame:
             note = "" if same else DIFFERENCE_NOTES.get((row["backbone"], column), "UNEXPLAINED")
             rows.append({"backbone": row["backbone"], "column": column, "paper": theirs, "ours": str(row[column]),
                          "same": same, "note": note})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["backbone", "column", "paper", "ours", "same", "note"])
 
 
 def side_by_side(ours: pd.DataFrame, comparison: pd.DataFrame) -> "pd.io.formats.style.Styler":
@@ -404,6 +404,7 @@ def side_by_side(ours: pd.DataFrame, comparison: pd.DataFrame) -> "pd.io.formats
     both = pd.concat([paper, ours], ignore_index=True)
     order = {name: i for i, name in enumerate(ours["backbone"])}
     both = both[both["backbone"].isin(order)]
+    both = both.assign(display=[models.spec(name).display for name in both["backbone"]])  # one label per backbone
     both = both.assign(_o=both["backbone"].map(order), _s=both["source"] != "paper").sort_values(["_o", "_s"])
     table = both.set_index(["display", "source"])[list(COLUMNS)].rename(columns=COLUMNS)
     differs = {(b, COLUMNS[c]) for b, c in comparison.loc[~comparison["same"], ["backbone", "column"]].itertuples(

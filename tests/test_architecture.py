@@ -127,6 +127,12 @@ def test_every_difference_is_explained_and_every_note_is_used(table):
     assert "background-color" in arch.side_by_side(frame, comparison).to_html()
 
 
+def test_rows_outside_the_paper_table_are_not_compared(table):
+    frame, _ = table
+    comparison = arch.compare_with_paper(frame[frame["backbone"].isin(["swin_t", "swin_v2_t"])])
+    assert comparison.empty and "same" in comparison.columns
+
+
 def test_normalise_compares_meaning_not_spelling():
     assert arch._normalise("blocks_per_stage", "2, 5, 13, 1") == arch._normalise("blocks_per_stage", "2,5,13,1")
     assert arch._normalise("nonlinearity", "SiLU, ReLU") == arch._normalise("nonlinearity", "ReLU, SiLU")

@@ -1,0 +1,64 @@
+"""Chapter 4 (low data): stored clean with annotated parameters; under ``ci`` its records go to the folder it is
+given (never ``results/runs``), a second execution re-uses them, and the glued verdict is the one lib computes."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from lib import book, findings, paper, results
+from lib.provenance import REPO_ROOT
+
+CHAPTER = REPO_ROOT / "chapters" / "04_low_data.ipynb"
+PARAMETERS = ("backbones", "datasets", "fractions", "seeds", "k", "data_root", "results_dir", "profile")
+
+
+def glued(path) -> dict[str, str]:
+    """Every value the executed notebook glued, as its markdown (else plain-text) form."""
+    values = {}
+    for cell in nbformat.read(path, as_version=4).cells:
+        for out in cell.get("outputs", []):
+            name = out.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name:
+                prefix = out["metadata"]["scrapbook"]["mime_prefix"]
+                data = out["data"]
+                values[name] = data.get(prefix + "text/markdown", data.get(prefix + "text/plain"))
+    return values
+
+
+def test_chapter_is_stored_clean_with_every_parameter_annotated():
+    nb = nbformat.read(CHAPTER, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)
+    assert [c for c in code if "parameters" in c.metadata.get("tags", [])] == [code[0]]
+    help_text = subprocess.run([sys.executable, "-m", "papermill", "--help-notebook", str(CHAPTER)],
+                               capture_output=True, text=True, check=True).stdout
+    for name in PARAMETERS:
+        assert f"{name}: " in help_text, f"parameter {name} is not listed with a type by papermill"
+    assert "Unable to parse" not in help_text
+
+
+@pytest.mark.slow
+def test_ci_grid_stays_in_its_folder_is_reused_and_glues_the_computed_verdict(tmp_path):
+    runs = tmp_path / "runs"
+    committed = set(results.RUNS_DIR.glob("*.json")) if results.RUNS_DIR.is_dir() else set()
+    params = {"fractions": "0.1,0.01", "results_dir": str(runs)}
+
+    book.execute_chapter(CHAPTER, tmp_path / "first.ipynb", "ci", params)
+    first = glued(tmp_path / "first.ipynb")
+    written = sorted(p.name for p in runs.glob("*.json"))
+    assert len(written) == int(first["ch4_runs_planned"]) == 4
+    assert all("__ci__" in name for name in written)
+    assert first["ch4_runs_recorded_before"] == "0"
+    expected = findings.check_top_models_keep_lead(paper.low_data()[["backbone", "dataset", "fraction", "top1"]])
+    assert first["ch4_paper_verdict"] == f"**{expected.verdict}**"
+    assert first["ch4_ours_verdict"] == "**no data**"       # two backbones, no 100 % run: nothing to rank
+    assert first["ch4_cells_with_paper"] == "0"             # digits is not one of the paper's datasets
+
+    book.execute_chapter(CHAPTER, tmp_path / "second.ipynb", "ci", params)
+    assert glued(tmp_path / "second.ipynb")["ch4_runs_recorded_before"] == "4"
+    assert sorted(p.name for p in runs.glob("*.json")) == written
+    leaked = [n for n in written if (results.RUNS_DIR / n).exists() and results.RUNS_DIR / n not in committed]
+    assert not leaked, f"a ci execution wrote into results/runs: {leaked}"

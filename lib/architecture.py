@@ -92,6 +92,7 @@ class Layer:
 
     @property
     def depthwise(self) -> bool:
+        """One filter per input channel (``groups == in_channels > 1``); grouped convs are not depth-wise."""
         return self.kind == "conv" and self.groups == self.in_channels > 1
 
     @property
@@ -228,10 +229,12 @@ class Architecture:
 
     @property
     def kind(self) -> str:
+        """The most common block kind: the model's entry in the Block column."""
         return Counter(block.kind for block in self.blocks).most_common(1)[0][0]
 
     @property
     def main_blocks(self) -> list[Block]:
+        """The blocks of the model's main kind; the kernels and CEF columns describe these."""
         return [block for block in self.blocks if block.kind == self.kind]
 
     @property
@@ -248,6 +251,7 @@ class Architecture:
 
     @property
     def kernels(self) -> str:
+        """The main blocks' kernels by position, for the most common sequence length ('1×1, 3×3/5×5, 1×1')."""
         sequences = [[layer.label for layer in block.layers] for block in self.main_blocks]
         length = Counter(len(seq) for seq in sequences).most_common(1)[0][0]
         columns = [[] for _ in range(length)]

@@ -19,9 +19,17 @@ from lib.errors import DataError
 from lib.provenance import REPO_ROOT
 
 RUNS_DIR = REPO_ROOT / "results" / "runs"
+SCRATCH_RUNS_DIR = REPO_ROOT / "checkpoints" / "scratch-runs"   # git-ignored: ci smoke runs
+
+
+def runs_dir(profile: str) -> Path:
+    """Where a profile's records go by default: ``results/runs`` (committed), or scratch for ``ci``."""
+    from lib import profiles
+
+    return RUNS_DIR if profiles.get(profile).keep_records else SCRATCH_RUNS_DIR
 
 # Knobs that change where or how fast a run goes but not what it computes; left out of the run key.
-_NOT_IN_KEY = ("device", "num_workers", "progress", "checkpoint_dir", "results_dir", "data_root",
+_NOT_IN_KEY = ("device", "num_workers", "cpu_threads", "progress", "checkpoint_dir", "results_dir", "data_root",
                "cache_dir", "stop_after_epochs")
 
 # The columns every record has (the contract with lib.analysis and the chapters).
@@ -119,7 +127,11 @@ def find_record(key: str, folder: Path | str = RUNS_DIR) -> dict | None:
 
 def load_records(folder: Path | str = RUNS_DIR) -> pd.DataFrame:
     """Every record in ``folder`` as one row (``config`` and ``history`` kept as objects), ``source`` = ours."""
-    rows = [read_record(p) for p in sorted(Path(folder).glob("*.json"))]
+    return to_frame([read_record(p) for p in sorted(Path(folder).glob("*.json"))])
+
+
+def to_frame(rows: list[dict]) -> pd.DataFrame:
+    """Records (as returned by ``lib.train.run``) as a DataFrame, one row each, ``source`` = ours."""
     columns = ["source", *REQUIRED_FIELDS]
     if not rows:
         return pd.DataFrame(columns=columns)
@@ -139,3 +151,26 @@ def summarise(records: pd.DataFrame, metric: str = "test_top1") -> pd.DataFrame:
                       n_seeds=("seed", "nunique"), seeds=("seed", lambda s: sorted(set(s))))
     out = out.rename(columns={"best": f"{metric}_best", "mean": f"{metric}_mean", "std": f"{metric}_std"})
     return out.reset_index()[cols]
+
+
+def history_frame(records: pd.DataFrame) -> pd.DataFrame:
+    """Per-epoch rows of every record (backbone, dataset, seed, epoch, phase, losses, accuracies)."""
+    rows = [{**{k: rec[k] for k in ("backbone", "dataset", "fraction", "seed")}, **h}
+            for _, rec in records.iterrows() for h in rec["history"]]
+    return pd.DataFrame(rows)
+
+
+def compare_with_paper(summary: pd.DataFrame, paper: pd.DataFrame, metric: str = "test_top1_best") -> pd.DataFrame:
+    """Our best-of-N beside the paper's number for the same (backbone, dataset, fraction) cell.
+
+    ``paper`` is ``lib.paper.load()``; a cell printed in two of the paper's tables is taken once (the
+    lowest table number, i.e. Tables 4-6 before 7-8). Cells the paper does not have keep ``paper`` NaN.
+    """
+    ref = (paper.sort_values("table", key=lambda t: t.astype(int))
+           .drop_duplicates(["backbone", "dataset", "fraction"])
+           [["backbone", "dataset", "fraction", "top1", "table"]]
+           .rename(columns={"top1": "paper_top1", "table": "paper_table"}))
+    out = summary.rename(columns={metric: "ours_top1"})
+    out = out.merge(ref, on=["backbone", "dataset", "fraction"], how="left")
+    out["delta"] = out["ours_top1"] - out["paper_top1"]
+    return out

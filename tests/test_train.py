@@ -157,3 +157,65 @@ def test_bf16_autocast_runs_on_cpu():
                              train.Runtime(CPU, dtype=torch.bfloat16, progress=False), evaluate_fn=ev,
                              log=lambda s: None)
     assert len(fit["history"]) == 2
+
+
+# ---------------------------------------------------------------------------------------------------
+# With the real backbones and the real digits pipeline (lib.models, lib.data)
+# ---------------------------------------------------------------------------------------------------
+
+RECORD_METRICS = ("test_top1", "test_top5", "val_top1", "paper_protocol_test_top1", "best_epoch",
+                  "epochs_adamw", "epochs_sgd", "manifest_sha256", "run_key")
+
+
+def record_metrics(rec: dict) -> tuple:
+    history = [tuple(h[k] for k in METRICS) for h in rec["history"]]
+    return tuple(rec[k] if not isinstance(rec[k], dict) else sorted(rec[k].items()) for k in RECORD_METRICS), history
+
+
+@pytest.fixture
+def ci_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("WB_CACHE", str(tmp_path / "cache"))
+    cfg = train.make_config("mobilenet_v3_large", "digits", seed=0, profile="ci", max_epochs=3)
+
+    def go(name: str, **kwargs):
+        logs = []
+        rec = train.run(cfg, results_dir=tmp_path / name, checkpoint_dir=tmp_path / f"ck-{name}",
+                        progress=False, log=logs.append, **kwargs)
+        return rec, logs
+    return go
+
+
+@pytest.mark.slow
+def test_real_run_is_deterministic_resumable_and_reused(ci_run, tmp_path):
+    whole, _ = ci_run("whole")
+    assert whole["epochs_adamw"] == 2 and whole["epochs_sgd"] == 1 and whole["pretrained"] is False
+    twice, _ = ci_run("twice")
+    assert record_metrics(twice) == record_metrics(whole)          # same seed, same config -> same numbers
+
+    stopped, _ = ci_run("resumed", stop_after_epochs=2)              # "killed" after the switch to SGD
+    assert stopped is None and not list((tmp_path / "resumed").glob("*.json"))
+    assert list((tmp_path / "ck-resumed").glob("*.pt"))
+    resumed, logs = ci_run("resumed")
+    assert any(line.startswith("resumed from") for line in logs)
+    assert record_metrics(resumed) == record_metrics(whole)
+
+    again, logs = ci_run("resumed")                                  # finished: re-used, not repeated
+    assert again == resumed and any("re-used finished run" in line for line in logs)
+    assert len(list((tmp_path / "resumed").glob("*.json"))) == 1
+
+
+@pytest.mark.slow
+def test_workshop_profile_learns_digits(tmp_path, monkeypatch):
+    """ResNet-50 from random weights, workshop profile (about 40 s on 2 CPU cores).
+
+    Chance on digits' 10 balanced classes is 10 %; on the 359 test images a model that learned nothing scores
+    10 ± 1.6 %, so 25 % (more than 9 standard deviations above chance) can only come from learning. The
+    workshop budget (81 steps in all, from scratch) is far too small for high accuracy; this checks that the
+    pipeline learns, not how well.
+    """
+    monkeypatch.setenv("WB_CACHE", str(tmp_path / "cache"))
+    cfg = train.make_config("resnet50", "digits", seed=0, profile="workshop")
+    rec = train.run(cfg, results_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", progress=False,
+                    log=lambda s: None)
+    assert rec["split_sizes"]["test"] == 359 and rec["pretrained"] is False
+    assert rec["test_top1"] >= 25.0, rec["test_top1"]

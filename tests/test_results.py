@@ -97,3 +97,19 @@ def test_load_records_and_best_of_n(tmp_path):
     assert summary.loc["resnet50", "test_top1_std"] == pytest.approx(5.0)
     assert summary.loc["resnet50", "n_seeds"] == 3 and summary.loc["resnet50", "seeds"] == [0, 1, 2]
     assert summary.loc["swin_t", "n_seeds"] == 1 and math.isnan(summary.loc["swin_t", "test_top1_std"])
+
+
+def test_compare_with_paper_matches_cells_and_leaves_digits_without_a_paper_number():
+    import pandas as pd
+
+    paper = pd.DataFrame({"source": "paper", "backbone": ["resnet50", "resnet50", "resnet50"],
+                          "dataset": ["cifar10", "cifar10", "cifar10"], "fraction": [1.0, 1.0, 0.1],
+                          "top1": [94.58, 94.0, 80.0], "table": ["4", "7", "7"]})
+    summary = pd.DataFrame({"backbone": ["resnet50", "resnet50", "resnet50"],
+                            "dataset": ["cifar10", "cifar10", "digits"], "fraction": [1.0, 0.1, 1.0],
+                            "test_top1_best": [90.0, 85.0, 70.0]})
+    out = results.compare_with_paper(summary, paper).set_index(["dataset", "fraction"])
+    assert out.loc[("cifar10", 1.0), "paper_top1"] == 94.58 and out.loc[("cifar10", 1.0), "paper_table"] == "4"
+    assert out.loc[("cifar10", 1.0), "delta"] == pytest.approx(90.0 - 94.58)
+    assert out.loc[("cifar10", 0.1), "paper_top1"] == 80.0
+    assert math.isnan(out.loc[("digits", 1.0), "paper_top1"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from itertools import combinations
 
+import numpy as np
 import pandas as pd
 from scipy import stats
 
@@ -201,3 +202,32 @@ def images_lookup(counts: pd.DataFrame):
                            f"known: {sorted(table)}") from None
 
     return images
+
+
+# Chapter 6's thresholds for "most of the top models keep their lead" (lib.findings.check_top_models_keep_lead).
+SUPPORTED_SHARE, PARTLY_SHARE = 2 / 3, 1 / 3
+
+
+def keep_lead(df: pd.DataFrame, k: int = 3, reference: float | None = None) -> dict:
+    """The paper's claim "the top models keep their lead with less data" as one computed verdict.
+
+    Over every (dataset, smaller fraction) pair: the average share of the top k at the ``reference`` fraction
+    (None = each dataset's largest) still in the top k; *supported* from two thirds, *partly supported* from one
+    third, else *not supported* -- chapter 6's rule, which fixes the reference at 100 %. Beside it: pairs whose
+    retention beats a random re-ranking at the 5 % level, pairs tied at the cut-off, and the median Spearman rho
+    between the reference ranking and the smaller fraction's. *no data* when no pair has more than k backbones.
+    """
+    kept = retention_vs_chance(df, k=k, reference=reference)
+    out = {"verdict": "no data", "pairs": len(kept), "mean_kept": np.nan, "share_kept": np.nan,
+           "above_chance": 0, "tied_pairs": 0, "median_spearman": np.nan}
+    if kept.empty:
+        return out
+    corr = rank_correlations(df).merge(kept[["dataset", "reference", "fraction"]],
+                                       left_on=["dataset", "fraction_a", "fraction_b"],
+                                       right_on=["dataset", "reference", "fraction"])
+    share = float(kept.kept.mean() / k)
+    verdict = ("supported" if share >= SUPPORTED_SHARE else "partly supported" if share >= PARTLY_SHARE
+               else "not supported")
+    return {**out, "verdict": verdict, "mean_kept": float(kept.kept.mean()), "share_kept": share,
+            "above_chance": int((kept.p_chance < 0.05).sum()), "tied_pairs": int(kept.tied_at_cutoff.sum()),
+            "median_spearman": float(corr.spearman.median()) if len(corr) else np.nan}

@@ -104,3 +104,31 @@ def test_from_records_refuses_mixed_setups():
     with pytest.raises(ValueError, match="mix 2 setups"):
         lowdata.from_records(records)
     assert lowdata.from_records(pd.DataFrame()).empty
+
+
+def test_keep_lead_verdict_follows_the_share_kept():
+    same = grid({1.0: [9, 8, 7, 6, 5, 4], 0.1: [9, 8, 7, 6, 5, 4]})
+    out = lowdata.keep_lead(same)
+    assert out["verdict"] == "supported" and out["share_kept"] == 1.0 and out["median_spearman"] == pytest.approx(1)
+    flipped = grid({1.0: [9, 8, 7, 6, 5, 4], 0.1: [4, 5, 6, 7, 8, 9]})
+    out = lowdata.keep_lead(flipped)
+    assert out["verdict"] == "not supported" and out["above_chance"] == 0
+    assert out["median_spearman"] == pytest.approx(-1)
+    one_of_three = grid({1.0: [9, 8, 7, 6, 5, 4], 0.1: [9, 1, 2, 6, 5, 4]})
+    assert lowdata.keep_lead(one_of_three)["verdict"] == "partly supported"
+
+
+def test_keep_lead_uses_the_largest_fraction_and_says_when_it_cannot():
+    quarter = grid({0.25: [9, 8, 7, 6, 5, 4], 0.01: [9, 8, 7, 6, 5, 4]})
+    assert lowdata.keep_lead(quarter)["verdict"] == "supported"
+    assert lowdata.keep_lead(quarter, reference=1.0)["verdict"] == "no data"
+    assert lowdata.keep_lead(grid({1.0: [3, 2], 0.1: [2, 3]}))["verdict"] == "no data"
+
+
+def test_keep_lead_agrees_with_chapter_6_on_the_papers_tables():
+    from lib import findings, paper
+
+    low = paper.low_data()[["backbone", "dataset", "fraction", "top1"]]
+    ours, theirs = lowdata.keep_lead(low), findings.check_top_models_keep_lead(low)
+    assert ours["verdict"] == theirs.verdict
+    assert f"on average {ours['mean_kept']:.2f} of the top 3" in theirs.evidence

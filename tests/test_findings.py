@@ -153,6 +153,10 @@ def test_top_models_keep_lead():
     reversed_ = pd.concat([long({"cifar10": full}, 1.0), long({"cifar10": {b: 200 - v for b, v in full.items()}}, 0.1)])
     assert findings.check_top_models_keep_lead(reversed_).verdict == "not supported"
     assert findings.check_top_models_keep_lead(long({"cifar10": full}, 1.0)).verdict == "no data"
+    # a small profile's records: the reference is the largest fraction they have, not 100 %
+    quarter = pd.concat([long({"digits": full}, 0.25), long({"digits": {b: v - 30 for b, v in full.items()}}, 0.01)])
+    check = findings.check_top_models_keep_lead(quarter)
+    assert check.verdict == "supported" and check.details.reference.tolist() == [0.25]
 
 
 # --------------------------------------------------------------------------------------- the paper itself

@@ -405,17 +405,15 @@ def check_top_models_keep_lead(low: pd.DataFrame, k: int = 3) -> Check:
     for this book's small-profile records (e.g. the workshop profile's quarter of digits)."""
     key, claim = "low_data", "Most of the top models in every domain retain their higher performance with less training data."
     test = (f"For each dataset with reduced fractions, how many of the top {k} at its largest fraction (100 % in the "
-            f"paper) are still top {k} at each smaller fraction (lib.lowdata.top_k_retention), and the Spearman "
+            f"paper) are still top {k} at each smaller fraction (lib.lowdata.retention_vs_chance), and the Spearman "
             f"correlation between the two rankings. Supported: on average at least two thirds of the top {k} kept "
             f"('most'); partly: at least one third; not supported otherwise.")
     if low.empty or "fraction" not in low.columns or low.fraction.nunique() < 2:
         return _no_data(key, claim, test, "no dataset with more than one training fraction")
-    parts = [lowdata.top_k_retention(part, k=k, reference=part.fraction.max()).assign(reference=part.fraction.max())
-             for _, part in low.groupby("dataset")]
-    retained = pd.concat([p for p in parts if not p.empty], ignore_index=True) if any(not p.empty for p in parts) \
-        else pd.DataFrame()
+    retained = lowdata.retention_vs_chance(low, k=k, reference=None)  # None: each dataset's largest fraction
     if retained.empty:
-        return _no_data(key, claim, test, "no dataset with both a reference and a smaller fraction")
+        return _no_data(key, claim, test, f"no dataset with more than {k} backbones at a reference and a smaller "
+                                          f"fraction")
     corr = lowdata.rank_correlations(low).rename(columns={"fraction_a": "reference", "fraction_b": "fraction"})
     details = retained.merge(corr[["dataset", "reference", "fraction", "spearman"]],
                              on=["dataset", "reference", "fraction"], how="left")

@@ -32,6 +32,10 @@ def runs_dir(profile: str) -> Path:
 _NOT_IN_KEY = ("device", "num_workers", "cpu_threads", "progress", "checkpoint_dir", "results_dir", "data_root",
                "cache_dir", "stop_after_epochs")
 
+# Knobs added after records existed: hashed only when they differ from this default, so that every
+# earlier record keeps its key (and is re-used) while a run with the new setting gets a key of its own.
+_ADDED_KNOBS = {"select_on": "val"}
+
 # The columns every record has (the contract with lib.analysis and the chapters).
 REQUIRED_FIELDS = (
     "run_key", "backbone", "dataset", "fraction", "seed", "profile", "pretrained", "image_size",
@@ -55,7 +59,8 @@ def _fraction_text(fraction: float) -> str:
 def run_key(config: dict) -> str:
     """File-name-safe key of one run: the experiment's coordinates plus a hash of the other knobs."""
     h, w = config["image_size"]
-    knobs = {k: v for k, v in sorted(config.items()) if k not in _NOT_IN_KEY}
+    knobs = {k: v for k, v in sorted(config.items())
+             if k not in _NOT_IN_KEY and not (k in _ADDED_KNOBS and v == _ADDED_KNOBS[k])}
     digest = hashlib.sha256(_canonical(knobs).encode()).hexdigest()[:8]
     weights = "imagenet" if config["pretrained"] else "scratch"
     return (f"{config['backbone']}__{config['dataset']}__f{_fraction_text(config['fraction'])}"

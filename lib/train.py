@@ -42,6 +42,8 @@ from lib.provenance import REPO_ROOT, environment, now
 
 CHECKPOINT_DIR = REPO_ROOT / "checkpoints"
 AMP_CHOICES = ("auto", "off", "fp16", "bf16")
+SELECT_ON = {"val": "a validation split carved from the training data (this book's default)",
+             "test": "the test split, as the paper's code does (paper protocol)"}
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class TrainConfig:
     sgd_lr: float = 1e-3
     sgd_momentum: float = 0.9
     sgd_weight_decay: float = 0.0
+    select_on: str = "val"               # "test" = the paper's protocol: early stopping and selection on test
 
     def as_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -353,7 +356,7 @@ def make_config(backbone: str, dataset: str, seed: int = 0, profile: str = "work
                 fraction: float | None = None, pretrained: bool | None = None,
                 image_size: int | tuple[int, int] | None = None, max_epochs: int | None = None,
                 batch_size: int | None = None, device: str | None = None, amp: str | None = None,
-                patience: int | None = None) -> TrainConfig:
+                patience: int | None = None, select_on: str | None = None) -> TrainConfig:
     """Validate every argument (names, ranges, device) and merge them over the profile's defaults."""
     from lib import data, models
 
@@ -389,6 +392,10 @@ def make_config(backbone: str, dataset: str, seed: int = 0, profile: str = "work
     patience = prof.patience if patience is None else patience
     if patience < 1:
         raise ConfigError(f"patience {patience} is not allowed: use 1 or more (the paper uses 10)")
+    select_on = "val" if select_on is None else select_on
+    if select_on not in SELECT_ON:
+        raise ConfigError(f"select_on {select_on!r} is not allowed: choose 'val' (default) or 'test' "
+                          f"(the paper's protocol)")
     dev = resolve_device(device or prof.device)
     return TrainConfig(
         backbone=backbone, dataset=dataset, seed=seed, profile=profile, fraction=fraction,
@@ -396,7 +403,8 @@ def make_config(backbone: str, dataset: str, seed: int = 0, profile: str = "work
         batch_size=batch_size, patience=patience, max_epochs=max_epochs, min_sgd_epochs=min_sgd, amp=amp,
         channels_last=prof.channels_last, eval_test_every_epoch=prof.eval_test_every_epoch,
         device=str(dev), num_workers=prof.num_workers,
-        cpu_threads=max(1, (os.cpu_count() or 1) - prof.num_workers) if dev.type == "cpu" else None)
+        cpu_threads=max(1, (os.cpu_count() or 1) - prof.num_workers) if dev.type == "cpu" else None,
+        select_on=select_on)
 
 
 def plan(profile: str = "workshop", backbones: str | list[str] | None = None,
@@ -491,7 +499,7 @@ def run(cfg: TrainConfig, data_root: Path | str | None = None, results_dir: Path
         seed_everything(cfg.seed)
         splits = data.load(cfg.dataset, root=data_root, fraction=cfg.fraction, seed=cfg.seed,
                            image_size=cfg.image_size, cache_dir=cache_dir, val_fraction=cfg.val_fraction,
-                           progress=progress)
+                           eval_on=cfg.select_on, progress=progress)   # eval_on="test": splits.val is test
         num_classes = len(splits.train.classes)
         model = models.build(cfg.backbone, num_classes=num_classes, pretrained=cfg.pretrained)
         device = torch.device(cfg.device)
@@ -501,7 +509,7 @@ def run(cfg: TrainConfig, data_root: Path | str | None = None, results_dir: Path
         rt = Runtime(device, autocast_dtype(cfg.amp, device), cfg.channels_last, progress)
         log(f"run {key}: {len(splits.train)} train / {len(splits.val)} val / {len(splits.test)} test images, "
             f"{num_classes} classes, {'ImageNet weights' if cfg.pretrained else 'random initialisation'}, "
-            f"device {device}, autocast {rt.dtype or 'off'}")
+            f"device {device}, autocast {rt.dtype or 'off'}, selection on {splits.protocol}")
         fit = dual_opt_fit(model, loaders, cfg, rt, checkpoint=checkpoint, log=log,
                            stop_after_epochs=stop_after_epochs)
         if fit is None:
@@ -540,7 +548,8 @@ def protocol_differences(cfg: TrainConfig) -> "pd.DataFrame":
     rows = [
         ("epoch selection and early stopping", "'if accuracy did not improve' (split not named)",
          "the test set", f"a validation split: {cfg.val_fraction:.0%} of each class of the training part, "
-                         "seeded; the test split is scored once, at the end"),
+                         "seeded; the test split is scored once, at the end" if cfg.select_on == "val" else
+                         "the test set (paper protocol, chosen with select_on='test')"),
         ("reported number", "test top-1, best of three runs",
          "the maximum test top-1 over all epochs (selection on test)",
          "test top-1/top-5 of the best-validation weights; the paper's maximum over epochs is kept "
@@ -601,6 +610,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--amp", default=None, choices=AMP_CHOICES)
     p.add_argument("--pretrained", action=argparse.BooleanOptionalAction, default=None,
                    help="ImageNet weights (default: the profile's choice)")
+    p.add_argument("--select-on", default=None, choices=tuple(SELECT_ON),
+                   help="split for early stopping and model selection: val (default) or test (paper protocol)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
 
 
@@ -635,7 +646,8 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[TrainConfig]]:
         backbones, datasets, fractions, seeds = args.backbone, args.dataset, [args.fraction], [args.seed]
     configs = plan(args.profile, backbones=backbones, datasets=datasets, fractions=fractions, seeds=seeds,
                    pretrained=args.pretrained, image_size=args.image_size, max_epochs=args.max_epochs,
-                   batch_size=args.batch_size, device=args.device, amp=args.amp, data_root=args.data_root)
+                   batch_size=args.batch_size, device=args.device, amp=args.amp, data_root=args.data_root,
+                   select_on=args.select_on)
     if args.results is None:
         args.results = results.runs_dir(args.profile)
     return args, configs

@@ -9,7 +9,8 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from lib import train
+from lib import results, train
+from lib.errors import ConfigError
 
 CPU = torch.device("cpu")
 
@@ -219,3 +220,25 @@ def test_workshop_profile_learns_digits(tmp_path, monkeypatch):
                     log=lambda s: None)
     assert rec["split_sizes"]["test"] == 359 and rec["pretrained"] is False
     assert rec["test_top1"] >= 25.0, rec["test_top1"]
+
+
+@pytest.mark.slow
+def test_paper_protocol_selects_on_the_test_split(tmp_path, monkeypatch):
+    """select_on='test' (the paper's protocol) stops and selects on test; the default keeps its old run key."""
+    monkeypatch.setenv("WB_CACHE", str(tmp_path / "cache"))
+    default = train.make_config("shufflenet_v2_x2_0", "digits", seed=0, profile="ci", max_epochs=2)
+    paper = train.make_config("shufflenet_v2_x2_0", "digits", seed=0, profile="ci", max_epochs=2,
+                              select_on="test")
+    without_field = {k: v for k, v in default.as_dict().items() if k != "select_on"}
+    assert results.run_key(default.as_dict()) == results.run_key(without_field)   # earlier records re-used
+    assert results.run_key(paper.as_dict()) != results.run_key(default.as_dict())
+
+    logs = []
+    rec = train.run(paper, results_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", progress=False,
+                    log=logs.append)
+    assert rec["config"]["select_on"] == "test" and rec["split_sizes"]["val"] == rec["split_sizes"]["test"]
+    assert all(h["val_top1"] == h["test_top1"] for h in rec["history"])         # "validation" is the test set
+    assert rec["val_top1"] == rec["test_top1"] == rec["paper_protocol_test_top1"]
+    assert any("paper protocol" in line for line in logs)
+    with pytest.raises(ConfigError, match="select_on 'train'"):
+        train.make_config("shufflenet_v2_x2_0", "digits", profile="ci", select_on="train")

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from lib.atomic import atomic_write_text
 from lib.errors import DataError
 from lib.provenance import REPO_ROOT
 
@@ -76,27 +75,6 @@ def checksum(record: dict) -> str:
     """sha256 over the record's canonical JSON, without its own ``checksum`` field."""
     body = {k: v for k, v in record.items() if k != "checksum"}
     return hashlib.sha256(_canonical(body).encode()).hexdigest()
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to a unique temporary file beside ``path``, fsync it, then rename it into place.
-
-    Readers see either the old file or the complete new one, never half a file, even with several
-    writers at once (each writer has its own temporary name; ``os.replace`` is atomic on POSIX).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def write_record(record: dict, folder: Path | str = RUNS_DIR) -> Path:

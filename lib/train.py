@@ -37,6 +37,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from lib import profiles, results
+from lib.atomic import atomic_write
 from lib.errors import BookError, ConfigError, UnknownNameError, one_line
 from lib.provenance import REPO_ROOT, environment, now
 
@@ -213,15 +214,8 @@ def _set_rng_state(state: dict, loaders: dict) -> None:
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
-    """torch.save to a temporary file, fsync, then rename: a kill never leaves half a checkpoint."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    """torch.save, atomically: a kill never leaves half a checkpoint."""
+    atomic_write(path, lambda handle: torch.save(state, handle), binary=True)
 
 
 def _clone_state(model: nn.Module) -> dict:

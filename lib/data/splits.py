@@ -14,6 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
+from lib.atomic import atomic_write_text
 from lib.errors import ConfigError, DataError
 
 SPLIT_SEED = 0
@@ -178,12 +179,7 @@ class Manifest:
 
 def write_manifest(manifest: Manifest, path: str | os.PathLike) -> Path:
     """Write the manifest as JSON (atomically: a temp file renamed into place)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(manifest.to_dict(), indent=1) + "\n")
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(path, json.dumps(manifest.to_dict(), indent=1) + "\n")
 
 
 def read_manifest(path: str | os.PathLike) -> Manifest:

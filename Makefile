@@ -6,7 +6,7 @@ KERNEL := which-backbone
 PROFILE ?= workshop
 STAMP  := $(VENV)/.setup-done
 
-.PHONY: setup book test clean
+.PHONY: setup book test bench clean
 
 # (Re)install when requirements.txt or pyproject.toml change; register the named kernel inside the venv.
 $(STAMP): requirements.txt pyproject.toml
@@ -24,6 +24,10 @@ book: setup
 
 test: setup
 	$(PY) -m pytest
+
+# Measured benchmarks (input pipeline, trainer overhead, step cost, grid cost) into results/bench/; not part of test.
+bench: setup
+	$(PY) -m bench
 
 clean:
 	rm -rf _build

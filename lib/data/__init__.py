@@ -141,6 +141,9 @@ def load(name: str, root: str | os.PathLike | None = None, fraction: float = 1.0
          cache: bool = True, progress: bool = True) -> Splits:
     """Load dataset ``name`` from ``<root>/<name>/`` as train / val / test datasets.
 
+    ``name`` is a registered dataset, or the reader's own images as ``folder:<folder>`` (an ImageFolder tree
+    ``<root>/<folder>/<class>/<image>``) or ``csv:<file>.csv`` (``<root>/<file>.csv``, columns path,label).
+
     - test: the official test split when the dataset has one, else a stratified ``held_out_ratio``
       share with the fixed seed ``SPLIT_SEED`` (the same test images for every run);
     - val: ``val_fraction`` of each class of the train part, stratified, fixed seed ``SPLIT_SEED``
@@ -156,7 +159,7 @@ def load(name: str, root: str | os.PathLike | None = None, fraction: float = 1.0
     eval_on = _check_eval_on(eval_on)
     size = check_image_size(dataset_spec.image_size if image_size is None else image_size)
     augment = dataset_spec.trivial_augment if augment is None else bool(augment)
-    folder = data_root(root) / name  # for the cache fingerprint; digits has no files there
+    folder = sources.dataset_folder(name, root)  # for the cache fingerprint; digits has no files there
     source = read_source(name, root)
     if cache:
         cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
@@ -164,7 +167,8 @@ def load(name: str, root: str | os.PathLike | None = None, fraction: float = 1.0
     def images_of(split_name: str, raw) -> CachedImages | DecodedImages:
         if not cache:
             return DecodedImages(raw.load, size)
-        path = cached_split(cache_dir, name, split_name, folder, raw.ids, raw.load, size, progress)
+        path = cached_split(cache_dir, sources.cache_name(name, root), split_name, folder, raw.ids, raw.load,
+                            size, progress)
         return CachedImages(path, (len(raw.ids), *size, 3))
 
     train_raw = source.train

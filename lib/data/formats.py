@@ -590,3 +590,120 @@ def read_digits(folder: Path, spec: DatasetSpec) -> Source:
     ids = [f"load_digits#{i}" for i in range(len(labels))]
     split = RawSplit(ids, labels, lambda i: Image.fromarray(pixels[i], "L").convert("RGB"))
     return Source([str(d) for d in range(10)], split, None)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The reader's own images: an ImageFolder tree or a CSV of path + label
+
+
+READER_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+"""The image extensions torchvision's ImageFolder accepts (matched case-insensitively)."""
+
+CSV_COLUMNS = ("path", "label")
+
+
+def _visible(path: Path) -> bool:
+    return not path.name.startswith(".")
+
+
+def _natural_order(labels) -> list[str]:
+    """Class names sorted as ImageFolder sorts them, except that all-integer labels sort as numbers."""
+    labels = sorted(set(labels))
+    if all(label.lstrip("-").isdigit() for label in labels):
+        return sorted(labels, key=int)
+    return labels
+
+
+def reader_image(path: Path) -> Image.Image:
+    """Decode one of the reader's images to RGB; a failure names the file and says what to do."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image.convert("RGB")
+    except FileNotFoundError:
+        raise DataError(f"image {path} not found (it was there when the dataset was read); restore it or "
+                        f"remove it from the dataset") from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise DataError(f"cannot decode image {path} ({reason}); replace or remove the file") from None
+
+
+def _reader_split(base: Path, ids: list[str], labels: list[int]) -> RawSplit:
+    return RawSplit(ids=ids, labels=labels, load=lambda i: reader_image(base / ids[i]))
+
+
+def read_reader_folder(folder: Path, spec: DatasetSpec) -> Source:
+    """``<folder>/<class>/<image>`` (sub-folders inside a class are walked too), as torchvision's ImageFolder.
+
+    Hidden files and folders are skipped; files of other types are left out (``lib.yourdata`` reports them).
+    """
+    if not folder.is_dir():
+        raise DataError(f"{folder} is not a folder; pass a folder holding one sub-folder of images per class "
+                        f"(<class>/<image>.png), or a CSV with columns {','.join(CSV_COLUMNS)}")
+    class_dirs = sorted(p for p in folder.iterdir() if p.is_dir() and _visible(p))
+    if not class_dirs:
+        loose = [p for p in folder.iterdir() if p.suffix.lower() in READER_EXTENSIONS]
+        hint = f" ({len(loose)} images lie directly in it)" if loose else ""
+        raise DataError(f"{folder} has no class sub-folders{hint}; put each class's images into "
+                        f"{folder}/<class>/, or pass a CSV with columns {','.join(CSV_COLUMNS)}")
+    classes, ids, labels, empty = [], [], [], []
+    for class_dir in class_dirs:
+        files = sorted(p for p in class_dir.rglob("*") if p.is_file() and p.suffix.lower() in READER_EXTENSIONS
+                       and all(_visible(part) for part in p.relative_to(folder).parents if part.name)
+                       and _visible(p))
+        if not files:
+            empty.append(class_dir.name)
+            continue
+        classes.append(class_dir.name)
+        ids += [p.relative_to(folder).as_posix() for p in files]
+        labels += [len(classes) - 1] * len(files)
+    if empty:
+        raise DataError(f"class folder {folder / empty[0]} has no images ({len(empty)} of {len(class_dirs)} class "
+                        f"folders are empty; extensions read: {' '.join(READER_EXTENSIONS)}); add images or "
+                        f"remove the folder")
+    if len(classes) < 2:
+        raise DataError(f"{folder} has only one class ({classes[0]!r}); a classifier needs at least two class "
+                        f"folders")
+    return Source(classes, _reader_split(folder, ids, labels), None)
+
+
+def read_reader_csv(path: Path, spec: DatasetSpec) -> Source:
+    """A CSV with a header row holding ``path`` and ``label``; relative paths are relative to the CSV's folder."""
+    if not path.is_file():
+        raise DataError(f"{path} is not a file; pass a CSV with columns {','.join(CSV_COLUMNS)}, or a folder "
+                        f"of class sub-folders")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            columns = [c.strip() for c in (reader.fieldnames or [])]
+            rows = [{k.strip(): (v or "").strip() for k, v in row.items() if k is not None} for row in reader]
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise DataError(f"{path} is not a readable UTF-8 CSV ({type(err).__name__}: {err}); save it as CSV "
+                        f"with columns {','.join(CSV_COLUMNS)}") from None
+    absent = [c for c in CSV_COLUMNS if c not in columns]
+    if absent:
+        raise DataError(f"{path} has columns {columns}, without {absent[0]!r}; the first row must name the "
+                        f"columns, including {' and '.join(repr(c) for c in CSV_COLUMNS)}")
+    if not rows:
+        raise DataError(f"{path} lists no images; add one row per image: <path>,<label>")
+    seen: dict[str, int] = {}
+    for line, row in enumerate(rows, start=2):  # line 1 is the header
+        if not row["path"] or not row["label"]:
+            empty = "path" if not row["path"] else "label"
+            raise DataError(f"{path} line {line} has an empty {empty!r}; every row needs a path and a label")
+        key = Path(row["path"]).as_posix()
+        if key in seen:
+            raise DataError(f"{path} lists {row['path']!r} twice (lines {seen[key]} and {line}); keep one row "
+                            f"per image")
+        seen[key] = line
+    base = path.parent
+    ids = [Path(row["path"]).as_posix() for row in rows]
+    absent_files = [i for i in ids if not (base / i).is_file()]
+    if absent_files:
+        raise DataError(f"image {base / absent_files[0]} listed in {path} not found ({len(absent_files)} of "
+                        f"{len(ids)} listed images are missing); fix the paths (relative to {base}) or the files")
+    classes = _natural_order(row["label"] for row in rows)
+    if len(classes) < 2:
+        raise DataError(f"{path} has only one label ({classes[0]!r}); a classifier needs at least two classes")
+    index = {c: k for k, c in enumerate(classes)}
+    return Source(classes, _reader_split(base, ids, [index[row["label"]] for row in rows]), None)

@@ -8,6 +8,7 @@ loader per split; splitting, caching and tensors are ``lib.data``'s job (``split
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +19,8 @@ from lib.data.formats import RawSplit, Source
 from lib.errors import DataError, UnknownNameError
 from lib.provenance import REPO_ROOT
 
-__all__ = ["DOMAINS", "DatasetSpec", "RawSplit", "Source", "catalogue", "data_root", "names", "read_source", "spec",
-           "specs"]
+__all__ = ["DOMAINS", "READER_KINDS", "DatasetSpec", "RawSplit", "Source", "cache_name", "catalogue", "data_root",
+           "dataset_folder", "names", "read_source", "reader_name", "spec", "specs"]
 
 DOMAINS = ("natural", "texture", "surface_defects", "remote_sensing", "plant", "astronomy", "medical")
 
@@ -33,7 +34,7 @@ class DatasetSpec:
     name: str  # registry key and folder name under the data root
     display: str  # as printed in the paper's tables
     domain: str  # one of DOMAINS, spelt as in results/paper/table3.csv ("workshop" for digits)
-    num_classes: int
+    num_classes: int | None  # None for the reader's own dataset: known once it is read
     paper_train: int | None  # Table 3 of the paper (None for digits)
     paper_test: int | None
     image_size: tuple[int, int]  # (H, W) the paper trains at
@@ -249,10 +250,13 @@ def specs() -> list[DatasetSpec]:
 
 
 def spec(name: str) -> DatasetSpec:
-    """The spec registered as ``name``."""
-    if name not in _REGISTRY:
-        raise UnknownNameError(f"unknown dataset {name!r}; choose one of: {', '.join(_REGISTRY)}")
-    return _REGISTRY[name]
+    """The spec registered as ``name``, or the spec of the reader's own ``folder:<name>`` / ``csv:<file>``."""
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    if isinstance(name, str) and ":" in name:
+        return _reader_spec(*_parse_reader_name(name))
+    raise UnknownNameError(f"unknown dataset {name!r}; choose one of: {', '.join(_REGISTRY)}, or "
+                           f"folder:<folder> / csv:<file>.csv for your own images under the data root")
 
 
 def catalogue():
@@ -279,6 +283,8 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
 def read_source(name: str, root: str | os.PathLike | None = None) -> Source:
     """Read dataset ``name`` from ``<root>/<name>/`` in its native format (index only; images load lazily)."""
     s = spec(name)
+    if s.name not in _REGISTRY:  # the reader's folder or CSV
+        return s.reader(data_root(root) / _parse_reader_name(name)[1], s)
     if s.workshop:  # bundled with a package: no folder needed
         return s.reader(Path(), s)
     base = data_root(root)
@@ -292,3 +298,87 @@ def read_source(name: str, root: str | os.PathLike | None = None) -> Source:
         raise DataError(f"{s.display}: folder {folder} not found; download {s.url} and unpack it there as: "
                         f"{layout}")
     return s.reader(folder, s)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The reader's own images. A dataset name that carries its location, ``folder:<name>`` (an ImageFolder tree
+# ``<root>/<name>/<class>/<image>``) or ``csv:<file>.csv`` (``<root>/<file>.csv`` with columns path,label),
+# resolved under the data root like every other dataset, so that it means the same in any process (a Ray
+# worker, ``python -m lib.train``) and can be part of a run key and a file name.
+
+READER_KINDS = {
+    "folder": ("<class>/<image> (one sub-folder of images per class, as torchvision's ImageFolder)",
+               formats.read_reader_folder),
+    "csv": ("a CSV with a header row and columns path,label (paths relative to the CSV's folder)",
+            formats.read_reader_csv),
+}
+
+DEFAULT_READER_TEST_RATIO = 0.2
+
+_READER_NOTE = ("Your own images: no official split, so a stratified 80/20 train/test split (seed 0), then 10 % "
+                "of each class of the training part for validation, both fixed whatever the run's seed.")
+
+
+def _parse_reader_name(name: str) -> tuple[str, str]:
+    """``("folder", "leaves")`` from ``"folder:leaves"``, with one-line errors for anything else."""
+    kind, _, entry = name.partition(":")
+    if kind not in READER_KINDS:
+        raise UnknownNameError(f"unknown dataset {name!r}; a name with ':' must start with "
+                               f"{' or '.join(k + ':' for k in READER_KINDS)} (e.g. folder:leaves), or use one of: "
+                               f"{', '.join(_REGISTRY)}")
+    if not entry or "/" in entry or "\\" in entry or entry in (".", ".."):
+        raise DataError(f"dataset {name!r}: {entry!r} is not a single file or folder name; pass the parent "
+                        f"folder as root and its name here, e.g. root='/home/me', '{kind}:leaves' "
+                        f"(lib.data.sources.reader_name(path) does it for you)")
+    if kind == "csv" and not entry.lower().endswith(".csv"):
+        raise DataError(f"dataset {name!r}: {entry!r} does not end in .csv; pass csv:<file>.csv, or "
+                        f"folder:{entry} for an ImageFolder tree")
+    return kind, entry
+
+
+def _reader_spec(kind: str, entry: str) -> DatasetSpec:
+    layout, reader = READER_KINDS[kind]
+    display = f"your {'folder' if kind == 'folder' else 'CSV'} {entry}"
+    return _spec(f"{kind}:{entry}", display, "yours", None, None, None, "the place you copied it from",
+                 "yours: check that you may train on these images", layout, reader, "", official=False,
+                 test_ratio=DEFAULT_READER_TEST_RATIO, note=_READER_NOTE)
+
+
+
+def reader_name(path: str | os.PathLike) -> tuple[Path, str]:
+    """``(root, name)`` for a folder of class folders or a CSV: ``/home/me/leaves`` -> ``(/home/me, "folder:leaves")``."""
+    location = Path(path).expanduser().absolute()
+    if location.is_dir():
+        kind = "folder"
+    elif location.suffix.lower() == ".csv":
+        kind = "csv"
+    elif location.exists():
+        raise DataError(f"{location} is neither a folder nor a .csv file; pass a folder of class sub-folders "
+                        f"(<class>/<image>) or a CSV with columns path,label")
+    else:
+        raise DataError(f"{location} does not exist; pass a folder of class sub-folders (<class>/<image>) or a "
+                        f"CSV with columns path,label")
+    name = f"{kind}:{location.name}"
+    _parse_reader_name(name)
+    return location.parent, name
+
+
+def dataset_folder(name: str, root: str | os.PathLike | None = None) -> Path:
+    """The folder that a dataset's file ids are relative to (for cache fingerprints)."""
+    s = spec(name)
+    if s.name in _REGISTRY:
+        return data_root(root) / name
+    kind, entry = _parse_reader_name(name)
+    return data_root(root) / entry if kind == "folder" else data_root(root)
+
+
+def cache_name(name: str, root: str | os.PathLike | None = None) -> str:
+    """A file-name-safe name for the decoded-image cache: the dataset's name, or for the reader's own data
+    its kind, name and a hash of its absolute location (two folders called ``leaves`` never share a cache)."""
+    if spec(name).name in _REGISTRY:
+        return name
+    kind, entry = _parse_reader_name(name)
+    location = (data_root(root) / entry).absolute()
+    digest = hashlib.sha256(str(location).encode("utf-8")).hexdigest()[:10]
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in entry)
+    return f"{kind}-{safe}-{digest}"

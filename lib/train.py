@@ -21,6 +21,8 @@ import contextlib
 import copy
 import dataclasses
 import fcntl
+import hashlib
+import io
 import os
 import random
 import sys
@@ -38,7 +40,7 @@ from tqdm import tqdm
 
 from lib import profiles, results
 from lib.atomic import atomic_write
-from lib.errors import BookError, ConfigError, UnknownNameError, one_line
+from lib.errors import BookError, ConfigError, DataError, UnknownNameError, one_line
 from lib.provenance import REPO_ROOT, environment, now
 
 CHECKPOINT_DIR = REPO_ROOT / "checkpoints"
@@ -213,9 +215,39 @@ def _set_rng_state(state: dict, loaders: dict) -> None:
         dl.generator.set_state(state["loaders"][name])
 
 
+CHECKPOINT_MAGIC = b"which-backbone checkpoint sha256 "   # + 64 hex digits + newline, then torch.save bytes
+
+
 def save_checkpoint(path: Path, state: dict) -> None:
-    """torch.save, atomically: a kill never leaves half a checkpoint."""
-    atomic_write(path, lambda handle: torch.save(state, handle), binary=True)
+    """torch.save behind a sha256 header, written atomically: a kill never leaves half a checkpoint."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    payload = buffer.getbuffer()
+    header = CHECKPOINT_MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n"
+
+    def write(handle):
+        handle.write(header)
+        handle.write(payload)
+    atomic_write(path, write, binary=True)
+
+
+def load_checkpoint(path: Path) -> dict:
+    """The state saved by :func:`save_checkpoint`, after verifying its checksum (DataError naming the path)."""
+    delete = "delete it to restart that run from its first epoch"
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as err:
+        raise DataError(f"checkpoint {path} cannot be read ({err.strerror or type(err).__name__}): {delete}") from None
+    size = len(CHECKPOINT_MAGIC) + 65
+    if not raw.startswith(CHECKPOINT_MAGIC) or raw[size - 1:size] != b"\n":
+        raise DataError(f"checkpoint {path} has no checksum header (damaged, or not written by lib.train): {delete}")
+    payload = memoryview(raw)[size:]
+    if hashlib.sha256(payload).hexdigest().encode() != raw[len(CHECKPOINT_MAGIC):size - 1]:
+        raise DataError(f"checkpoint {path} fails its checksum (truncated or damaged): {delete}")
+    try:
+        return torch.load(io.BytesIO(payload), map_location="cpu", weights_only=False)
+    except Exception as err:   # checksum fine but unreadable: written by an incompatible torch
+        raise DataError(f"checkpoint {path} cannot be unpickled ({type(err).__name__}): {delete}") from None
 
 
 def _clone_state(model: nn.Module) -> dict:
@@ -267,7 +299,7 @@ def dual_opt_fit(model: nn.Module, loaders: dict, cfg: TrainConfig, rt: Runtime,
     best_state = _clone_state(model)
 
     if checkpoint is not None and Path(checkpoint).exists():
-        ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        ck = load_checkpoint(checkpoint)
         if ck["config"] != cfg.as_dict():
             raise ConfigError(f"checkpoint {checkpoint} belongs to another configuration: delete it "
                               f"or use another --checkpoints folder")
@@ -444,10 +476,47 @@ def plan_status(configs: list[TrainConfig], results_dir: Path | str,
     return pd.DataFrame(rows)
 
 
-def run_all(configs: list[TrainConfig], results_dir: Path | str | None = None, **kwargs) -> list[dict]:
-    """Run (or re-use) every configuration in order; the records, in the same order."""
-    return [run(cfg, results_dir=results_dir if results_dir is not None else results.runs_dir(cfg.profile),
-                **kwargs) for cfg in configs]
+def run_all(configs: list[TrainConfig], results_dir: Path | str | None = None, executor: str = "local",
+            ray_address: str | None = None, retries: int | None = None, cpus_per_run: int = 1,
+            ray_cpus: int | None = None, log: Callable[[str], None] = print, **kwargs) -> list[dict]:
+    """Run (or re-use) every configuration; the records, in the same order.
+
+    ``executor`` is ``local`` (one run after another, here) or ``ray`` (Ray tasks on the cluster at
+    ``ray_address``, or on a local Ray); see :mod:`lib.executor`. A run that fails is retried up to ``retries``
+    times (unless it failed on bad input) while the others go on; then :class:`lib.executor.GridError`
+    reports every failed run with its error. ``kwargs`` go to :func:`run` (``data_root``, ``checkpoint_dir``...).
+    """
+    from lib import executor as executors
+
+    retries = executors.DEFAULT_RETRIES if retries is None else retries
+    executors.check_executor(executor, ray_address, retries)
+    jobs = [(cfg, {**kwargs, "log": log,
+                   "results_dir": results_dir if results_dir is not None else results.runs_dir(cfg.profile)})
+            for cfg in configs]
+    for folder, what in {**{Path(kw["results_dir"]): "results" for _, kw in jobs},
+                         Path(kwargs.get("checkpoint_dir", CHECKPOINT_DIR)): "checkpoints"}.items():
+        check_writable(folder, what)
+    if executor == "ray":
+        jobs = [(cfg, {k: v for k, v in kw.items() if k != "log"}) for cfg, kw in jobs]   # workers print
+    outcomes = executors.execute(jobs, executor, ray_address=ray_address, retries=retries,
+                                 cpus_per_run=cpus_per_run, num_cpus=ray_cpus, log=log)
+    if not all(o.ok for o in outcomes):
+        raise executors.GridError(outcomes)
+    return [o.record for o in outcomes]
+
+
+def check_writable(folder: Path | str, what: str = "results") -> None:
+    """ConfigError naming ``folder`` unless a file can be created in it (it is created when missing)."""
+    folder = Path(folder)
+    flag = {"results": "--results", "checkpoints": "--checkpoints"}.get(what, what)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise ConfigError(f"{what} folder {folder} is not writable ({err.strerror or type(err).__name__}): "
+                          f"choose a writable folder with {flag}") from None
 
 
 def check_data(dataset: str, data_root: Path | str | None) -> None:
@@ -469,6 +538,18 @@ def _run_lock(path: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def _remove_stale_temporaries(key: str, checkpoint_dir: Path | str, results_dir: Path | str,
+                              log: Callable[[str], None]) -> None:
+    """Delete temporary files a killed writer of this run left (only ever read as garbage, never as data).
+
+    Called while holding the run's lock, so no live writer of this run can own them.
+    """
+    for folder, name in ((Path(checkpoint_dir), f"{key}.pt"), (Path(results_dir), f"{key}.json")):
+        for tmp in folder.glob(f".{name}.*.tmp"):
+            tmp.unlink(missing_ok=True)
+            log(f"removed {tmp}, left half-written by an interrupted run")
+
+
 def run(cfg: TrainConfig, data_root: Path | str | None = None, results_dir: Path | str = results.RUNS_DIR,
         checkpoint_dir: Path | str = CHECKPOINT_DIR, progress: bool = True, cache_dir: Path | None = None,
         log: Callable[[str], None] = print, stop_after_epochs: int | None = None) -> dict | None:
@@ -484,6 +565,7 @@ def run(cfg: TrainConfig, data_root: Path | str | None = None, results_dir: Path
         if record is not None:
             log(f"re-used finished run {key} (finished by another process)")
             return record
+        _remove_stale_temporaries(key, checkpoint_dir, results_dir, log)
         from lib import data, models
 
         if cfg.cpu_threads:
@@ -624,6 +706,13 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[TrainConfig]]:
         p.add_argument("--datasets", default=None, help="comma-separated (default: the profile's)")
         p.add_argument("--fractions", default=None, help="comma-separated, e.g. 0.01,0.1,1")
         p.add_argument("--seeds", default=None, help="comma-separated (default: the profile's)")
+        p.add_argument("--executor", default="local", help="local (default: one run after another) or ray")
+        p.add_argument("--ray-address", default=None,
+                       help="address of a running Ray cluster (ray start --head prints it); default: start a "
+                            "local Ray on this machine")
+        p.add_argument("--retries", type=int, default=None,
+                       help="extra attempts for a run that crashes (default 2; bad input is never retried)")
+        p.add_argument("--cpus-per-run", type=int, default=1, help="CPUs Ray reserves for each run (default 1)")
         _common(p)
         args = p.parse_args(argv[1:])
         backbones, datasets = args.backbones, args.datasets
@@ -637,7 +726,14 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[TrainConfig]]:
         p.add_argument("--fraction", type=float, default=None)
         _common(p)
         args = p.parse_args(argv)
+        args.executor, args.ray_address, args.retries, args.cpus_per_run = "local", None, None, 1
         backbones, datasets, fractions, seeds = args.backbone, args.dataset, [args.fraction], [args.seed]
+    from lib import executor
+
+    executor.check_executor(args.executor, args.ray_address,
+                            executor.DEFAULT_RETRIES if args.retries is None else args.retries)
+    if args.cpus_per_run < 1:
+        raise ConfigError(f"cpus per run {args.cpus_per_run} is not allowed: use 1 or more")
     configs = plan(args.profile, backbones=backbones, datasets=datasets, fractions=fractions, seeds=seeds,
                    pretrained=args.pretrained, image_size=args.image_size, max_epochs=args.max_epochs,
                    batch_size=args.batch_size, device=args.device, amp=args.amp, data_root=args.data_root,
@@ -648,21 +744,31 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[TrainConfig]]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit 0 when every run finished; 2 on bad input (nothing runs) or when runs failed on bad input or
+    data; 1 when a run crashed after its retries. Finished runs are printed and kept either way."""
+    from lib.executor import GridError
+
     argv = sys.argv[1:] if argv is None else argv
+    status = 0
     try:
         args, configs = parse_args(argv)
         records = run_all(configs, results_dir=args.results, data_root=args.data_root,
-                          checkpoint_dir=args.checkpoints, progress=not args.no_progress)
+                          checkpoint_dir=args.checkpoints, progress=not args.no_progress,
+                          executor=args.executor, ray_address=args.ray_address, retries=args.retries,
+                          cpus_per_run=args.cpus_per_run)
+    except GridError as err:
+        records = [o.record for o in err.outcomes if o.ok and o.record is not None]
+        error, status = err, 2 if err.user_errors_only else 1
     except BookError as err:
         print(f"error: {one_line(err)}", file=sys.stderr)
         return 2
-    for rec in records[:-1]:
-        print(f"{rec['backbone']} on {rec['dataset']} (seed {rec['seed']}): test top-1 {rec['test_top1']:.2f} %")
-    last = records[-1]
-    path = results.record_path(last["run_key"], args.results)
-    print(f"record {path}: test top-1 {last['test_top1']:.2f} % (ours, {last['backbone']} on "
-          f"{last['dataset']}, seed {last['seed']}, best-validation weights)")
-    return 0
+    for rec in records:
+        path = results.record_path(rec["run_key"], args.results)
+        print(f"record {path}: test top-1 {rec['test_top1']:.2f} % (ours, {rec['backbone']} on "
+              f"{rec['dataset']}, seed {rec['seed']}, best-validation weights)")
+    if status:
+        print(f"error: {one_line(error)}", file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":

@@ -105,11 +105,19 @@ def seed_worker(worker_id: int) -> None:
 
 def make_loader(dataset, batch_size: int, shuffle: bool, seed: int, num_workers: int,
                 device: torch.device) -> DataLoader:
-    """A loader with its own seeded generator (so the shuffle order is part of the checkpoint)."""
+    """A loader with its own seeded generator (so the shuffle order is part of the checkpoint).
+
+    Workers persist across epochs only where no randomness is involved (no shuffle, no augmentation:
+    the val and test loaders), which saves starting them every epoch without changing a single tensor.
+    A training loader starts fresh workers each epoch, because PyTorch seeds workers only when they
+    start: persistent ones would draw other augmentations than a resumed run does.
+    """
     generator = torch.Generator().manual_seed(seed)
+    deterministic = not shuffle and not getattr(dataset, "augment", True)
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
                       num_workers=num_workers, worker_init_fn=seed_worker,
-                      pin_memory=device.type == "cuda", drop_last=False)
+                      pin_memory=device.type == "cuda", drop_last=False,
+                      persistent_workers=num_workers > 0 and deterministic)
 
 
 def resolve_device(device: str) -> torch.device:
@@ -159,7 +167,9 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
                     scaler: torch.amp.GradScaler, rt: Runtime, desc: str) -> dict:
     """One pass over ``loader``; autocast covers forward and loss, the scaler the backward (fp16)."""
     model.train()
-    total_loss, seen, start = 0.0, 0, time.perf_counter()
+    # The loss is summed on the device in float64 and read once per epoch: no host-device sync per step
+    # (which stalls a GPU), and the same number as summing loss.item() * batch in Python.
+    total_loss, seen, start = torch.zeros((), dtype=torch.float64, device=rt.device), 0, time.perf_counter()
     for images, labels in tqdm(loader, desc=desc, leave=False, disable=not rt.progress):
         images, labels = rt.to_device(images, labels)
         with _autocast(rt.device, rt.dtype):
@@ -168,8 +178,9 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
-        total_loss += loss.item() * labels.numel()
+        total_loss += loss.detach().double() * labels.numel()
         seen += labels.numel()
+    total_loss = total_loss.item()
     seconds = time.perf_counter() - start
     return {"train_loss": total_loss / max(seen, 1), "train_images": seen, "train_seconds": seconds}
 
@@ -177,21 +188,22 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
 def evaluate(model: nn.Module, loader: DataLoader, rt: Runtime, desc: str = "eval") -> dict:
     """Top-1 and top-5 accuracy (percent) and mean loss over ``loader``, under inference mode."""
     model.eval()
-    correct1 = correct5 = seen = 0
-    total_loss = 0.0
+    seen = 0
+    # Sums stay on the device (counts as int64, the loss in float64) and are read once at the end.
+    sums = torch.zeros(3, dtype=torch.float64, device=rt.device)   # loss, top-1 hits, top-5 hits
     with torch.inference_mode():
         for images, labels in tqdm(loader, desc=desc, leave=False, disable=not rt.progress):
             images, labels = rt.to_device(images, labels)
             with _autocast(rt.device, rt.dtype):
                 logits = model(images)
             logits = logits.float()
-            total_loss += F.cross_entropy(logits, labels, reduction="sum").item()
             top = logits.topk(min(5, logits.shape[1]), dim=1).indices
             hits = top == labels[:, None]
-            correct1 += hits[:, 0].sum().item()
-            correct5 += hits.any(dim=1).sum().item()
+            sums += torch.stack([F.cross_entropy(logits, labels, reduction="sum").double(),
+                                 hits[:, 0].sum().double(), hits.any(dim=1).sum().double()])
             seen += labels.numel()
-    return {"top1": 100.0 * correct1 / max(seen, 1), "top5": 100.0 * correct5 / max(seen, 1),
+    total_loss, correct1, correct5 = sums.tolist()
+    return {"top1": 100.0 * int(correct1) / max(seen, 1), "top5": 100.0 * int(correct5) / max(seen, 1),
             "loss": total_loss / max(seen, 1)}
 
 

@@ -1,0 +1,726 @@
+"""Which backbone for *your* images? The paper's question, asked of a folder or CSV the reader points at.
+
+Four steps, each a function the chapter (``chapters/07_your_data.ipynb``) and the command line share:
+
+1. :func:`check_dataset` reads an ImageFolder tree (``<folder>/<class>/<image>``) or a CSV (columns
+   ``path,label``), decodes every image once (unreadable files are reported by path), counts images per
+   class, summarises image sizes and makes the stratified train / validation / test split (a manifest);
+2. :func:`plan_search` measures a few training steps of every candidate backbone on this device and turns
+   them into a cost estimate, shown before any training starts;
+3. :func:`run_search` probes every candidate on a small share of the training images for a few epochs,
+   then runs the full protocol (all training images, several seeds) on the ``top_k`` best of the probe,
+   never starting a run whose estimated cost would overrun the budget;
+4. :func:`ranking`, :func:`recommendation` and :func:`plot_search` report the result beside the paper's
+   Table 1 recommendation for the reader's domain.
+
+Every run goes through :func:`lib.train.run` (records, resume and re-use as in the rest of the book), with
+the dataset named ``folder:<name>`` or ``csv:<file>.csv`` under the data's parent folder (see
+``lib.data.sources``). Records go to a folder of the reader's choosing, by default under the git-ignored
+``checkpoints/yourdata/``, never into the book's ``results/runs/``.
+
+Command line::
+
+    python -m lib.yourdata ~/leaves --domain plant --budget-minutes 30 --top-k 3
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+from PIL import Image
+
+from lib import models, paper, profiles, results, train
+from lib.atomic import atomic_write_text
+from lib.data import formats, sources
+from lib.data.cache import fingerprint
+from lib.data.splits import Manifest, check_fraction, write_manifest
+from lib.errors import BookError, ConfigError, DataError, UnknownNameError, one_line
+from lib.provenance import REPO_ROOT
+
+MIN_IMAGES_PER_CLASS = 3
+"""The fewest images a class may have: one each for the training, validation and test splits."""
+
+DEFAULT_OUT = REPO_ROOT / "checkpoints" / "yourdata"
+"""Where a search keeps its manifest, run records and report unless told otherwise (git-ignored)."""
+
+NOISE_FACTOR = 2.0
+"""A gap is 'within the noise' when it is below this many standard errors of the difference of two means."""
+
+
+# ---------------------------------------------------------------------------------------------------
+# 1. Check the reader's images and split them
+# ---------------------------------------------------------------------------------------------------
+
+class UnreadableImagesError(DataError):
+    """Some images cannot be decoded; ``.paths`` lists every one with its reason."""
+
+    def __init__(self, message: str, paths: list[tuple[str, str]]):
+        super().__init__(message)
+        self.paths = paths
+
+
+@dataclass
+class DatasetCheck:
+    """What :func:`check_dataset` found: where the data is, its classes, sizes and the split manifest."""
+
+    root: Path                 # the folder holding the dataset (its parent), the data root for lib.data
+    name: str                  # folder:<name> or csv:<file>.csv
+    location: Path             # the folder or the CSV itself
+    classes: list[str]
+    per_class: pd.DataFrame    # class, images, train, val, test
+    sizes: pd.DataFrame        # width/height summary and colour modes of the originals
+    ignored: list[str]         # files in the folder that are not images (left out)
+    manifest: Manifest
+    fingerprint: str           # ids, file sizes and modification times: changes when the data changes
+    seconds: float             # the whole check
+    decode_s: float            # decoding every image once (about what building the image cache costs)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.manifest.counts()
+
+
+def _inspect(path: Path) -> tuple[int, int, str] | str:
+    """(width, height, mode) of a fully decoded image, or the reason it cannot be decoded."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image.width, image.height, image.mode
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+        text = str(err).strip()
+        return text.splitlines()[0] if text else type(err).__name__
+
+
+def _ignored_files(location: Path, listed: set[str]) -> list[str]:
+    """Visible files under an ImageFolder tree that are not among its images (wrong extension, loose files)."""
+    if not location.is_dir():
+        return []
+    return sorted(p.relative_to(location).as_posix() for p in location.rglob("*")
+                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(location).parts)
+                  and p.relative_to(location).as_posix() not in listed)
+
+
+def check_dataset(path: str | Path, image_size: int = 32, val_fraction: float = 0.1,
+                  min_per_class: int = MIN_IMAGES_PER_CLASS, workers: int = 4) -> DatasetCheck:
+    """Validate the reader's folder or CSV and split it; the first problem found raises a one-line DataError."""
+    from lib import data
+
+    start = time.perf_counter()
+    root, name = sources.reader_name(path)
+    location = root / name.split(":", 1)[1]
+    source = data.read_source(name, root)          # structure: class folders, CSV columns, listed files
+    raw, base = source.train, sources.dataset_folder(name, root)
+    decode_start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        found = list(pool.map(lambda i: _inspect(base / i), raw.ids))
+    decode_s = time.perf_counter() - decode_start
+    bad = [(str(base / i), reason) for i, reason in zip(raw.ids, found) if isinstance(reason, str)]
+    if bad:
+        shown = ", ".join(f"{p} ({r})" for p, r in bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        raise UnreadableImagesError(f"{len(bad)} of {len(raw.ids)} images cannot be decoded: {shown}; replace or "
+                                    f"remove them and run again", bad)
+    counts = np.bincount(raw.labels, minlength=len(source.classes))
+    few = [(c, int(n)) for c, n in zip(source.classes, counts) if n < min_per_class]
+    if few:
+        listed = ", ".join(f"{c!r} ({n})" for c, n in few[:5]) + (f" and {len(few) - 5} more" if len(few) > 5 else "")
+        raise DataError(f"{len(few)} classes have fewer than {min_per_class} images, too few for a stratified "
+                        f"train/validation/test split: {listed}; add images to them or remove them")
+    splits = data.load(name, root=root, image_size=image_size, val_fraction=val_fraction, cache=False,
+                       progress=False)
+    label_of = dict(zip(raw.ids, raw.labels))
+    per_class = pd.DataFrame({"class": source.classes, "images": counts})
+    for split, ids in splits.manifest.ids.items():
+        per_class[split] = np.bincount([label_of[i] for i in ids], minlength=len(source.classes))
+    shapes = pd.DataFrame([f for f in found], columns=["width", "height", "mode"])
+    sizes = shapes[["width", "height"]].describe().loc[["min", "50%", "max"]].rename(index={"50%": "median"})
+    sizes.loc["smaller than training size"] = [(shapes.width < image_size).sum(), (shapes.height < image_size).sum()]
+    modes = shapes["mode"].value_counts()
+    sizes = pd.concat([sizes.astype(int), pd.DataFrame({"width": modes.values, "height": modes.values},
+                                                       index=[f"mode {m} (images)" for m in modes.index])])
+    return DatasetCheck(root=root, name=name, location=location, classes=list(source.classes),
+                        per_class=per_class, sizes=sizes, ignored=_ignored_files(location, set(raw.ids)),
+                        manifest=splits.manifest, fingerprint=fingerprint(base, raw.ids, (1, 1))[:12],
+                        seconds=time.perf_counter() - start, decode_s=decode_s)
+
+
+def write_demo_folder(dest: str | Path, per_class: int | None = None) -> Path:
+    """A small ImageFolder to try the chapter with: scikit-learn's 8x8 digits as PNGs, ``<dest>/<digit>/<n>.png``.
+
+    ``per_class`` keeps the first images of each digit (None: all 1,797). Existing files are overwritten,
+    so the folder always holds exactly these images.
+    """
+    from sklearn.datasets import load_digits
+
+    dest = Path(dest)
+    bunch = load_digits()
+    pixels = np.clip(np.round(bunch.images * 255.0 / 16.0), 0, 255).astype(np.uint8)
+    kept = {d: [i for i in np.flatnonzero(bunch.target == d)][:per_class] for d in range(10)}
+    for digit, indices in kept.items():
+        folder = dest / str(digit)
+        folder.mkdir(parents=True, exist_ok=True)
+        wanted = {f"{i:04d}.png" for i in indices}
+        for old in folder.glob("*.png"):
+            if old.name not in wanted:
+                old.unlink()
+        for i in indices:
+            Image.fromarray(pixels[i], "L").save(folder / f"{i:04d}.png")
+    return dest
+
+
+# ---------------------------------------------------------------------------------------------------
+# 2. Plan: candidates, cost measured per backbone, estimate before anything runs
+# ---------------------------------------------------------------------------------------------------
+
+def check_domain(domain: str) -> str:
+    """``domain`` if it is a column of the paper's Table 1, else an UnknownNameError listing them."""
+    if domain not in paper.TABLE1_DOMAINS:
+        hint = " (surface defects have no column in Table 1)" if domain == "surface_defects" else ""
+        raise UnknownNameError(f"domain {domain!r} is not one of the paper's Table 1 domains{hint}: choose one of "
+                               f"{', '.join(paper.TABLE1_DOMAINS)}")
+    return domain
+
+
+def _backbones(backbones: str | list[str] | None, profile: str) -> list[str]:
+    prof = profiles.get(profile)
+    if not backbones:
+        return list(prof.backbones or models.names())
+    chosen = models.names() if backbones == "all" else (
+        [b.strip() for b in backbones.split(",") if b.strip()] if isinstance(backbones, str) else list(backbones))
+    for name in chosen:
+        models.spec(name)   # an unknown name raises, listing the valid ones
+    if len(set(chosen)) != len(chosen) or not chosen:
+        raise ConfigError(f"backbones={backbones!r} is empty or names one twice; give distinct names from "
+                          f"lib.models.names()")
+    return chosen
+
+
+def _seeds(seeds: str | list[int] | None, profile: str) -> list[int]:
+    if seeds in (None, ""):
+        return list(profiles.get(profile).seeds)
+    try:
+        values = [int(s) for s in seeds.split(",") if s.strip()] if isinstance(seeds, str) else [int(s) for s in seeds]
+    except ValueError:
+        values = []
+    if not values or any(s < 0 for s in values) or len(set(values)) != len(values):
+        raise ConfigError(f"seeds={seeds!r} is not a list of distinct non-negative integers; pass e.g. '0,1'")
+    return values
+
+
+def measure_costs(backbones: list[str], num_classes: int, image_size: int, batch_size: int, device: str,
+                  steps: int = 2, threads: int | None = None) -> pd.DataFrame:
+    """Per backbone on this device: parameters, weights size, training and inference images/s, build time and
+    the time of one epoch's checkpoint.
+
+    The throughput comes from ``lib.architecture.measure_throughput`` (random inputs, one untimed warm-up
+    step, ``steps`` timed steps at this image and batch size, CPU threads as the trainer sets them). The
+    checkpoint is timed as the trainer writes it (atomically), once, times four: every epoch saves the weights,
+    the best weights and AdamW's two moment estimates, four copies of the state.
+    """
+    import tempfile
+
+    from lib.architecture import measure_throughput
+
+    rows, before = [], torch.get_num_threads()
+    try:
+        if threads:
+            torch.set_num_threads(threads)
+        for name in backbones:
+            start = time.perf_counter()
+            model = models.build(name, num_classes=num_classes)
+            built = time.perf_counter() - start
+            speed = measure_throughput(model, image_size, batch_size, steps, device)
+            state = model.state_dict()
+            with tempfile.TemporaryDirectory() as folder:
+                saved = time.perf_counter()
+                train.save_checkpoint(Path(folder) / "probe.pt", {"model": state})
+                saved = 4 * (time.perf_counter() - saved)
+            rows.append({"backbone": name, "display": models.spec(name).display,
+                         "params_m": sum(p.numel() for p in model.parameters()) / 1e6,
+                         "size_mb": sum(t.numel() * t.element_size() for t in state.values()) / 1e6,
+                         "train_img_s": speed["train_img_s"], "infer_img_s": speed["forward_img_s"],
+                         "build_s": built, "checkpoint_s": saved})
+            del model
+    finally:
+        torch.set_num_threads(before)
+    return pd.DataFrame(rows)
+
+
+def measure_loader_start(check: DatasetCheck, cfg: train.TrainConfig) -> float:
+    """Seconds to get the first batch out of fresh train, validation and test loaders (worker start-up), as
+    every epoch of a run does; images are decoded on the fly here, so this is an upper bound."""
+    from lib import data
+
+    splits = data.load(check.name, root=check.root, image_size=cfg.image_size, val_fraction=cfg.val_fraction,
+                       cache=False, progress=False)
+    start = time.perf_counter()
+    for i, split in enumerate((splits.train, splits.val, splits.test)):
+        loader = train.make_loader(split, cfg.batch_size, i == 0, cfg.seed, cfg.num_workers,
+                                   torch.device(cfg.device))
+        next(iter(loader))
+        del loader
+    return time.perf_counter() - start
+
+
+@dataclass
+class SearchPlan:
+    """Everything a search will do and what it is estimated to cost, fixed before any training starts."""
+
+    check: DatasetCheck
+    profile: str
+    domain: str
+    budget_s: float
+    backbones: list[str]
+    top_k: int
+    seeds: list[int]
+    probe_fraction: float
+    probe_epochs: int
+    full_epochs: int
+    image_size: int
+    batch_size: int
+    device: str
+    costs: pd.DataFrame        # measure_costs(), one row per candidate
+    loader_s: float            # measure_loader_start(): data loaders' start-up, paid every epoch
+    overhead_s: float          # checking the data and measuring the costs: counted against the budget
+    out_dir: Path
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.out_dir / "runs"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.out_dir / "checkpoints"
+
+    def config(self, backbone: str, stage: str, seed: int) -> train.TrainConfig:
+        """The trainer configuration of one run (``stage`` is ``probe`` or ``full``)."""
+        probe = stage == "probe"
+        # make_config validates every knob against the profile; the dataset name is lib.data's to check
+        # (spec() above), so it is validated on a registered dataset and then swapped in.
+        cfg = train.make_config(backbone, "digits", seed=seed, profile=self.profile,
+                                fraction=self.probe_fraction if probe else 1.0, image_size=self.image_size,
+                                max_epochs=self.probe_epochs if probe else self.full_epochs,
+                                batch_size=self.batch_size, device=self.device)
+        return dataclasses.replace(cfg, dataset=self.check.name)
+
+    def estimate(self, backbone: str, stage: str) -> float:
+        """Estimated seconds of one run at its epoch cap: every epoch trains (images / training speed), scores
+        val and test (images / inference speed), starts the loaders and writes a checkpoint; then the final
+        test pass and building the model."""
+        row = self.costs.set_index("backbone").loc[backbone]
+        counts = self.check.counts
+        train_images = counts["train"] * (self.probe_fraction if stage == "probe" else 1.0)
+        epochs = self.probe_epochs if stage == "probe" else self.full_epochs
+        evaluated = counts["val"] + counts["test"]   # the profiles score val and test every epoch
+        epoch = train_images / row.train_img_s + evaluated / row.infer_img_s + self.loader_s + row.checkpoint_s
+        return float(epochs * epoch + counts["test"] / row.infer_img_s + row.build_s)
+
+    def table(self) -> pd.DataFrame:
+        """The estimate, one row per candidate: what one probe run and one full run cost (seconds)."""
+        out = self.costs[["backbone", "display", "params_m", "size_mb", "train_img_s", "infer_img_s"]].copy()
+        out["probe_s"] = [self.estimate(b, "probe") for b in out.backbone]
+        out["full_run_s"] = [self.estimate(b, "full") for b in out.backbone]
+        return out
+
+    def totals(self) -> dict[str, float]:
+        """Seconds: already spent, the probe of every candidate, the full stage in the worst case (the ``top_k``
+        most expensive candidates x seeds), and the budget."""
+        table = self.table()
+        worst = table.full_run_s.nlargest(self.top_k).sum() * len(self.seeds)
+        return {"spent_s": self.overhead_s, "cache_s": self.check.decode_s, "probe_s": float(table.probe_s.sum()),
+                "full_worst_s": float(worst), "budget_s": self.budget_s}
+
+    def summary(self) -> pd.DataFrame:
+        """The plan in words and numbers, for the chapter and the command line."""
+        t = self.totals()
+        gpu = self.device.startswith("cuda")
+        rows = [
+            ("data", f"{self.check.location} ({len(self.check.classes)} classes; {self.check.counts['train']} train, "
+                     f"{self.check.counts['val']} val, {self.check.counts['test']} test images)"),
+            ("candidates", f"{len(self.backbones)}: {', '.join(self.backbones)}"),
+            ("probe", f"{self.probe_fraction:.0%} of the training images, at most {self.probe_epochs} epochs, "
+                      f"seed {self.seeds[0]}: about {t['probe_s'] / 60:.1f} min"),
+            ("full protocol", f"top {self.top_k} of {len(self.backbones)} in the probe, all training images, at most {self.full_epochs} "
+                              f"epochs, seeds {', '.join(map(str, self.seeds))}: at most about "
+                              f"{t['full_worst_s'] / 60:.1f} min"),
+            ("already spent", f"{t['spent_s']:.0f} s checking the data and measuring the backbones"),
+            ("image cache", f"decoding every image once at {self.image_size}x{self.image_size}: about "
+                            f"{t['cache_s']:.0f} s"),
+            ("budget", f"{self.budget_s / 60:.1f} min" + (f" ({self.budget_s / 3600:.3f} GPU-hours)" if gpu else "")
+                       + f" on {self.device}; a run is started only if its estimate fits in what is left"),
+            ("profile", f"{self.profile} (image size {self.image_size}, batch {self.batch_size}, "
+                        f"{'ImageNet weights' if profiles.get(self.profile).pretrained else 'random initialisation'})"),
+            ("records", str(self.runs_dir)),
+        ]
+        return pd.DataFrame(rows, columns=["item", "plan"]).set_index("item")
+
+
+def plan_search(path: str | Path, domain: str = "overall", budget_minutes: float = 15.0,
+                backbones: str | list[str] | None = None, top_k: int = 3, seeds: str | list[int] | None = "0,1",
+                profile: str = "workshop", probe_fraction: float = 0.25, probe_epochs: int = 2,
+                full_epochs: int = 0, image_size: int = 0, batch_size: int = 0, out_dir: str | Path | None = None,
+                costs: pd.DataFrame | None = None, timing_steps: int = 2) -> SearchPlan:
+    """Validate everything, check the data, measure the candidates and estimate the cost; trains nothing.
+
+    ``full_epochs`` / ``image_size`` / ``batch_size`` 0 mean the profile's (a profile without an epoch cap,
+    ``paper``, gets :data:`UNCAPPED_EPOCHS`, since a budget needs a bound); ``costs`` skips the measurement
+    (a table from an earlier :func:`measure_costs`). Raises a one-line BookError on the first bad input.
+    """
+    start = time.perf_counter()
+    prof = profiles.get(profile)
+    domain = check_domain(domain)
+    chosen = _backbones(backbones, profile)
+    seed_list = _seeds(seeds, profile)
+    budget = _positive(budget_minutes, "budget_minutes", "e.g. 15 (minutes; on a GPU 60 = one GPU-hour)")
+    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
+        raise ConfigError(f"top_k={top_k!r} is not a positive integer; pass e.g. 3")
+    top_k = min(int(top_k), len(chosen))   # the plan's summary says "top k of n"
+    probe_fraction = check_fraction(probe_fraction, "probe_fraction")
+    full_epochs = int(full_epochs) or prof.max_epochs or UNCAPPED_EPOCHS
+    if isinstance(probe_epochs, bool) or not 1 <= int(probe_epochs) or full_epochs < 1:
+        raise ConfigError(f"probe_epochs={probe_epochs!r}, full_epochs={full_epochs!r}: both must be 1 or more")
+    probe_epochs = min(int(probe_epochs), full_epochs)
+    size = int(image_size) or prof.image_size or sources.PAPER_SIZE[0]
+    if size < 32 or size % 32:
+        raise ConfigError(f"image_size={size} is not a multiple of 32 of at least 32 (WaveMix's wavelet levels and "
+                          f"the Swin windows need it); pass e.g. 32, 64, 128 or 256")
+    batch = int(batch_size) or prof.batch_size
+    device = str(train.resolve_device(prof.device))
+    check = check_dataset(path, image_size=size)
+    cfg = train.make_config(chosen[0], "digits", profile=profile, image_size=size, batch_size=batch,
+                            device=device)    # validates batch size and device the trainer's way
+    if costs is None:
+        costs = measure_costs(chosen, len(check.classes), size, min(batch, check.counts["train"]), device,
+                              steps=timing_steps, threads=cfg.cpu_threads)
+    elif set(costs.backbone) != set(chosen):
+        raise ConfigError(f"costs has rows for {sorted(costs.backbone)}, not the candidates {chosen}; measure them "
+                          f"again with measure_costs")
+    loader_s = measure_loader_start(check, cfg)
+    out = Path(out_dir) if out_dir else DEFAULT_OUT / f"{sources.cache_name(check.name, check.root)}-{check.fingerprint}"
+    plan = SearchPlan(check=check, profile=profile, domain=domain, budget_s=budget * 60.0, backbones=chosen,
+                      top_k=int(top_k), seeds=seed_list, probe_fraction=probe_fraction, probe_epochs=probe_epochs,
+                      full_epochs=full_epochs, image_size=size, batch_size=batch, device=device,
+                      costs=costs.reset_index(drop=True), loader_s=loader_s, overhead_s=time.perf_counter() - start,
+                      out_dir=out)
+    totals = plan.totals()
+    cheapest_full = plan.table().full_run_s.min()
+    needed = totals["spent_s"] + totals["cache_s"] + totals["probe_s"] + cheapest_full
+    if needed > plan.budget_s:
+        raise ConfigError(f"budget_minutes={budget_minutes:g} is too small: checking and measuring took "
+                          f"{totals['spent_s']:.0f} s, the image cache needs about {totals['cache_s']:.0f} s, the probe of {len(chosen)} backbones needs about "
+                          f"{totals['probe_s'] / 60:.1f} min and one full run at least {cheapest_full / 60:.1f} min; "
+                          f"pass at least {math.ceil(needed / 60)} minutes, fewer backbones or a smaller probe_fraction")
+    return plan
+
+
+UNCAPPED_EPOCHS = 30
+"""Epoch cap of a full run under a profile without one (``paper``): a budget needs an upper bound per run."""
+
+
+def _positive(value, name: str, example: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not number > 0 or math.isinf(number):
+        raise ConfigError(f"{name}={value!r} is not a positive number; pass {example}")
+    return number
+
+
+# ---------------------------------------------------------------------------------------------------
+# 3. Run: probe every candidate, then the full protocol on the best, inside the budget
+# ---------------------------------------------------------------------------------------------------
+
+@dataclass
+class SearchResult:
+    """The plan, one ledger row per planned run (ran, re-used or skipped for the budget) and the records."""
+
+    plan: SearchPlan
+    ledger: pd.DataFrame       # stage, backbone, seed, estimate_s, measured_s, status, run_key
+    records: pd.DataFrame      # lib.results.to_frame of every finished run, with a ``stage`` column
+    top: list[str]             # the backbones that went on to the full protocol
+
+    @property
+    def spent_s(self) -> float:
+        return self.plan.overhead_s + float(self.ledger.measured_s.sum())
+
+
+def _default_runner(plan: SearchPlan, log: Callable[[str], None]) -> Callable[[train.TrainConfig], dict]:
+    def run(cfg: train.TrainConfig) -> dict:
+        return train.run(cfg, data_root=plan.check.root, results_dir=plan.runs_dir,
+                         checkpoint_dir=plan.checkpoint_dir, progress=False, log=log)
+    return run
+
+
+def run_search(plan: SearchPlan, runner: Callable[[train.TrainConfig], dict] | None = None,
+               clock: Callable[[], float] = time.perf_counter, log: Callable[[str], None] = print,
+               preload: bool = True) -> SearchResult:
+    """Probe, pick the ``top_k`` by validation top-1, run them with every seed; keep inside the budget.
+
+    Before each run its estimate is scaled by how far off the estimates of finished runs were (the largest
+    measured/estimated ratio so far, at least 1), and the run is skipped when that would overrun the budget.
+    Probe runs go in the plan's order; full runs seed by seed, so every top backbone gets its first seed
+    before any gets a second. ``runner``, ``clock`` and ``preload`` (build the image cache first) are for tests.
+    """
+    runner = runner or _default_runner(plan, lambda line: None)
+    write_manifest(plan.check.manifest, plan.out_dir / "manifest.json")
+    spent, ratio, rows, records = plan.overhead_s, 1.0, [], []
+    if preload:   # decode every image once into the cache the runs read; counted against the budget
+        from lib import data
+
+        start = clock()
+        data.load(plan.check.name, root=plan.check.root, image_size=plan.image_size, progress=False)
+        rows.append({"stage": "cache", "backbone": "", "seed": -1, "estimate_s": plan.check.decode_s,
+                     "allowed_s": plan.check.decode_s, "measured_s": clock() - start, "run_key": "", "status": "ran"})
+        spent += rows[-1]["measured_s"]
+
+    def attempt(stage: str, backbone: str, seed: int) -> None:
+        nonlocal spent, ratio
+        cfg = plan.config(backbone, stage, seed)
+        estimate = plan.estimate(backbone, stage)
+        row = {"stage": stage, "backbone": backbone, "seed": seed, "estimate_s": estimate,
+               "allowed_s": estimate * ratio, "measured_s": 0.0, "run_key": results.run_key(cfg.as_dict())}
+        reused = results.record_path(row["run_key"], plan.runs_dir).exists()   # costs next to nothing
+        if not reused and spent + estimate * ratio > plan.budget_s:
+            rows.append({**row, "status": "skipped: budget"})
+            log(f"skip {stage} {backbone} seed {seed}: needs ~{estimate * ratio:.0f} s, "
+                f"{plan.budget_s - spent:.0f} s of the budget left")
+            return
+        start = clock()
+        record = runner(cfg)
+        measured = clock() - start
+        spent += measured
+        if not reused:
+            ratio = max(ratio, measured / max(estimate, 1e-9))
+        rows.append({**row, "measured_s": measured, "status": "re-used" if reused else "ran"})
+        records.append({**record, "stage": stage})
+        log(f"{stage} {backbone} seed {seed}: val top-1 {record['val_top1']:.1f} %, {measured:.0f} s "
+            f"(estimate {estimate:.0f} s)")
+
+    for backbone in plan.backbones:
+        attempt("probe", backbone, plan.seeds[0])
+    probed = pd.DataFrame([{"backbone": r["backbone"], "val_top1": r["val_top1"]} for r in records
+                           if r["stage"] == "probe"], columns=["backbone", "val_top1"])
+    params = plan.costs.set_index("backbone").params_m
+    probed["params_m"] = probed.backbone.map(params)
+    top = list(probed.sort_values(["val_top1", "params_m"], ascending=[False, True]).backbone[:plan.top_k])
+    for seed in plan.seeds:
+        for backbone in top:
+            attempt("full", backbone, seed)
+    frame = results.to_frame(records)
+    return SearchResult(plan=plan, ledger=pd.DataFrame(rows), records=frame, top=top)
+
+
+# ---------------------------------------------------------------------------------------------------
+# 4. Report
+# ---------------------------------------------------------------------------------------------------
+
+def probe_table(result: SearchResult) -> pd.DataFrame:
+    """Every probed candidate: probe validation and test top-1 (ours) and whether it went on to the full protocol."""
+    probe = result.records[result.records.stage == "probe"] if len(result.records) else result.records
+    out = probe[["backbone", "val_top1", "test_top1"]].rename(columns={"val_top1": "probe_val_top1",
+                                                                       "test_top1": "probe_test_top1"})
+    out = out.merge(result.plan.costs[["backbone", "display", "params_m"]], on="backbone")
+    out["to_full_protocol"] = out.backbone.isin(result.top)
+    return out.sort_values(["probe_val_top1", "params_m"], ascending=[False, True]).reset_index(drop=True)
+
+
+def ranking(result: SearchResult) -> pd.DataFrame:
+    """The full-protocol backbones ranked by mean validation top-1 over seeds (ties: fewer parameters).
+
+    The ranking selects on validation, so the test columns are an estimate the choice did not see. ``*_std``
+    is the spread over seeds (ddof 1; NaN with one seed). All numbers are ours, measured on this device.
+    """
+    full = result.records[result.records.stage == "full"] if len(result.records) else result.records
+    if full.empty:
+        return pd.DataFrame(columns=["rank", "backbone", "display", "val_top1_mean", "val_top1_std",
+                                     "test_top1_mean", "test_top1_std", "n_seeds", "params_m", "size_mb",
+                                     "infer_img_s", "train_img_s"])
+    agg = full.groupby("backbone").agg(val_top1_mean=("val_top1", "mean"), val_top1_std=("val_top1", "std"),
+                                       test_top1_mean=("test_top1", "mean"), test_top1_std=("test_top1", "std"),
+                                       n_seeds=("seed", "nunique")).reset_index()
+    costs = result.plan.costs[["backbone", "display", "params_m", "size_mb", "infer_img_s", "train_img_s"]]
+    out = agg.merge(costs, on="backbone").sort_values(["val_top1_mean", "params_m"], ascending=[False, True])
+    out.insert(0, "rank", range(1, len(out) + 1))
+    return out[["rank", "backbone", "display", "val_top1_mean", "val_top1_std", "test_top1_mean", "test_top1_std",
+                "n_seeds", "params_m", "size_mb", "infer_img_s", "train_img_s"]].reset_index(drop=True)
+
+
+def gap_to_runner_up(table: pd.DataFrame) -> dict:
+    """How far the runner-up is behind the winner (validation top-1 points) and whether that is within the
+    noise: below :data:`NOISE_FACTOR` standard errors of the difference of the two means over seeds."""
+    if len(table) < 2:
+        return {"gap": float("nan"), "noise": float("nan"), "verdict": "no runner-up"}
+    first, second = table.iloc[0], table.iloc[1]
+    gap = float(first.val_top1_mean - second.val_top1_mean)
+    if min(first.n_seeds, second.n_seeds) < 2:
+        return {"gap": gap, "noise": float("nan"), "verdict": "unknown (one seed: no spread to compare with)"}
+    noise = float(math.sqrt(first.val_top1_std ** 2 / first.n_seeds + second.val_top1_std ** 2 / second.n_seeds))
+    within = gap <= NOISE_FACTOR * noise
+    return {"gap": gap, "noise": noise, "verdict": "within the noise" if within else "larger than the noise"}
+
+
+def paper_recommendation(domain: str) -> pd.DataFrame:
+    """The paper's Table 1 for ``domain``: Best, Better, Good (source = paper)."""
+    table = paper.table1()
+    table = table[table.domain == check_domain(domain)].sort_values("rank")
+    table["display"] = table.backbone.map(paper.display_names())
+    return table[["source", "domain", "rank", "place", "backbone", "display"]].reset_index(drop=True)
+
+
+def recommendation(result: SearchResult) -> str:
+    """The recommendation in words (Markdown): the winner, the runner-up's gap against the noise, the paper's pick."""
+    table, plan = ranking(result), result.plan
+    picks = paper_recommendation(plan.domain)
+    paper_text = ", ".join(f"{r.display} ({r.place})" for r in picks.itertuples())
+    paper_line = (f"For the domain *{plan.domain}* the paper's Table 1 recommends {paper_text} (**paper**, "
+                  f"ImageNet-pretrained backbones fine-tuned on the paper's datasets).")
+    if table.empty:
+        return ("No backbone finished the full protocol within the budget, so there is no recommendation "
+                "(**ours**); raise the budget or probe fewer backbones. " + paper_line)
+    best = table.iloc[0]
+    text = (f"On your data **{best.display}** ranks first (**ours**): validation top-1 {best.val_top1_mean:.1f} % "
+            f"(mean of {best.n_seeds} seed{'s' if best.n_seeds > 1 else ''}), test top-1 {best.test_top1_mean:.1f} %, "
+            f"{best.params_m:.1f} M parameters, {best.infer_img_s:.0f} images/s inference on {plan.device}.")
+    gap = gap_to_runner_up(table)
+    if len(table) > 1:
+        second = table.iloc[1]
+        noise = (f"the standard error of that difference over seeds is {gap['noise']:.1f} points"
+                 if not math.isnan(gap["noise"]) else "with a single seed the spread is unknown")
+        text += (f" The runner-up, **{second.display}**, is {gap['gap']:.1f} points behind on validation; "
+                 f"{noise}, so the gap is **{gap['verdict']}**.")
+        if gap["verdict"] == "within the noise":
+            smaller = best if best.params_m <= second.params_m else second
+            text += f" Either will do; the smaller one is {smaller.display} ({smaller.params_m:.1f} M parameters)."
+    agrees = best.backbone in set(picks.backbone)
+    text += " " + paper_line + (f" Your winner is among them." if agrees else " Your winner is not among them.")
+    if not profiles.get(plan.profile).pretrained:
+        text += (" These runs start from random weights (profile {}), so they compare architectures trained from "
+                 "scratch, not the paper's fine-tuning.".format(plan.profile))
+    return text
+
+
+def plot_search(result: SearchResult):
+    """Left: probe validation top-1 of every candidate (the ones that went on in colour). Right: the full
+    protocol's test top-1 (mean ± std over seeds) against inference speed. All ours."""
+    import matplotlib.pyplot as plt
+
+    probe, table = probe_table(result), ranking(result)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
+    colours = ["tab:blue" if t else "lightgrey" for t in probe.to_full_protocol]
+    left.barh(probe.display[::-1], probe.probe_val_top1[::-1], color=colours[::-1])
+    left.set_xlabel("probe validation top-1 (%)")
+    left.set_title(f"ours: probe ({result.plan.probe_fraction:.0%} of train, ≤{result.plan.probe_epochs} epochs)")
+    if not table.empty:
+        right.errorbar(table.infer_img_s, table.test_top1_mean, yerr=table.test_top1_std.fillna(0), fmt="o",
+                       capsize=4)
+        for row in table.itertuples():
+            right.annotate(f"{row.rank}. {row.display}", (row.infer_img_s, row.test_top1_mean),
+                           textcoords="offset points", xytext=(5, 5), fontsize=8)
+        right.set_xscale("log")
+    right.set_xlabel(f"inference images/s on {result.plan.device} (log)")
+    right.set_ylabel("test top-1 (%), mean ± std over seeds")
+    right.set_title("ours: full protocol on the top of the probe")
+    fig.tight_layout()
+    return fig
+
+
+def write_report(result: SearchResult) -> dict[str, Path]:
+    """Write the plan, ledger, probe table, ranking, plot and recommendation next to the runs; return the paths."""
+    import matplotlib.pyplot as plt
+
+    out = result.plan.out_dir
+    files = {"plan": out / "plan.csv", "ledger": out / "ledger.csv", "probe": out / "probe.csv",
+             "ranking": out / "ranking.csv", "recommendation": out / "recommendation.md", "plot": out / "ranking.png"}
+    atomic_write_text(files["plan"], result.plan.table().to_csv(index=False))
+    atomic_write_text(files["ledger"], result.ledger.to_csv(index=False))
+    atomic_write_text(files["probe"], probe_table(result).to_csv(index=False))
+    atomic_write_text(files["ranking"], ranking(result).to_csv(index=False))
+    atomic_write_text(files["recommendation"], recommendation(result) + "\n")
+    fig = plot_search(result)
+    fig.savefig(files["plot"], dpi=120)
+    plt.close(fig)
+    return files
+
+
+# ---------------------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------------------
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad usage as one ConfigError line (exit 2)."""
+
+    def error(self, message):
+        raise ConfigError(f"{message} (see python -m lib.yourdata --help)")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = _Parser(prog="python -m lib.yourdata",
+                description="Which backbone for your images? Check them, estimate the cost, probe every "
+                            "backbone, run the full protocol on the best within a budget, and rank them.")
+    p.add_argument("data", help="a folder of class sub-folders (<class>/<image>) or a CSV with columns path,label")
+    p.add_argument("--domain", default="overall", help=f"your images' domain in the paper's Table 1: "
+                                                       f"{', '.join(paper.TABLE1_DOMAINS)}")
+    p.add_argument("--budget-minutes", type=float, default=None, help="time budget for everything (default 15)")
+    p.add_argument("--budget-gpu-hours", type=float, default=None, help="the same budget in GPU-hours")
+    p.add_argument("--backbones", default=None, help="comma-separated candidates, or 'all' (default: the profile's)")
+    p.add_argument("--top-k", type=int, default=3, help="how many of the probe's best get the full protocol")
+    p.add_argument("--seeds", default="0,1", help="seeds of the full protocol, comma-separated")
+    p.add_argument("--profile", default="workshop", help="ci, workshop (default) or paper")
+    p.add_argument("--probe-fraction", type=float, default=0.25, help="share of the training images in the probe")
+    p.add_argument("--probe-epochs", type=int, default=2, help="epoch cap of a probe run")
+    p.add_argument("--full-epochs", type=int, default=0, help="epoch cap of a full run (0: the profile's)")
+    p.add_argument("--image-size", type=int, default=0, help="square side, a multiple of 32 (0: the profile's)")
+    p.add_argument("--batch-size", type=int, default=0, help="0: the profile's")
+    p.add_argument("--out", type=Path, default=None, help=f"folder for the manifest, records and report "
+                                                          f"(default under {DEFAULT_OUT})")
+    p.add_argument("--dry-run", action="store_true", help="check the data and show the estimate; train nothing")
+    args = p.parse_args(argv)
+    if args.budget_minutes is not None and args.budget_gpu_hours is not None:
+        raise ConfigError("give --budget-minutes or --budget-gpu-hours, not both")
+    args.budget = (args.budget_gpu_hours * 60 if args.budget_gpu_hours is not None
+                   else args.budget_minutes if args.budget_minutes is not None else 15.0)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = parse_args(argv)
+        plan = plan_search(args.data, domain=args.domain, budget_minutes=args.budget, backbones=args.backbones,
+                           top_k=args.top_k, seeds=args.seeds, profile=args.profile,
+                           probe_fraction=args.probe_fraction, probe_epochs=args.probe_epochs,
+                           full_epochs=args.full_epochs, image_size=args.image_size, batch_size=args.batch_size,
+                           out_dir=args.out)
+    except BookError as err:   # everything is checked before anything is written
+        print(f"error: {one_line(err)}", file=sys.stderr)
+        return 2
+    with pd.option_context("display.width", 160, "display.max_colwidth", 120):
+        print(plan.summary().to_string())
+        print(plan.table().round(2).to_string(index=False))
+    if args.dry_run:
+        return 0
+    try:
+        result = run_search(plan)
+    except BookError as err:
+        print(f"error: {one_line(err)}", file=sys.stderr)
+        return 2
+    files = write_report(result)
+    with pd.option_context("display.width", 160):
+        print(ranking(result).round(2).to_string(index=False))
+    print(recommendation(result).replace("**", ""))
+    print(f"spent {result.spent_s / 60:.1f} of {plan.budget_s / 60:.1f} budgeted minutes; report in {files['ranking'].parent}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -84,15 +84,24 @@ def cli_args(folder) -> list[str]:
             "--data-root", str(folder / "data"), "--no-progress"]
 
 
-def lib_train(folder, env, prefix=None) -> subprocess.CompletedProcess:
-    argv = [sys.executable, *(prefix or ["-m", "lib.train"]), *cli_args(folder)]
+def killed_run(folder, env, kill_at: list[str]) -> subprocess.CompletedProcess:
+    argv = [sys.executable, *kill_at, *cli_args(folder)]
     return subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=240)
+
+
+def lib_train(folder, env, capsys) -> tuple[int, str]:
+    """``python -m lib.train`` in this process (saves a second interpreter start per run)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WB_CACHE", env["WB_CACHE"])
+        capsys.readouterr()
+        code = train.main(cli_args(folder))
+    return code, capsys.readouterr().out
 
 
 @pytest.fixture(scope="module")
 def uninterrupted(setup):
     base, env = setup
-    done = lib_train(base / "whole", env)
+    done = killed_run(base / "whole", env, ["-m", "lib.train"])     # a plain run, not killed
     assert done.returncode == 0, done.stderr
     [path] = (base / "whole" / "runs").glob("*.json")
     return results.read_record(path)
@@ -104,10 +113,10 @@ def uninterrupted(setup):
     ("record", 1, "runs", 2),                          # the record complete in its temporary file
 ])
 def test_sigkill_then_resume_gives_the_uninterrupted_record(setup, uninterrupted, moment, nth, watched,
-                                                            resumes_after):
+                                                            resumes_after, capsys):
     base, env = setup
     folder = base / moment
-    killed = lib_train(folder, env, prefix=[str(base / "kill_at.py"), moment, str(nth), str(folder / watched)])
+    killed = killed_run(folder, env, [str(base / "kill_at.py"), moment, str(nth), str(folder / watched)])
     assert killed.returncode == -signal.SIGKILL, killed.stderr
 
     runs, ck = folder / "runs", folder / "ck"
@@ -120,10 +129,10 @@ def test_sigkill_then_resume_gives_the_uninterrupted_record(setup, uninterrupted
     cfg = train.make_config("shufflenet_v2_x2_0", "digits", profile="ci")
     assert train.plan_status([cfg], runs, ck)["status"].tolist() == ["resumable"]
 
-    resumed = lib_train(folder, env)
-    assert resumed.returncode == 0, resumed.stderr
-    assert f"resumed from {checkpoint} after epoch {resumes_after}" in resumed.stdout
-    assert all(f"removed {p}" in resumed.stdout for p in leftovers)
+    code, out = lib_train(folder, env, capsys)
+    assert code == 0, out
+    assert f"resumed from {checkpoint} after epoch {resumes_after}" in out
+    assert all(f"removed {p}" in out for p in leftovers)
     [path] = runs.glob("*.json")
     assert path.name == f"{key}.json"
     record = results.read_record(path)

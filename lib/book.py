@@ -3,10 +3,18 @@
 ``python -m lib.book --profile workshop`` is what ``make book`` runs. Chapters are stored without
 outputs; the executed copies are written to ``<out>/src/chapters`` (never back into ``chapters/``),
 and the static site to ``<out>/html``. Any chapter that raises stops the build with a non-zero exit.
+
+Re-render shortcut: a chapter is executed again only when its inputs changed — the notebook, any
+``lib/**/*.py``, ``requirements.txt``, the profile and parameters, or a file under ``results/`` that
+chapters read (runs, paper, bench, book). The hash of those inputs is kept beside the executed copy in
+``<out>/rerender/``. ``--record-timings`` executes every chapter and writes the measured times to
+``results/book/timings.csv``, which the chapters and the workshop page show.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import shutil
 import subprocess
 import sys
@@ -15,11 +23,14 @@ from pathlib import Path
 
 import yaml
 
-from lib.provenance import REPO_ROOT
+from lib import chapter as chapter_lib
+from lib.provenance import REPO_ROOT, environment, now
 
-KERNEL = "which-backbone"
-PROFILES = ("ci", "workshop", "paper")
+KERNEL = chapter_lib.KERNEL
+PROFILES = chapter_lib.PROFILES
 BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib")
+RECORD_FOLDERS = ("results/runs", "results/paper", "results/bench", "results/book")  # what chapters read
+CODE_FILES = ("requirements.txt",)
 
 
 def toc_entries(root: Path = REPO_ROOT) -> list[str]:
@@ -44,55 +55,339 @@ def chapters(root: Path = REPO_ROOT) -> list[Path]:
     return [root / f"{e}.ipynb" for e in toc_entries(root) if (root / f"{e}.ipynb").exists()]
 
 
+# --- the re-render shortcut --------------------------------------------------------------------------
+
+def _files_under(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts) \
+        if folder.is_dir() else []
+
+
+def input_hash(nb: Path, profile: str, parameters: dict | None = None, root: Path = REPO_ROOT) -> str:
+    """SHA-256 over everything a chapter's output depends on that lives in the repository.
+
+    jupyter-cache would hash the notebook alone; a chapter's numbers also change when ``lib/`` or a
+    record changes, so those are in the hash too. Data under ``data/`` is not hashed (it can be
+    hundreds of GB); a changed dataset needs ``--force``.
+    """
+    digest = hashlib.sha256()
+
+    def add(label: str, payload: bytes) -> None:
+        digest.update(label.encode() + b"\0" + hashlib.sha256(payload).digest())
+
+    add("notebook", nb.read_bytes())
+    add("run", json.dumps({"profile": profile, "parameters": parameters or {}, "kernel": KERNEL},
+                          sort_keys=True, default=str).encode())
+    files = [p for p in _files_under(root / "lib") if p.suffix == ".py"]
+    files += [root / name for name in CODE_FILES if (root / name).is_file()]
+    for folder in RECORD_FOLDERS:
+        files += _files_under(root / folder)
+    for path in files:
+        add(str(path.relative_to(root)), path.read_bytes())
+    return digest.hexdigest()
+
+
+def _stamp(out: Path, rel: Path) -> Path:
+    return out / "rerender" / rel.with_suffix(".sha256")
+
+
+def is_fresh(out: Path, rel: Path, key: str) -> bool:
+    """True when the executed copy of ``rel`` exists in ``out`` and was made from inputs with hash ``key``."""
+    stamp = _stamp(out, rel)
+    return (out / "src" / rel).exists() and stamp.exists() and stamp.read_text().strip() == key
+
+
+# --- executing one chapter ---------------------------------------------------------------------------
+
 def execute_chapter(nb: Path, out_nb: Path, profile: str, parameters: dict | None = None,
-                    kernel: str = KERNEL) -> float:
+                    kernel: str = KERNEL, root: Path = REPO_ROOT) -> float:
     """Run one chapter with papermill under ``profile``; return the seconds it took."""
     import papermill as pm
 
     out_nb.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     pm.execute_notebook(str(nb), str(out_nb), parameters={"profile": profile, **(parameters or {})},
-                        kernel_name=kernel, cwd=str(REPO_ROOT), progress_bar=False)
+                        kernel_name=kernel, cwd=str(root), progress_bar=False)
     return time.perf_counter() - start
 
 
-def build(profile: str = "workshop", out: Path = REPO_ROOT / "_build", warnings_as_errors: bool = True,
-          kernel: str = KERNEL, root: Path = REPO_ROOT) -> Path:
-    """Execute all chapters into ``out/src`` and render ``out/html``; return the html folder."""
+def collapse_injected_parameters(executed: Path, command: str) -> None:
+    """Collapse papermill's injected-parameters cell and put the exact papermill command above it."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    for index, cell in enumerate(nb.cells):
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags:
+            cell.metadata["tags"] = tags + ["hide-cell"]
+            note = nbformat.v4.new_markdown_cell(
+                "The parameters of this execution were injected by papermill (collapsed below). "
+                f"To execute this page yourself, from the repository root:\n\n```bash\n{command}\n```")
+            nb.cells.insert(index, note)
+            break
+    nbformat.write(nb, executed)
+
+
+# --- pages generated at build time (included by reproduce.md and workshop.md) -------------------------
+
+def papermill_help(nb: Path) -> str:
+    """What ``papermill --help-notebook <nb>`` prints: the chapter's parameters, types and comments."""
+    from click.testing import CliRunner
+    from papermill.cli import papermill as papermill_cli
+
+    result = CliRunner().invoke(papermill_cli, ["--help-notebook", str(nb)])
+    if result.exit_code != 0:
+        raise RuntimeError(f"papermill --help-notebook {nb} failed: {result.output.strip()}")
+    return result.output.replace(str(nb.parent.parent) + "/", "")
+
+
+def _title(nb: Path) -> str:
+    cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+    for cell in cells:
+        if cell["cell_type"] == "markdown":
+            for line in "".join(cell["source"]).splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return nb.stem
+
+
+def markdown_table(frame) -> str:
+    """A small DataFrame as a Markdown table (no extra dependency)."""
+    head = "| " + " | ".join(map(str, frame.columns)) + " |\n|" + " --- |" * len(frame.columns)
+    body = ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([head] + body)
+
+
+def reproduce_commands(root: Path = REPO_ROOT) -> str:
+    """Markdown: every chapter's papermill command for each profile and its ``--help-notebook`` output."""
+    parts = []
+    for nb in chapters(root):
+        rel = nb.relative_to(root)
+        commands = "\n".join(chapter_lib.papermill_command(root / rel, p) for p in PROFILES)
+        parts.append(f"### {_title(nb)}\n\n```bash\n{commands}\n```\n\n"
+                     f"`papermill --help-notebook {rel}` prints:\n\n```text\n{papermill_help(nb).rstrip()}\n```\n")
+    return "\n".join(parts)
+
+
+def dataset_locations() -> str:
+    """Markdown: for every dataset of the paper profile, where to download it and the folder layout expected."""
+    from lib import data
+
+    rows = []
+    for s in data.sources.specs():
+        if s.workshop:
+            continue
+        rows.append(f"**{s.display}** (`{s.name}`, {s.domain}): download from <{s.url}> ({s.licence}), "
+                    f"unpack into `$WB_DATA/{s.name}/`:\n\n```text\n{s.layout}\n```\n")
+    return ("Data root: `$WB_DATA`, or `data/` in the repository when it is unset (`data_root=` in a chapter).\n\n"
+            + "\n".join(rows))
+
+
+def weights_files() -> str:
+    """Markdown: every backbone's weights file name and source, and the commands that pre-fetch them."""
+    from lib import models
+
+    lines = ["| backbone | file in `$TORCH_HOME/hub/checkpoints/` | published at |", "| --- | --- | --- |"]
+    fetch = []
+    for s in models.specs():
+        path = models.checkpoint_path(s)
+        url = models.checkpoint_url(s)
+        lines.append(f"| {s.display} | `{path.name}` | <{url}> |")
+        if s.weights is not None:
+            fetch.append(f"torchvision.models.get_weight('{s.weights}').get_state_dict(check_hash=True)")
+        else:
+            fetch.append(f"torch.hub.download_url_to_file('{url}', torch.hub.get_dir() + '/checkpoints/{path.name}')")
+    script = "import os, torch, torchvision\nos.makedirs(torch.hub.get_dir() + '/checkpoints', exist_ok=True)\n" \
+        + "\n".join(fetch)
+    return ("\n".join(lines) + "\n\nOn a machine with internet, with the same `TORCH_HOME` as the book will use "
+            "(default `~/.cache/torch`), this fetches all of them (torchvision checks each file's hash):\n\n"
+            f"```bash\nexport TORCH_HOME=$PWD/torch-home\n.venv/bin/python - <<'EOF'\n{script}\nEOF\n```\n")
+
+
+def paper_run_cost() -> str:
+    """Markdown: how many runs a full ``paper`` profile run is, and what the measured benchmarks say it costs."""
+    from lib import models, paper, profiles
+
+    prof = profiles.get("paper")
+    cells = paper.load()[["dataset", "fraction"]].drop_duplicates()
+    by_fraction = cells.groupby("fraction").size().sort_index(ascending=False)
+    n_backbones, n_seeds = len(models.names()), len(prof.seeds)
+    n_runs = len(cells) * n_backbones * n_seeds
+    spelled = ", ".join(f"{n} at {f:.0%}" for f, n in by_fraction.items())
+    text = (f"The paper's Tables 4-8 have {len(cells)} (dataset, fraction) cells ({spelled}). Each needs "
+            f"{n_backbones} backbones × {n_seeds} seeds under the `paper` profile: **{n_runs} runs**, each with "
+            f"patience {prof.patience} per DualOpt phase and no epoch cap (computed from `results/paper/`, "
+            "`lib/profiles.py` and `lib/models.py`).\n\n")
+    bench = sorted((REPO_ROOT / "results" / "bench").glob("*grid*.csv"))
+    if bench:
+        import pandas as pd
+
+        table = pd.read_csv(bench[-1])
+        text += (f"Measured estimate from `results/bench/{bench[-1].name}` (**ours**, written by `make bench`):\n\n"
+                 + markdown_table(table) + "\n")
+    else:
+        text += ("No measured cost estimate is stored yet: `make bench` writes the per-backbone step cost and the "
+                 "grid's GPU-hours to `results/bench/`, and this page shows them once they are there.\n")
+    return text
+
+
+def workshop_times(root: Path = REPO_ROOT) -> str:
+    """Markdown: the workshop profile's measured time per chapter, and the training time of its records."""
+    from lib import results
+
+    timings = chapter_lib.load_timings()
+    lines = ["| chapter | workshop | ci | results re-used / computed (workshop) | measured on |",
+             "| --- | --- | --- | --- | --- |"]
+    for nb in chapters(root):
+        table = chapter_lib.time_to_run(nb.stem).set_index("profile")
+        w = table.loc["workshop"]
+        counts = f"{w['reused']} / {w['computed']}" if w["reused"] is not None else "–"
+        lines.append(f"| {_title(nb)} | {w['time']} | {table.loc['ci', 'time']} | {counts} | "
+                     f"{w['device'] or '–'} {w['measured_at']} |")
+    text = "\n".join(lines) + "\n"
+    if timings.empty:
+        text += "\nNo chapter has been timed yet: run `.venv/bin/python -m lib.book --profile workshop --record-timings`.\n"
+    records = results.load_records(root / "results" / "runs")
+    if len(records):
+        records = records[records["profile"] == "workshop"]
+        by = records.groupby("fraction")["wall_time_s"].agg(["count", "sum"]).reset_index()
+        rows = "\n".join(f"| {r.fraction:g} | {int(r['count'])} | {r['sum'] / 60:.1f} min |" for _, r in by.iterrows())
+        text += ("\nThe chapters above re-use the committed workshop records in `results/runs/`. Training them "
+                 "from scratch took (**ours**, the `wall_time_s` stored in each record, on "
+                 f"{', '.join(sorted(records['device'].unique()))}):\n\n"
+                 "| training fraction | runs | training time |\n| --- | --- | --- |\n" + rows +
+                 f"\n\nIn total {records['wall_time_s'].sum() / 60:.1f} min for {len(records)} runs: that is what a "
+                 "class waits for after deleting `results/runs/` (chapter 3 trains the 0.25 row, chapter 4 the "
+                 "others).\n")
+    return text
+
+
+GENERATED = {
+    "_generated/reproduce_commands.md": reproduce_commands,
+    "_generated/dataset_locations.md": lambda root: dataset_locations(),
+    "_generated/weights_files.md": lambda root: weights_files(),
+    "_generated/paper_run_cost.md": lambda root: paper_run_cost(),
+    "_generated/workshop_times.md": workshop_times,
+}
+
+
+def write_generated(src: Path, root: Path = REPO_ROOT) -> None:
+    """Write the generated includes into ``src/_generated/`` (pages include only those they name)."""
+    for rel, make in GENERATED.items():
+        target = src / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = make(root)
+        if not target.exists() or target.read_text() != text:  # unchanged files keep their mtime (sphinx)
+            target.write_text(text)
+
+
+# --- the build ---------------------------------------------------------------------------------------
+
+def _copy_if_changed(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists() or target.read_bytes() != source.read_bytes():
+        shutil.copy2(source, target)
+
+
+def execute(profile: str = "workshop", out: Path = REPO_ROOT / "_build", kernel: str = KERNEL,
+            root: Path = REPO_ROOT, force: bool = False, parameters: dict | None = None) -> list[dict]:
+    """Copy the pages into ``out/src`` and execute the chapters whose inputs changed; what was done, per chapter.
+
+    What happened is also written to ``out/executions.json`` (per chapter: executed or re-used, seconds,
+    the provenance box's facts), which ``--record-timings`` turns into ``results/book/timings.csv``.
+    """
     if profile not in PROFILES:
         raise SystemExit(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
     out = Path(out)
     src = out / "src"
-    if src.exists():
-        shutil.rmtree(src)
-    src.mkdir(parents=True)
+    src.mkdir(parents=True, exist_ok=True)
     for name in BOOK_FILES:
         if (root / name).exists():
-            shutil.copy2(root / name, src / name)
+            _copy_if_changed(root / name, src / name)
     for entry in toc_entries(root):
         page = root / f"{entry}.md"
         if page.exists():
-            (src / page.relative_to(root)).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(page, src / page.relative_to(root))
+            _copy_if_changed(page, src / page.relative_to(root))
+    if root == REPO_ROOT:
+        write_generated(src, root)
+
+    executions = []
     for nb in chapters(root):
         rel = nb.relative_to(root)
+        key = input_hash(nb, profile, parameters, root)
+        if not force and is_fresh(out, rel, key):
+            print(f"[book] {rel}: inputs unchanged, re-using the executed copy", flush=True)
+            executions.append({"chapter": nb.stem, "executed": False})
+            continue
+        _stamp(out, rel).unlink(missing_ok=True)
         print(f"[book] executing {rel} (profile {profile}) ...", flush=True)
-        seconds = execute_chapter(nb, src / rel, profile, kernel=kernel)
+        seconds = execute_chapter(nb, src / rel, profile, parameters, kernel=kernel, root=root)
+        command = chapter_lib.papermill_command(nb, profile, parameters, output=f"_build/src/{rel}") \
+            if root == REPO_ROOT else f"python -m papermill {rel} out.ipynb -k {kernel} -p profile {profile}"
+        collapse_injected_parameters(src / rel, command)
+        _stamp(out, rel).parent.mkdir(parents=True, exist_ok=True)
+        _stamp(out, rel).write_text(key + "\n")
         print(f"[book] {rel} done in {seconds:.0f} s", flush=True)
+        executions.append({"chapter": nb.stem, "executed": True, "seconds": round(seconds, 1),
+                           "provenance": chapter_lib.read_provenance(src / rel)})
+    (out / "executions.json").write_text(json.dumps({"profile": profile, "chapters": executions}, indent=1))
+    return executions
 
+
+def render(out: Path = REPO_ROOT / "_build", warnings_as_errors: bool = True) -> Path:
+    """Render ``out/src`` with Jupyter Book into ``out/html`` (sphinx re-reads only pages that changed)."""
+    out = Path(out)
     jb = Path(sys.executable).parent / "jupyter-book"  # the CLI installed beside this interpreter
-    cmd = [str(jb), "build", str(src), "--path-output", str(out), "--all"]
+    cmd = [str(jb), "build", str(out / "src"), "--path-output", str(out)]
     if warnings_as_errors:
         cmd += ["-W", "-n", "--keep-going"]
     print("[book] " + " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True)
-    html = out / "_build" / "html"
+    try:
+        subprocess.run(cmd, check=True)
+    except subprocess.CalledProcessError:
+        # sphinx would not re-read unchanged pages next time and so not repeat their warnings: start afresh
+        shutil.rmtree(out / "_build" / ".doctrees", ignore_errors=True)
+        raise
     final = out / "html"
     if final.exists():
         shutil.rmtree(final)
-    shutil.move(str(html), str(final))
+    shutil.copytree(out / "_build" / "html", final)
     print(f"[book] rendered into {final}", flush=True)
     return final
+
+
+def build(profile: str = "workshop", out: Path = REPO_ROOT / "_build", warnings_as_errors: bool = True,
+          kernel: str = KERNEL, root: Path = REPO_ROOT, force: bool = False,
+          parameters: dict | None = None) -> Path:
+    """Execute the chapters whose inputs changed, then render the book; the html folder."""
+    execute(profile, out, kernel, root, force, parameters)
+    return render(out, warnings_as_errors)
+
+
+def record_timings(out: Path, path: Path = chapter_lib.TIMINGS_CSV) -> Path:
+    """Write the executed chapters' times from ``out/executions.json`` into ``results/book/timings.csv``."""
+    import pandas as pd
+
+    from lib.atomic import atomic_write_text
+
+    done = json.loads((Path(out) / "executions.json").read_text())
+    env = environment()
+    rows = []
+    for run in done["chapters"]:
+        if not run["executed"]:
+            continue
+        facts = run.get("provenance") or {}
+        rows.append({"chapter": run["chapter"], "profile": done["profile"], "seconds": run["seconds"],
+                     "reused": facts.get("reused", 0), "computed": facts.get("computed", 0),
+                     "device": facts.get("device", env["device"]), "torch": facts.get("torch", env["torch"]),
+                     "git_commit": facts.get("git_commit", env["git_commit"]),
+                     "measured_at": facts.get("executed_at", now())})
+    old = chapter_lib.load_timings(path)
+    new = pd.DataFrame(rows, columns=chapter_lib.TIMING_COLUMNS)
+    keep = old[~old.set_index(["chapter", "profile"]).index.isin(new.set_index(["chapter", "profile"]).index)]
+    table = pd.concat([keep, new], ignore_index=True) if len(keep) else new
+    table = table.sort_values(["profile", "chapter"]).reset_index(drop=True)
+    atomic_write_text(path, table.to_csv(index=False))
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,9 +395,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="workshop", choices=PROFILES,
                         help="ci (seconds), workshop (default: digits on CPU), paper (GPU, datasets on disk)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "_build", help="output folder (default _build)")
+    parser.add_argument("--force", action="store_true", help="execute every chapter even if its inputs are unchanged")
+    parser.add_argument("--record-timings", action="store_true",
+                        help="execute every chapter and store the measured times in results/book/timings.csv")
+    parser.add_argument("--root", type=Path, default=REPO_ROOT, help=argparse.SUPPRESS)  # tests: a tiny book
     args = parser.parse_args(argv)
     try:
-        build(args.profile, args.out)
+        build(args.profile, args.out, root=args.root.resolve(), force=args.force or args.record_timings)
+        if args.record_timings:
+            print(f"[book] timings written to {record_timings(args.out)}", flush=True)
     except subprocess.CalledProcessError as err:
         print(f"[book] jupyter-book failed (exit {err.returncode}); see the messages above", file=sys.stderr)
         return 1

@@ -1,5 +1,6 @@
 """The book as a whole: every chapter executes under papermill with the `ci` profile and Jupyter Book renders
-the result with warnings as errors. One build per test session; the chapter tests read its executed copies."""
+the result with warnings as errors (one build per test session, `built_book` in conftest.py). Also: the chapter
+skeleton, the provenance box, the re-render shortcut and a failing chapter failing the build."""
 from __future__ import annotations
 
 import json
@@ -8,25 +9,23 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
-from lib import book
+from lib import book, chapter
+from lib.errors import ConfigError
 from lib.provenance import REPO_ROOT
 
 CHAPTERS = book.chapters()
-
-
-@pytest.fixture(scope="session")
-def built_book(tmp_path_factory):
-    out = tmp_path_factory.mktemp("book")
-    html = book.build(profile="ci", out=out)
-    return out, html
+SKELETON = ("## Overview", "## Prerequisites", "## Time to run", "## Summary")
 
 
 def test_toc_lists_existing_pages():
     for entry in book.toc_entries():
         assert (REPO_ROOT / f"{entry}.md").exists() or (REPO_ROOT / f"{entry}.ipynb").exists(), entry
     assert CHAPTERS, "the table of contents names no chapter notebook"
+    for page in ("reproduce", "workshop", "references"):
+        assert page in book.toc_entries(), f"{page} is not in _toc.yml"
 
 
 @pytest.mark.parametrize("nb_path", CHAPTERS, ids=lambda p: p.stem)
@@ -36,11 +35,33 @@ def test_chapter_stored_clean_with_annotated_parameters(nb_path):
     assert all(not c.outputs and c.execution_count is None for c in code), "stored with outputs"
     params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1, "exactly one cell must be tagged 'parameters'"
+    assert params[0] is code[0], "the parameters cell must be the first code cell"
     assert 'profile: str = "workshop"' in params[0].source
     # papermill --help-notebook lists every parameter with its type and comment
     out = subprocess.run([sys.executable, "-m", "papermill", "--help-notebook", str(nb_path)],
                          capture_output=True, text=True, check=True).stdout
     assert "profile: str" in out
+
+
+@pytest.mark.parametrize("nb_path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_follows_the_skeleton(nb_path):
+    """Overview, Prerequisites, Time to run (measured, glued), the work, Summary, and a provenance box last."""
+    nb = nbformat.read(nb_path, as_version=4)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    positions = [text.find(heading) for heading in SKELETON]
+    assert all(p >= 0 for p in positions), f"missing {[h for h, p in zip(SKELETON, positions) if p < 0]}"
+    assert positions == sorted(positions), "the skeleton's sections are out of order"
+    assert "{glue:text}`time_workshop`" in text, "Time to run must show the measured times (glued)"
+    assert any(f'glue_time_to_run("{nb_path.stem}")' in c.source for c in nb.cells if c.cell_type == "code")
+    last = [c for c in nb.cells if c.cell_type == "code"][-1]
+    assert "chapter.provenance_box(" in last.source, "the last code cell must show the provenance box"
+
+
+@pytest.mark.parametrize("nb_path", [p for p in CHAPTERS if p.stem[:2] in ("03", "04")], ids=lambda p: p.stem)
+def test_training_chapters_take_an_executor(nb_path):
+    nb = nbformat.read(nb_path, as_version=4)
+    assert 'executor: str = "local"' in nb.cells[[c.cell_type for c in nb.cells].index("code")].source
+    assert any("executor=executor" in c.source for c in nb.cells if "train.run_all(" in c.source)
 
 
 @pytest.mark.slow
@@ -56,28 +77,188 @@ def test_chapter_executes_without_errors(built_book, nb_path):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("nb_path", CHAPTERS, ids=lambda p: p.stem)
+def test_executed_chapter_has_collapsed_parameters_and_provenance(built_book, nb_path):
+    out, _ = built_book
+    executed = out / "src" / nb_path.relative_to(REPO_ROOT)
+    nb = nbformat.read(executed, as_version=4)
+    injected = [i for i, c in enumerate(nb.cells) if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1
+    assert "hide-cell" in nb.cells[injected[0]].metadata["tags"], "the injected parameters must be collapsed"
+    note = nb.cells[injected[0] - 1]
+    assert note.cell_type == "markdown" and f"-m papermill {nb_path.relative_to(REPO_ROOT)}" in note.source
+    assert "-p profile ci" in note.source
+    facts = chapter.read_provenance(executed)
+    assert facts is not None, "no provenance box in the executed chapter"
+    assert facts["profile"] == "ci" and facts["parameters"]["profile"] == "ci"
+    assert facts["chapter"] == nb_path.stem and facts["reused"] >= 0 and facts["computed"] >= 0
+    for key in ("device", "torch", "torchvision", "git_commit", "executed_at"):
+        assert facts[key], key
+
+
+@pytest.mark.slow
 def test_book_renders_every_page(built_book):
     _, html = built_book
     assert (html / "index.html").exists()
     for entry in book.toc_entries():
         page = html / f"{entry}.html"
         assert page.exists(), f"{page} was not rendered"
-        assert "Traceback" not in page.read_text(encoding="utf-8"), f"{page} shows a traceback"
+        text = page.read_text(encoding="utf-8")
+        assert "Traceback" not in text, f"{page} shows a traceback"
+        assert "Provenance of this page" in text or not (REPO_ROOT / f"{entry}.ipynb").exists(), entry
+    reproduce = (html / "reproduce.html").read_text(encoding="utf-8")
+    for nb in CHAPTERS:  # every chapter's command per profile and its papermill --help-notebook output
+        assert f"Parameters inferred for notebook" in reproduce
+        for profile in chapter.PROFILES:
+            assert f"papermill {nb.relative_to(REPO_ROOT)} _build/run/{nb.name} -k which-backbone -p profile {profile}" \
+                in reproduce, (nb.stem, profile)
+
+
+# --- lib.chapter -------------------------------------------------------------------------------------
+
+def test_papermill_command_and_parameters():
+    cmd = chapter.papermill_command("03_fine_tuning", "paper", {"backbones": "resnet50,wavemix_192_16"})
+    assert cmd == (".venv/bin/python -m papermill chapters/03_fine_tuning.ipynb _build/run/03_fine_tuning.ipynb "
+                   "-k which-backbone -p profile paper -p backbones resnet50,wavemix_192_16")
+    assert chapter.papermill_command("chapters/01_selection.ipynb", "ci").endswith("-p profile ci")
+    with pytest.raises(ConfigError, match="'nope' not found: use one of .*01_selection"):
+        chapter.papermill_command("nope", "ci")
+    with pytest.raises(ConfigError, match="profile 'gpu' is not one of ci, workshop, paper"):
+        chapter.papermill_command("01_selection", "gpu")
+    defaults = chapter.parameter_defaults("03_fine_tuning")
+    assert defaults["profile"] == "workshop" and defaults["executor"] == "local"
+    values = chapter.parameter_values("03_fine_tuning", {**defaults, "profile": "ci", "unrelated": 1})
+    assert values["profile"] == "ci" and "unrelated" not in values
+
+
+def test_provenance_box_shows_every_fact():
+    box = chapter.provenance_box("ci", {"profile": "ci", "backbones": "resnet50", "max_epochs": 0}, reused=3,
+                                 computed=1, chapter="03_fine_tuning")
+    data, meta = box._repr_mimebundle_()
+    facts = meta[chapter.METADATA_KEY]["provenance"]
+    assert facts["reused"] == 3 and facts["computed"] == 1 and facts["profile"] == "ci"
+    # only the parameter that differs from the chapter's default is in the re-run command
+    assert facts["command"].endswith("-p profile ci -p backbones resnet50")
+    for text in ("3 re-used from records, 1 computed", "torch ", "torchvision ", "git commit", "executed at",
+                 "resnet50", "CPU" if "cuda" not in facts["device"].lower() else "", "-p backbones resnet50"):
+        assert text in data["text/html"] and text in data["text/plain"], text
+    with pytest.raises(ConfigError, match="reused=-1"):
+        chapter.provenance_box("ci", {}, reused=-1)
+
+
+def test_time_to_run_reads_measured_timings(tmp_path):
+    csv = tmp_path / "timings.csv"
+    assert set(chapter.time_to_run("03_fine_tuning", csv)["time"]) == {"not measured"}
+    pd.DataFrame([{"chapter": "03_fine_tuning", "profile": "workshop", "seconds": 125.0, "reused": 11,
+                   "computed": 0, "device": "CPU: test", "torch": "x", "git_commit": "abc",
+                   "measured_at": "2026-01-01T00:00:00+00:00"}]).to_csv(csv, index=False)
+    table = chapter.time_to_run("03_fine_tuning", csv).set_index("profile")
+    assert table.loc["workshop", "time"] == "2.1 min" and table.loc["workshop", "reused"] == 11
+    assert table.loc["ci", "time"] == table.loc["paper", "time"] == "not measured"
+    assert [chapter.format_seconds(s) for s in (12, 600, 7200)] == ["12 s", "10.0 min", "2.0 h"]
+
+
+def test_record_timings_replaces_rows_of_the_executed_chapters(tmp_path):
+    out, csv = tmp_path / "out", tmp_path / "timings.csv"
+    out.mkdir()
+    pd.DataFrame([{"chapter": c, "profile": "workshop", "seconds": 1.0, "reused": 0, "computed": 0, "device": "d",
+                   "torch": "t", "git_commit": "g", "measured_at": "m"} for c in ("a", "b")]).to_csv(csv, index=False)
+    (out / "executions.json").write_text(json.dumps({"profile": "workshop", "chapters": [
+        {"chapter": "a", "executed": True, "seconds": 42.0,
+         "provenance": {"reused": 5, "computed": 2, "device": "CPU: x", "torch": "2", "git_commit": "c",
+                        "executed_at": "now"}},
+        {"chapter": "b", "executed": False}]}))
+    table = pd.read_csv(book.record_timings(out, csv)).set_index("chapter")
+    assert table.loc["a", "seconds"] == 42.0 and table.loc["a", "reused"] == 5 and table.loc["a", "computed"] == 2
+    assert table.loc["b", "seconds"] == 1.0, "a chapter that was not executed keeps its old measurement"
+
+
+# --- the re-render shortcut and a failing chapter, on a tiny book ----------------------------------------
+
+def _tiny_book(root: Path, code: str = "print(profile)") -> Path:
+    (root / "chapters").mkdir(parents=True)
+    (root / "lib").mkdir()
+    (root / "lib" / "helper.py").write_text("ANSWER = 42\n")
+    (root / "results" / "runs").mkdir(parents=True)
+    (root / "results" / "runs" / "run.json").write_text('{"test_top1": 50.0}\n')
+    (root / "results" / "paper").mkdir(parents=True)
+    (root / "results" / "paper" / "table.csv").write_text("a,b\n1,2\n")
+    (root / "_config.yml").write_text("title: tiny\nexecute:\n  execute_notebooks: 'off'\n")
+    (root / "intro.md").write_text("# Tiny\n")
+    (root / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: chapters/one\n")
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('profile: str = "workshop"  # which profile\nk: int = 1  # a knob')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(code)]
+    nb.metadata["kernelspec"] = {"name": book.KERNEL, "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, root / "chapters" / "one.ipynb")
+    return root / "chapters" / "one.ipynb"
+
+
+def test_input_hash_covers_notebook_lib_parameters_and_records(tmp_path):
+    root = tmp_path / "book"
+    nb = _tiny_book(root)
+    base = book.input_hash(nb, "ci", None, root)
+    assert book.input_hash(nb, "ci", None, root) == base
+    (root / "README.md").write_text("not an input\n")
+    (root / "lib" / "__pycache__").mkdir()
+    (root / "lib" / "__pycache__" / "helper.cpython-311.pyc").write_bytes(b"bytecode")
+    assert book.input_hash(nb, "ci", None, root) == base, "files that are not inputs changed the hash"
+    assert book.input_hash(nb, "workshop", None, root) != base
+    assert book.input_hash(nb, "ci", {"k": 2}, root) != base
+
+    def changed(path: Path, text: str) -> bool:
+        old = path.read_text() if path.exists() else None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        different = book.input_hash(nb, "ci", None, root) != base
+        path.unlink() if old is None else path.write_text(old)
+        assert book.input_hash(nb, "ci", None, root) == base
+        return different
+
+    assert changed(nb, nb.read_text().replace("which profile", "the profile"))
+    assert changed(root / "lib" / "helper.py", "ANSWER = 43\n")
+    assert changed(root / "lib" / "data" / "new.py", "X = 1\n")
+    assert changed(root / "results" / "runs" / "run.json", '{"test_top1": 51.0}\n')
+    assert changed(root / "results" / "runs" / "another.json", "{}\n")
+    assert changed(root / "results" / "bench" / "grid.csv", "x\n1\n")
+    assert changed(root / "results" / "book" / "timings.csv", "x\n1\n")
+
+
+@pytest.mark.slow
+def test_rerender_executes_exactly_when_an_input_changes(tmp_path):
+    root, out = tmp_path / "book", tmp_path / "out"
+    nb = _tiny_book(root, code="from pathlib import Path\nPath('runs.txt').open('a').write('x')")
+
+    def executed(**kwargs) -> bool:
+        done = book.execute("ci", out, root=root, **kwargs)
+        return done[0]["executed"]
+
+    counter = root / "runs.txt"  # the chapter appends one character each time it really runs
+    assert executed() and counter.read_text() == "x"
+    assert not executed(), "nothing changed, yet the chapter was executed again"
+    (root / "lib" / "helper.py").write_text("ANSWER = 43\n")
+    assert executed()
+    assert not executed()
+    (root / "results" / "runs" / "run.json").write_text('{"test_top1": 51.0}\n')
+    assert executed()
+    assert executed(parameters={"k": 2}) and not executed(parameters={"k": 2})
+    nb.write_text(nb.read_text().replace("a knob", "the knob"))
+    assert executed(parameters={"k": 2})
+    assert executed(parameters={"k": 2}, force=True)
+    assert counter.read_text() == "x" * 6
+    executed_copy = nbformat.read(out / "src" / "chapters" / "one.ipynb", as_version=4)
+    assert executed_copy.metadata["papermill"]["parameters"] == {"profile": "ci", "k": 2}
 
 
 def test_failing_chapter_fails_the_build(tmp_path):
-    """A chapter that raises must stop the build (make book exits non-zero)."""
+    """A chapter that raises stops the build: python -m lib.book (what make book runs) exits 1, nothing rendered."""
     root = tmp_path / "book"
-    (root / "chapters").mkdir(parents=True)
-    for name in ("_config.yml", "references.bib", "intro.md"):
-        (root / name).write_text((REPO_ROOT / name).read_text())
-    (root / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: chapters/broken\n")
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell('profile: str = "workshop"  # which profile')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell("raise RuntimeError('this chapter is broken')")]
-    nb.metadata["kernelspec"] = {"name": book.KERNEL, "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, root / "chapters" / "broken.ipynb")
+    _tiny_book(root, code="raise RuntimeError('this chapter is broken')")
     with pytest.raises(Exception, match="this chapter is broken"):
         book.build(profile="ci", out=tmp_path / "out", root=root)
+    assert not (tmp_path / "out" / "html").exists()
+    assert not list((tmp_path / "out").glob("rerender/**/*.sha256")), "a failed chapter must not be marked fresh"
+    code = book.main(["--profile", "ci", "--root", str(root), "--out", str(tmp_path / "out")])
+    assert code == 1, "a failing chapter must make the build exit non-zero"
     assert not (tmp_path / "out" / "html").exists()

@@ -1,0 +1,159 @@
+"""The rendered book in a real browser: serve the session's `ci` build on localhost, open every page in headless
+Chromium and check what a reader would see: no error output, no broken image or missing local file, no glue value
+missing, no internal link to nowhere. One screenshot per page goes to `_build/screenshots/`.
+
+Without a Chromium on the machine the test is skipped with a message, except under `CI=true` (then it fails:
+`.ci/run` installs Chromium from the system packages).
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from lib import book
+from lib.provenance import REPO_ROOT
+
+SCREENSHOTS = REPO_ROOT / "_build" / "screenshots"
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+EMPTY_VALUES = {"", "nan", "NaN", "None", "<NA>", "NaT"}
+# sphinx-thebe 0.3.1 registers its inline config script from an `env-before-read-docs` handler, and Sphinx 7
+# writes such scripts twice, so every page redeclares `const THEBE_JS_URL`. Harmless: the first declaration
+# stands and thebe is off (no live-code button). Every other JavaScript error fails the check.
+KNOWN_JS_ERRORS = ("Identifier 'THEBE_JS_URL' has already been declared",)
+
+# What an error looks like in a rendered page: myst-nb's error/traceback outputs, docutils' problem reports,
+# and a glue value that was not found or is empty.
+PAGE_PROBLEMS_JS = """() => {
+  const text = el => (el.innerText || el.textContent || '').trim().slice(0, 200);
+  const all = sel => Array.from(document.querySelectorAll(sel));
+  return {
+    errors: all('.output.traceback, .output.error, div.cell_output .traceback').map(text),
+    problems: all('.problematic, .system-message').map(text),
+    broken_images: all('img').filter(i => i.complete && i.naturalWidth === 0).map(i => i.getAttribute('src')),
+    pasted: all('.pasted-text, .pasted-inline').map(text),
+    unrendered_roles: (document.querySelector('main') || document.body).innerText.match(/\\{glue(:[a-z]+)?\\}`[^`]*`/g) || [],
+    tracebacks: document.body.innerText.includes('Traceback (most recent call last)'),
+    links: all('a[href]').map(a => a.getAttribute('href')),
+  };
+}"""
+
+
+def find_chromium() -> str | None:
+    """The system Chromium (or Chrome) executable, or None."""
+    for name in CHROMIUM_NAMES:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def chromium_or_skip() -> str:
+    """The Chromium to use; skip the test with a message when there is none, fail under ``CI=true``."""
+    path = find_chromium()
+    if path is None:
+        message = (f"no Chromium found (looked for {', '.join(CHROMIUM_NAMES)} on PATH); install it with "
+                   "'apt-get install chromium' to run the browser check")
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message + " — CI=true, so the browser check may not be skipped")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="module")
+def chromium_path():
+    return chromium_or_skip()
+
+
+@pytest.fixture(scope="module")
+def served_book(built_book):
+    """The session's rendered book on http://127.0.0.1:<free port>/ for the duration of this module."""
+    _, html = built_book
+    handler = functools.partial(_QuietHandler, directory=str(html))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", Path(html)
+    server.shutdown()
+    server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the signature is http.server's
+        pass
+
+
+def _internal_targets(page: Path, hrefs: list[str], html: Path) -> list[str]:
+    """The internal links of ``page`` whose target file does not exist in the rendered site."""
+    missing = []
+    for href in hrefs:
+        parsed = urlparse(href)
+        if parsed.scheme or parsed.netloc or href.startswith(("#", "mailto:", "javascript:")) or not parsed.path:
+            continue
+        target = (page.parent / parsed.path).resolve()
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.exists() or html.resolve() not in target.parents and target != html.resolve():
+            missing.append(href)
+    return missing
+
+
+@pytest.mark.slow
+def test_every_page_renders_cleanly_in_chromium(served_book, chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    base, html = served_book
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    report = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        failed_files, js_errors = [], []
+        # offline: anything not served from localhost (CDN scripts, fonts) is refused at once instead of timing out
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base)
+                   else route.abort())
+        page.on("response", lambda r: failed_files.append(f"{r.status} {r.url}")
+                if r.url.startswith(base) and r.status >= 400 else None)
+        page.on("pageerror", lambda err: js_errors.append(str(err)))
+        for entry in book.toc_entries():
+            failed_files.clear()
+            js_errors.clear()
+            page.goto(f"{base}/{entry}.html", wait_until="load")
+            found = page.evaluate(PAGE_PROBLEMS_JS)
+            page.screenshot(path=str(SCREENSHOTS / f"{entry.replace('/', '__')}.png"))
+            problems = {
+                "error outputs": found["errors"],
+                "docutils problems": found["problems"],
+                "broken images": found["broken_images"],
+                "missing or empty glue values": [v for v in found["pasted"] if v in EMPTY_VALUES],
+                "unrendered glue roles": found["unrendered_roles"],
+                "traceback text": ["Traceback (most recent call last)"] if found["tracebacks"] else [],
+                "local files that failed to load": list(failed_files),
+                "javascript errors": [e for e in js_errors if e not in KNOWN_JS_ERRORS],
+                "internal links to nowhere": _internal_targets(html / f"{entry}.html", found["links"], html),
+            }
+            report[entry] = {kind: items for kind, items in problems.items() if items}
+        browser.close()
+    bad = {entry: problems for entry, problems in report.items() if problems}
+    assert not bad, f"pages with problems: {bad}"
+    shots = sorted(SCREENSHOTS.glob("*.png"))
+    assert len(shots) >= len(book.toc_entries()) and all(s.stat().st_size > 5000 for s in shots)
+
+
+def test_missing_chromium_skips_or_fails_under_ci(monkeypatch):
+    """Without Chromium the browser check is skipped on a reader's machine and fails under CI=true."""
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert find_chromium() is None
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true"):
+        chromium_or_skip()
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception, match="no Chromium found"):
+        chromium_or_skip()

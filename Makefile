@@ -6,7 +6,7 @@ KERNEL := which-backbone
 PROFILE ?= workshop
 STAMP  := $(VENV)/.setup-done
 
-.PHONY: setup book test bench clean
+.PHONY: setup book timings test bench clean
 
 # (Re)install when requirements.txt or pyproject.toml change; register the named kernel inside the venv.
 $(STAMP): requirements.txt pyproject.toml
@@ -18,9 +18,14 @@ $(STAMP): requirements.txt pyproject.toml
 
 setup: $(STAMP)
 
-# Execute every chapter with papermill (profile $(PROFILE)) and render the static book into _build/html.
+# Execute the chapters with papermill (profile $(PROFILE)) and render the static book into _build/html.
+# A chapter is executed again only when its notebook, lib/, its parameters or the records it reads changed.
 book: setup
 	$(PY) -m lib.book --profile $(PROFILE)
+
+# Execute every chapter and store the measured times in results/book/timings.csv (the "Time to run" figures).
+timings: setup
+	$(PY) -m lib.book --profile $(PROFILE) --record-timings
 
 test: setup
 	$(PY) -m pytest

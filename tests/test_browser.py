@@ -7,6 +7,7 @@ Without a Chromium on the machine the test is skipped with a message, except und
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
@@ -71,22 +72,23 @@ def chromium_path():
     return chromium_or_skip()
 
 
-@pytest.fixture(scope="module")
-def served_book(built_book):
-    """The session's rendered book on http://127.0.0.1:<free port>/ for the duration of this module."""
-    _, html = built_book
-    handler = functools.partial(_QuietHandler, directory=str(html))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", Path(html)
-    server.shutdown()
-    server.server_close()
-
-
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - the signature is http.server's
         pass
+
+
+@contextlib.contextmanager
+def serve(folder: Path):
+    """Serve ``folder`` on http://127.0.0.1:<free port> while the block runs; yields the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def _internal_targets(page: Path, hrefs: list[str], html: Path) -> list[str]:
@@ -99,20 +101,19 @@ def _internal_targets(page: Path, hrefs: list[str], html: Path) -> list[str]:
         target = (page.parent / parsed.path).resolve()
         if target.is_dir():
             target = target / "index.html"
-        if not target.exists() or html.resolve() not in target.parents and target != html.resolve():
+        if not target.exists() or html.resolve() not in target.parents:
             missing.append(href)
     return missing
 
 
-@pytest.mark.slow
-def test_every_page_renders_cleanly_in_chromium(served_book, chromium_path):
+def check_pages(chromium: str, html: Path, entries: list[str], screenshots: Path) -> dict[str, dict]:
+    """Open every ``<entry>.html`` of the site in ``html``; per page, the problems found (empty when clean)."""
     from playwright.sync_api import sync_playwright
 
-    base, html = served_book
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    screenshots.mkdir(parents=True, exist_ok=True)
     report = {}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, headless=True,
+    with serve(html) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True,
                                     args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         failed_files, js_errors = [], []
@@ -122,12 +123,12 @@ def test_every_page_renders_cleanly_in_chromium(served_book, chromium_path):
         page.on("response", lambda r: failed_files.append(f"{r.status} {r.url}")
                 if r.url.startswith(base) and r.status >= 400 else None)
         page.on("pageerror", lambda err: js_errors.append(str(err)))
-        for entry in book.toc_entries():
+        for entry in entries:
             failed_files.clear()
             js_errors.clear()
             page.goto(f"{base}/{entry}.html", wait_until="load")
             found = page.evaluate(PAGE_PROBLEMS_JS)
-            page.screenshot(path=str(SCREENSHOTS / f"{entry.replace('/', '__')}.png"))
+            page.screenshot(path=str(screenshots / f"{entry.replace('/', '__')}.png"))
             problems = {
                 "error outputs": found["errors"],
                 "docutils problems": found["problems"],
@@ -141,10 +142,36 @@ def test_every_page_renders_cleanly_in_chromium(served_book, chromium_path):
             }
             report[entry] = {kind: items for kind, items in problems.items() if items}
         browser.close()
+    return report
+
+
+@pytest.mark.slow
+def test_every_page_renders_cleanly_in_chromium(built_book, chromium_path):
+    _, html = built_book
+    entries = book.toc_entries()
+    report = check_pages(chromium_path, Path(html), entries, SCREENSHOTS)
     bad = {entry: problems for entry, problems in report.items() if problems}
     assert not bad, f"pages with problems: {bad}"
-    shots = sorted(SCREENSHOTS.glob("*.png"))
-    assert len(shots) >= len(book.toc_entries()) and all(s.stat().st_size > 5000 for s in shots)
+    shots = [SCREENSHOTS / f"{e.replace('/', '__')}.png" for e in entries]
+    assert all(s.exists() and s.stat().st_size > 5000 for s in shots), "a page's screenshot is missing or blank"
+
+
+def test_the_check_sees_what_a_reader_would(tmp_path, chromium_path):
+    """A page with an error output, a broken image, an empty glue value and a dead link is reported."""
+    html = tmp_path / "html"
+    html.mkdir()
+    (html / "good.html").write_text("<html><body><main><p>All fine: <span class='pasted-text'>42</span></p>"
+                                    "<a href='bad.html'>next</a></main></body></html>")
+    (html / "bad.html").write_text(
+        "<html><body><main><div class='cell_output'><div class='output traceback'>ZeroDivisionError</div></div>"
+        "<img src='missing.png'><p>value: <span class='pasted-text'>nan</span> and {glue:text}`lost`</p>"
+        "<a href='nowhere.html'>dead</a><script>undefined_function()</script></main></body></html>")
+    report = check_pages(chromium_path, html, ["good", "bad"], tmp_path / "shots")
+    assert report["good"] == {}
+    assert set(report["bad"]) == {"error outputs", "broken images", "missing or empty glue values",
+                                  "unrendered glue roles", "local files that failed to load", "javascript errors",
+                                  "internal links to nowhere"}
+    assert (tmp_path / "shots" / "bad.png").exists()
 
 
 def test_missing_chromium_skips_or_fails_under_ci(monkeypatch):

@@ -53,6 +53,9 @@ MIN_IMAGES_PER_CLASS = 3
 DEFAULT_OUT = REPO_ROOT / "checkpoints" / "yourdata"
 """Where a search keeps its manifest, run records and report unless told otherwise (git-ignored)."""
 
+DEMO_PER_CLASS = {"ci": 12, "workshop": 60, "paper": None}
+"""Images per digit in the demo folder (:func:`write_demo_folder`) under each profile (None: all 1,797)."""
+
 NOISE_FACTOR = 2.0
 """A gap is 'within the noise' when it is below this many standard errors of the difference of two means."""
 
@@ -368,12 +371,14 @@ def plan_search(path: str | Path, domain: str = "overall", budget_minutes: float
                 backbones: str | list[str] | None = None, top_k: int = 3, seeds: str | list[int] | None = "0,1",
                 profile: str = "workshop", probe_fraction: float = 0.25, probe_epochs: int = 2,
                 full_epochs: int = 0, image_size: int = 0, batch_size: int = 0, out_dir: str | Path | None = None,
-                costs: pd.DataFrame | None = None, timing_steps: int = 2) -> SearchPlan:
+                costs: pd.DataFrame | None = None, timing_steps: int = 2,
+                check: DatasetCheck | None = None) -> SearchPlan:
     """Validate everything, check the data, measure the candidates and estimate the cost; trains nothing.
 
     ``full_epochs`` / ``image_size`` / ``batch_size`` 0 mean the profile's (a profile without an epoch cap,
     ``paper``, gets :data:`UNCAPPED_EPOCHS`, since a budget needs a bound); ``costs`` skips the measurement
-    (a table from an earlier :func:`measure_costs`). Raises a one-line BookError on the first bad input.
+    (a table from an earlier :func:`measure_costs`), ``check`` the data check (one :func:`check_dataset` of
+    ``path`` already made). Raises a one-line BookError on the first bad input.
     """
     start = time.perf_counter()
     prof = profiles.get(profile)
@@ -395,7 +400,10 @@ def plan_search(path: str | Path, domain: str = "overall", budget_minutes: float
                           f"the Swin windows need it); pass e.g. 32, 64, 128 or 256")
     batch = int(batch_size) or prof.batch_size
     device = str(train.resolve_device(prof.device))
-    check = check_dataset(path, image_size=size)
+    if check is None:
+        check = check_dataset(path, image_size=size)
+    elif check.location != Path(path).expanduser().absolute():
+        raise ConfigError(f"check is of {check.location}, not of {path}; pass check=None to check {path}")
     cfg = train.make_config(chosen[0], "digits", profile=profile, image_size=size, batch_size=batch,
                             device=device)    # validates batch size and device the trainer's way
     if costs is None:

@@ -241,8 +241,8 @@ def workshop_times(root: Path = REPO_ROOT) -> str:
         table = chapter_lib.time_to_run(nb.stem).set_index("profile")
         w = table.loc["workshop"]
         counts = f"{w['reused']} / {w['computed']}" if w["reused"] is not None else "–"
-        lines.append(f"| {_title(nb)} | {w['time']} | {table.loc['ci', 'time']} | {counts} | "
-                     f"{w['device'] or '–'} {w['measured_at']} |")
+        when = f"{w['device']}, {str(w['measured_at'])[:10]}" if w["device"] else "–"
+        lines.append(f"| {_title(nb)} | {w['time']} | {table.loc['ci', 'time']} | {counts} | {when} |")
     text = "\n".join(lines) + "\n"
     if timings.empty:
         text += "\nNo chapter has been timed yet: run `.venv/bin/python -m lib.book --profile workshop --record-timings`.\n"

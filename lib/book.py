@@ -203,7 +203,7 @@ def weights_files() -> str:
             f"```bash\nexport TORCH_HOME=$PWD/torch-home\n.venv/bin/python - <<'EOF'\n{script}\nEOF\n```\n")
 
 
-def paper_run_cost() -> str:
+def paper_run_cost(bench_dir: Path = REPO_ROOT / "results" / "bench") -> str:
     """Markdown: how many runs a full ``paper`` profile run is, and what the measured benchmarks say it costs."""
     from lib import models, paper, profiles
 
@@ -217,16 +217,21 @@ def paper_run_cost() -> str:
             f"{n_backbones} backbones × {n_seeds} seeds under the `paper` profile: **{n_runs} runs**, each with "
             f"patience {prof.patience} per DualOpt phase and no epoch cap (computed from `results/paper/`, "
             "`lib/profiles.py` and `lib/models.py`).\n\n")
-    bench = sorted((REPO_ROOT / "results" / "bench").glob("*grid*.csv"))
-    if bench:
+    cost = Path(bench_dir) / "grid_cost.csv"
+    if cost.exists():
         import pandas as pd
 
-        table = pd.read_csv(bench[-1])
-        text += (f"Measured estimate from `results/bench/{bench[-1].name}` (**ours**, written by `make bench`):\n\n"
-                 + markdown_table(table) + "\n")
+        table = pd.read_csv(cost)
+        shown = [c for c in ("method", "epochs", "utilisation", "gpu_hours", "grid_runs", "note") if c in table]
+        if "gpu_hours" in table:
+            table["gpu_hours"] = table["gpu_hours"].round(0)
+        text += ("GPU-hours of the whole grid (**ours**: projected from FLOPs counted per backbone and input size, "
+                 "and from measured GPU steps where present; written by `make bench` to "
+                 "`results/bench/grid_cost.csv`, explained in the performance chapter):\n\n"
+                 + markdown_table(table[shown]) + "\n")
     else:
         text += ("No measured cost estimate is stored yet: `make bench` writes the per-backbone step cost and the "
-                 "grid's GPU-hours to `results/bench/`, and this page shows them once they are there.\n")
+                 "grid's GPU-hours to `results/bench/grid_cost.csv`, and this page shows them once it is there.\n")
     return text
 
 
@@ -288,6 +293,14 @@ def _copy_if_changed(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
+def _shown_path(path: Path) -> str:
+    """``path`` relative to the repository when it lies inside it (as a reader would type it), else absolute."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(Path(path).resolve())
+
+
 def execute(profile: str = "workshop", out: Path = REPO_ROOT / "_build", kernel: str = KERNEL,
             root: Path = REPO_ROOT, force: bool = False, parameters: dict | None = None) -> list[dict]:
     """Copy the pages into ``out/src`` and execute the chapters whose inputs changed; what was done, per chapter.
@@ -321,7 +334,7 @@ def execute(profile: str = "workshop", out: Path = REPO_ROOT / "_build", kernel:
         _stamp(out, rel).unlink(missing_ok=True)
         print(f"[book] executing {rel} (profile {profile}) ...", flush=True)
         seconds = execute_chapter(nb, src / rel, profile, parameters, kernel=kernel, root=root)
-        command = chapter_lib.papermill_command(nb, profile, parameters, output=f"_build/src/{rel}") \
+        command = chapter_lib.papermill_command(nb, profile, parameters, output=_shown_path(src / rel)) \
             if root == REPO_ROOT else f"python -m papermill {rel} out.ipynb -k {kernel} -p profile {profile}"
         collapse_injected_parameters(src / rel, command)
         _stamp(out, rel).parent.mkdir(parents=True, exist_ok=True)

@@ -174,6 +174,26 @@ def test_record_timings_replaces_rows_of_the_executed_chapters(tmp_path):
     assert table.loc["b", "seconds"] == 1.0, "a chapter that was not executed keeps its old measurement"
 
 
+def test_reproduce_page_parts(tmp_path):
+    """The generated parts of the Reproduce it page: cost from the bench records, datasets, weights files."""
+    assert "No measured cost estimate" in book.paper_run_cost(tmp_path)
+    pd.DataFrame([{"method": "FLOPs / (utilisation x peak)", "epochs": 40, "utilisation": 0.3,
+                   "gpu_hours": 1234.4, "grid_runs": 957, "note": "", "assumed_gpu": "A100"}]).to_csv(
+        tmp_path / "grid_cost.csv", index=False)
+    text = book.paper_run_cost(tmp_path)
+    assert "| FLOPs / (utilisation x peak) | 40 | 0.3 | 1234.0 | 957 |" in text and "assumed_gpu" not in text
+    assert "runs**" in text
+    from lib import data, models
+
+    locations = book.dataset_locations()
+    for s in data.sources.specs():
+        assert (f"`$WB_DATA/{s.name}/`" in locations) != s.workshop, s.name
+    weights = book.weights_files()
+    for s in models.specs():
+        assert f"`{models.checkpoint_path(s).name}`" in weights, s.name
+    assert "export TORCH_HOME=" in weights
+
+
 # --- the re-render shortcut and a failing chapter, on a tiny book ----------------------------------------
 
 def _tiny_book(root: Path, code: str = "print(profile)") -> Path:

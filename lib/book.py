@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -240,13 +241,14 @@ def workshop_times(root: Path = REPO_ROOT) -> str:
     from lib import results
 
     timings = chapter_lib.load_timings()
-    lines = ["| chapter | workshop | ci | results re-used / computed (workshop) | measured on |",
+    lines = ["| chapter | workshop | ci | results re-used / computed (workshop) | measured on, date, 1-min load |",
              "| --- | --- | --- | --- | --- |"]
     for nb in chapters(root):
         table = chapter_lib.time_to_run(nb.stem).set_index("profile")
         w = table.loc["workshop"]
         counts = f"{w['reused']} / {w['computed']}" if w["reused"] is not None else "–"
-        when = f"{w['device']}, {str(w['measured_at'])[:10]}" if w["device"] else "–"
+        when = (f"{w['device']}, {str(w['measured_at'])[:10]}, load {w['load_1min']:.1f}"
+                if w["device"] else "–")
         lines.append(f"| {_title(nb)} | {w['time']} | {table.loc['ci', 'time']} | {counts} | {when} |")
     text = "\n".join(lines) + "\n"
     if timings.empty:
@@ -333,6 +335,7 @@ def execute(profile: str = "workshop", out: Path = REPO_ROOT / "_build", kernel:
             continue
         _stamp(out, rel).unlink(missing_ok=True)
         print(f"[book] executing {rel} (profile {profile}) ...", flush=True)
+        load = os.getloadavg()[0]  # other work on the machine slows a chapter down: kept beside its time
         seconds = execute_chapter(nb, src / rel, profile, parameters, kernel=kernel, root=root)
         command = chapter_lib.papermill_command(nb, profile, parameters, output=_shown_path(src / rel)) \
             if root == REPO_ROOT else f"python -m papermill {rel} out.ipynb -k {kernel} -p profile {profile}"
@@ -341,6 +344,7 @@ def execute(profile: str = "workshop", out: Path = REPO_ROOT / "_build", kernel:
         _stamp(out, rel).write_text(key + "\n")
         print(f"[book] {rel} done in {seconds:.0f} s", flush=True)
         executions.append({"chapter": nb.stem, "executed": True, "seconds": round(seconds, 1),
+                           "load_1min": round(load, 2), "cpu_count": os.cpu_count(),
                            "provenance": chapter_lib.read_provenance(src / rel)})
     (out / "executions.json").write_text(json.dumps({"profile": profile, "chapters": executions}, indent=1))
     return executions
@@ -393,7 +397,8 @@ def record_timings(out: Path, path: Path = chapter_lib.TIMINGS_CSV) -> Path:
                      "reused": facts.get("reused", 0), "computed": facts.get("computed", 0),
                      "device": facts.get("device", env["device"]), "torch": facts.get("torch", env["torch"]),
                      "git_commit": facts.get("git_commit", env["git_commit"]),
-                     "measured_at": facts.get("executed_at", now())})
+                     "measured_at": facts.get("executed_at", now()),
+                     "load_1min": run.get("load_1min"), "cpu_count": run.get("cpu_count")})
     old = chapter_lib.load_timings(path)
     new = pd.DataFrame(rows, columns=chapter_lib.TIMING_COLUMNS)
     keep = old[~old.set_index(["chapter", "profile"]).index.isin(new.set_index(["chapter", "profile"]).index)]

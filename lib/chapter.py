@@ -88,7 +88,7 @@ def parameter_values(chapter: str | Path, namespace: dict) -> dict:
 # --- Time to run -------------------------------------------------------------------------------------
 
 TIMING_COLUMNS = ("chapter", "profile", "seconds", "reused", "computed", "device", "torch", "git_commit",
-                  "measured_at")
+                  "measured_at", "load_1min", "cpu_count")  # load: the 1-min load average when the chapter started
 
 
 def load_timings(path: Path = TIMINGS_CSV):
@@ -125,13 +125,13 @@ def time_to_run(chapter: str, path: Path = TIMINGS_CSV):
         if hit.empty:
             missing = "not measured (needs a GPU and the datasets)" if profile == "paper" else "not measured"
             rows.append({"profile": profile, "time": missing, "seconds": float("nan"), "reused": None,
-                         "computed": None, "device": "", "measured_at": ""})
+                         "computed": None, "device": "", "measured_at": "", "load_1min": float("nan")})
             continue
         row = hit.iloc[-1]
         rows.append({"profile": profile, "time": format_seconds(float(row["seconds"])),
                      "seconds": float(row["seconds"]), "reused": int(row["reused"]),
                      "computed": int(row["computed"]), "device": row["device"],
-                     "measured_at": row["measured_at"]})
+                     "measured_at": row["measured_at"], "load_1min": float(row.get("load_1min", float("nan")))})
     return pd.DataFrame(rows)
 
 

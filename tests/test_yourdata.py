@@ -287,16 +287,20 @@ def digits_folder(tmp_path_factory):
 @pytest.mark.slow
 def test_search_with_the_trainer_is_reproducible_for_a_seed(digits_folder, tmp_path, monkeypatch):
     monkeypatch.setenv("WB_CACHE", str(tmp_path / "cache"))
-    kw = dict(domain="natural", budget_minutes=5, backbones=CI_PAIR, top_k=2, seeds="0", profile="ci")
+    kw = dict(domain="natural", budget_minutes=5, backbones=CI_PAIR, top_k=1, seeds="0", profile="ci", probe_epochs=1,
+              full_epochs=1)
     first = yourdata.plan_search(digits_folder, out_dir=tmp_path / "a", **kw)
     second = yourdata.plan_search(digits_folder, out_dir=tmp_path / "b", costs=first.costs, **kw)
     a = yourdata.run_search(first, log=lambda _: None)
     b = yourdata.run_search(second, log=lambda _: None)
     assert (a.ledger.status == "ran").all() and a.spent_s <= first.budget_s
-    columns = ["backbone", "val_top1_mean", "test_top1_mean"]
-    pd.testing.assert_frame_equal(yourdata.ranking(a)[columns], yourdata.ranking(b)[columns])
+    probe = ["backbone", "probe_val_top1", "probe_test_top1"]
+    pd.testing.assert_frame_equal(yourdata.probe_table(a)[probe], yourdata.probe_table(b)[probe])
+    final = ["backbone", "val_top1_mean", "test_top1_mean"]
+    pd.testing.assert_frame_equal(yourdata.ranking(a)[final], yourdata.ranking(b)[final])
+    assert a.top == b.top and len(yourdata.ranking(a)) == 1
     records = sorted((tmp_path / "a" / "runs").glob("*.json"))
-    assert len(records) == 4 and all("__folder:digits_demo__" in p.name for p in records)
+    assert len(records) == 3 and all("__folder:digits_demo__" in p.name for p in records)
     assert json.loads(records[0].read_text())["dataset"] == "folder:digits_demo"
     manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
     assert manifest["counts"] == {"train": 40, "val": 10, "test": 10} and manifest["dataset"] == "folder:digits_demo"
@@ -365,7 +369,7 @@ def test_chapter_executes_with_the_ci_profile(tmp_path, monkeypatch):
     monkeypatch.setenv("WB_CACHE", str(tmp_path / "cache"))     # inherited by the kernel papermill starts
     out = tmp_path / "07.ipynb"
     book.execute_chapter(REPO_ROOT / "chapters" / "07_your_data.ipynb", out, "ci",
-                         {"out_dir": str(tmp_path / "search"), "demo_dir": str(tmp_path / "demo")})
+                         {"out_dir": str(tmp_path / "search"), "demo_dir": str(tmp_path / "demo"), "seeds": "0"})
     nb = json.loads(out.read_text())
     glued = {o["metadata"]["scrapbook"]["name"] for c in nb["cells"] for o in c.get("outputs", [])
              if "scrapbook" in o.get("metadata", {})}

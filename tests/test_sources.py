@@ -384,3 +384,66 @@ def test_breakhis_validation_is_carved_by_patient(tmp_path):
     assert patients(splits.val) and patients(splits.train)
     assert not patients(splits.train) & patients(splits.val)
     assert not (patients(splits.train) | patients(splits.val)) & patients(splits.test)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The reader's own images: folder:<name> and csv:<file>.csv under the data root
+
+
+def _reader_tree(base: Path, per_class: int = 5) -> Path:
+    """``base/pets/<cat|dog>/<n>.png`` with the class painted into the pixels, and ``base/pets.csv`` listing them."""
+    rows = ["path,label"]
+    for label, cls in enumerate(("cat", "dog")):
+        (base / "pets" / cls).mkdir(parents=True)
+        for i in range(per_class):
+            Image.fromarray(np.full((9, 7, 3), 40 + 150 * label, np.uint8)).save(base / "pets" / cls / f"{i}.png")
+            rows.append(f"pets/{cls}/{i}.png,{cls}")
+    (base / "pets.csv").write_text("\n".join(rows) + "\n")
+    return base
+
+
+def test_reader_folder_and_csv_read_the_same_images_with_the_same_labels(tmp_path):
+    import lib.data
+
+    _reader_tree(tmp_path)
+    for name, prefix in (("folder:pets", ""), ("csv:pets.csv", "pets/")):
+        source = sources.read_source(name, tmp_path)
+        assert source.classes == ["cat", "dog"] and source.test is None
+        assert source.train.ids[0] == f"{prefix}cat/0.png" and source.train.labels == [0] * 5 + [1] * 5
+        assert np.asarray(source.train.load(7))[0, 0, 0] == 190      # a dog, decoded to RGB
+        spec = sources.spec(name)
+        assert spec.num_classes is None and spec.domain == "yours" and not spec.official_test
+        splits = lib.data.load(name, root=tmp_path, image_size=16, cache_dir=tmp_path / "cache", progress=False)
+        assert splits.counts() == {"train": 6, "val": 2, "test": 2}
+        assert splits.manifest.test_source == "stratified 0.2 of the source, seed 0"
+    assert sources.dataset_folder("folder:pets", tmp_path) == tmp_path / "pets"
+    assert sources.dataset_folder("csv:pets.csv", tmp_path) == tmp_path
+
+
+def test_reader_cache_is_named_by_location_so_two_folders_of_one_name_never_share_it(tmp_path):
+    _reader_tree(tmp_path / "a")
+    _reader_tree(tmp_path / "b")
+    one, other = sources.cache_name("folder:pets", tmp_path / "a"), sources.cache_name("folder:pets", tmp_path / "b")
+    assert one != other and one.startswith("folder-pets-") and "/" not in one and ":" not in one
+    assert sources.cache_name("cifar10") == "cifar10"
+    assert sources.reader_name(tmp_path / "a" / "pets") == (tmp_path / "a", "folder:pets")
+    assert sources.reader_name(tmp_path / "a" / "pets.csv") == (tmp_path / "a", "csv:pets.csv")
+
+
+@pytest.mark.parametrize("name, error, pattern", [
+    ("folder:a/b", DataError, r"'a/b' is not a single file or folder name; pass the parent folder as root"),
+    ("folder:..", DataError, r"'\.\.' is not a single file or folder name"),
+    ("csv:labels.txt", DataError, r"does not end in \.csv"),
+    ("zip:x", UnknownNameError, r"must start with folder: or csv:"),
+    ("folder:", DataError, r"'' is not a single file or folder name"),
+])
+def test_reader_names_that_cannot_work_are_refused_in_one_line(name, error, pattern):
+    with pytest.raises(error, match=pattern) as err:
+        sources.spec(name)
+    one_line_error(err)
+
+
+def test_reader_folder_missing_under_the_root_names_the_path(tmp_path):
+    with pytest.raises(DataError, match=r"nowhere is not a folder; pass a folder holding one sub-folder") as err:
+        sources.read_source("folder:nowhere", tmp_path)
+    one_line_error(err)

@@ -177,7 +177,9 @@ def dataset_locations() -> str:
     for s in data.sources.specs():
         if s.workshop:
             continue
-        rows.append(f"**{s.display}** (`{s.name}`, {s.domain}): download from <{s.url}> ({s.licence}), "
+        link, _, remark = s.url.partition(" ")  # some sources add a remark after the address
+        rows.append(f"**{s.display}** (`{s.name}`, {s.domain}): download from <{link}>{' ' + remark if remark else ''} "
+                    f"({s.licence}), "
                     f"unpack into `$WB_DATA/{s.name}/`:\n\n```text\n{s.layout}\n```\n")
     return ("Data root: `$WB_DATA`, or `data/` in the repository when it is unset (`data_root=` in a chapter).\n\n"
             + "\n".join(rows))

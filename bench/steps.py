@@ -1,0 +1,112 @@
+"""Benchmark 3, step cost per backbone: forward and training-step images/s for all eleven backbones.
+
+At the workshop input side (32) and the paper's (256), for three variants measured side by side on the same model
+and batch: fp32 in the default (contiguous) memory format, fp32 in ``channels_last``, and bf16 autocast where the
+CPU has native bf16 (AVX512-BF16 / AMX). A training step is AdamW on cross-entropy, as in DualOpt's first phase;
+a forward pass runs in eval mode under ``torch.inference_mode``, as the book's ``evaluate`` does.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from bench.common import Size, interleaved, rate_stats, torch_threads, write
+from lib import models
+
+
+def cpu_has_bf16() -> bool:
+    """True when oneDNN has native bf16 kernels on this CPU (else bf16 autocast is emulated and slow)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+VARIANTS = {  # name: (memory format, autocast dtype)
+    "fp32": (torch.contiguous_format, None),
+    "fp32_channels_last": (torch.channels_last, None),
+    "bf16_autocast": (torch.contiguous_format, torch.bfloat16),
+}
+
+
+def measure(name: str, image_size: int, batch: int, repeats: int, variants: dict) -> list[dict]:
+    """Forward and training-step images/s of backbone ``name`` for every variant, interleaved."""
+    torch.manual_seed(0)
+    model = models.build(name, num_classes=10)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    x = torch.randn(batch, 3, image_size, image_size)
+    y = torch.randint(0, 10, (batch,))
+
+    def step_fn(memory_format, dtype, training: bool):
+        images = x.contiguous(memory_format=memory_format)
+        autocast = (lambda: torch.autocast("cpu", dtype=dtype)) if dtype else contextlib.nullcontext
+
+        def step() -> None:
+            model.to(memory_format=memory_format)   # a no-op when already in that format
+            if training:
+                model.train()
+                with autocast():
+                    loss = F.cross_entropy(model(images), y)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+            else:
+                model.eval()
+                with torch.inference_mode(), autocast():
+                    model(images)
+        return step
+
+    rows = []
+    for kind, training in (("forward", False), ("train_step", True)):
+        fns = {v: step_fn(*variants[v], training) for v in variants}
+        seconds = interleaved(fns, repeats)
+        base = sorted(seconds["fp32"])[len(seconds["fp32"]) // 2]
+        for v, secs in seconds.items():
+            stats = rate_stats(batch, secs)
+            rows.append({"backbone": name, "image_size": image_size, "batch": batch, "kind": kind, "variant": v,
+                         "img_s_median": stats["per_s_median"], "img_s_min": stats["per_s_min"],
+                         "img_s_max": stats["per_s_max"], "repeats": stats["repeats"],
+                         "speedup_vs_fp32": base / sorted(secs)[len(secs) // 2]})
+    return rows
+
+
+def run(sz: Size, out_dir=None) -> pd.DataFrame:
+    """Every backbone of ``sz`` at every ``sz.step_sizes``; write ``step_cost.csv/.png``."""
+    variants = {k: v for k, v in VARIANTS.items() if k != "bf16_autocast" or cpu_has_bf16()}
+    names = list(sz.backbones or models.names())
+    rows = []
+    with torch_threads(1):
+        for image_size, batch in zip(sz.step_sizes, sz.step_batches):
+            for name in names:
+                rows += measure(name, image_size, batch, sz.step_repeats, variants)
+        return write("step_cost", pd.DataFrame(rows), figure, out_dir)
+
+
+def figure(table: pd.DataFrame):
+    """Training-step images/s per backbone (fp32), one panel per input side, with the variants' speed-ups."""
+    import matplotlib.pyplot as plt
+
+    from bench.common import machine_label
+
+    sizes = sorted(table["image_size"].unique())
+    fig, axes = plt.subplots(1, len(sizes), figsize=(5 * len(sizes), 0.32 * table["backbone"].nunique() + 1.6),
+                             sharey=True, squeeze=False)
+    steps = table[table["kind"] == "train_step"]
+    colours = {"fp32": "#1f5fa8", "fp32_channels_last": "#7fa7d1", "bf16_autocast": "#e08e2b"}
+    for ax, side in zip(axes[0], sizes):
+        part = steps[steps["image_size"] == side].pivot(index="backbone", columns="variant", values="img_s_median")
+        part = part.sort_values("fp32")
+        height = 0.8 / len(part.columns)
+        for i, variant in enumerate(part.columns):
+            ax.barh([k + i * height for k in range(len(part))], part[variant], height=height,
+                    color=colours.get(variant, "#888888"), label=variant.replace("_", " "))
+        ax.set_yticks([k + 0.4 - height / 2 for k in range(len(part))], part.index)
+        ax.set_xscale("log")
+        ax.set_xlabel(f"training-step images/s at {side}x{side} (batch {steps[steps['image_size'] == side]['batch'].iloc[0]})")
+    axes[0][0].legend(fontsize=7, loc="lower right")
+    fig.suptitle(machine_label(table), fontsize=8)
+    fig.tight_layout()
+    return fig

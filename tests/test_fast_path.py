@@ -1,0 +1,147 @@
+"""The fast path changes no result: cache vs per-epoch decoding, the transform, the trainer's bookkeeping, run keys."""
+import glob
+import json
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.transforms import v2
+
+import lib.data as data
+from lib import results, train
+from lib.data.transforms import IMAGENET_MEAN, IMAGENET_STD, ToModelInput
+from lib.provenance import REPO_ROOT
+
+
+def reference_transform(pixels: np.ndarray, augment: bool) -> torch.Tensor:
+    """ToModelInput as first written (permuted view, out-of-place normalisation): the results the records hold."""
+    image = torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)
+    if augment:
+        image = v2.TrivialAugmentWide()(image)
+    mean, std = torch.tensor(IMAGENET_MEAN).view(3, 1, 1), torch.tensor(IMAGENET_STD).view(3, 1, 1)
+    return (image.to(torch.float32).div_(255.0) - mean) / std
+
+
+@pytest.mark.parametrize("augment", [True, False])
+def test_transform_is_bit_identical_to_the_reference(augment):
+    rng = np.random.default_rng(0)
+    fast = ToModelInput(augment)
+    for seed in range(150):   # enough draws to hit every TrivialAugmentWide op
+        pixels = rng.integers(0, 256, size=(24, 20, 3), dtype=np.uint8)
+        torch.manual_seed(seed)
+        expected = reference_transform(pixels, augment)
+        torch.manual_seed(seed)
+        assert torch.equal(fast(pixels), expected), f"seed {seed}"
+
+
+def items(dataset, seed: int, count: int) -> list[torch.Tensor]:
+    torch.manual_seed(seed)
+    return [dataset[i][0] for i in range(count)]
+
+
+def test_cache_and_per_epoch_decoding_give_identical_tensors(tmp_path):
+    cached = data.load("digits", image_size=32, fraction=0.25, seed=3, cache_dir=tmp_path, progress=False)
+    decoded = data.load("digits", image_size=32, fraction=0.25, seed=3, cache=False, progress=False)
+    assert cached.train.ids == decoded.train.ids and cached.train.augment
+    for a, b in zip(items(cached.train, 7, 40), items(decoded.train, 7, 40)):
+        assert torch.equal(a, b)
+    # ... and through the trainer's loaders, with a worker process: same batches, epoch after epoch.
+    loaders = [train.make_loader(s.train, 16, True, 5, 1, torch.device("cpu")) for s in (cached, decoded)]
+    for _ in range(2):
+        for (xa, ya), (xb, yb) in zip(*loaders):
+            assert torch.equal(xa, xb) and torch.equal(ya, yb)
+
+
+def test_jpeg_cache_matches_per_epoch_decoding(tmp_path):
+    """The benchmark's ImageFolder of real JPEG files: cached and decoded-every-access items are equal."""
+    from bench import pipeline
+
+    ids = pipeline.make_jpeg_folder(tmp_path / "jpeg", 12, (40, 52))
+    cached, decoded, _ = pipeline.book_datasets(tmp_path / "jpeg", ids, 32, tmp_path / "npy")
+    assert cached.pixels(0).shape == (32, 32, 3)
+    for a, b in zip(items(cached, 1, 12), items(decoded, 1, 12)):
+        assert torch.equal(a, b)
+
+
+def test_only_deterministic_loaders_keep_their_workers():
+    splits = data.load("digits", image_size=16, fraction=0.1, progress=False)
+    cpu = torch.device("cpu")
+    assert not train.make_loader(splits.train, 8, True, 0, 1, cpu).persistent_workers   # shuffled, augmented
+    assert train.make_loader(splits.test, 8, False, 0, 1, cpu).persistent_workers
+    assert not train.make_loader(splits.test, 8, False, 0, 0, cpu).persistent_workers   # no workers at all
+    assert not train.make_loader(splits.train.with_augment(True), 8, False, 0, 1, cpu).persistent_workers
+    loader = train.make_loader(splits.test, 8, False, 0, 1, cpu)
+    first, second = [torch.cat([x for x, _ in loader]) for _ in range(2)]
+    assert torch.equal(first, second)
+
+
+def reference_epoch(model, batches, optimizer) -> dict:
+    """train_one_epoch's bookkeeping as first written: loss.item() per step, summed in Python."""
+    model.train()
+    total, seen = 0.0, 0
+    for images, labels in batches:
+        loss = F.cross_entropy(model(images), labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * labels.numel()
+        seen += labels.numel()
+    return {"train_loss": total / seen, "train_images": seen}
+
+
+def reference_evaluate(model, batches) -> dict:
+    model.eval()
+    c1 = c5 = seen = 0
+    total = 0.0
+    with torch.inference_mode():
+        for images, labels in batches:
+            logits = model(images).float()
+            total += F.cross_entropy(logits, labels, reduction="sum").item()
+            top = logits.topk(5, dim=1).indices
+            hits = top == labels[:, None]
+            c1 += hits[:, 0].sum().item()
+            c5 += hits.any(dim=1).sum().item()
+            seen += labels.numel()
+    return {"top1": 100.0 * c1 / seen, "top5": 100.0 * c5 / seen, "loss": total / seen}
+
+
+def test_device_side_sums_equal_python_sums():
+    g = torch.Generator().manual_seed(0)
+    batches = [(torch.randn(n, 3, 8, 8, generator=g), torch.randint(0, 7, (n,), generator=g)) for n in (5, 9, 3)]
+    rt = train.Runtime(torch.device("cpu"), None, False, progress=False)
+    outcomes = []
+    for book in (True, False):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(4 * 36, 7))
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+        if book:
+            tr = train.train_one_epoch(model, batches, optimizer, torch.amp.GradScaler("cpu", enabled=False), rt, "t")
+            ev = train.evaluate(model, batches, rt)
+            tr = {k: tr[k] for k in ("train_loss", "train_images")}
+        else:
+            tr, ev = reference_epoch(model, batches, optimizer), reference_evaluate(model, batches)
+        outcomes.append((tr, ev))
+    assert outcomes[0] == outcomes[1]   # exactly equal, not approximately
+
+
+def test_committed_workshop_runs_keep_their_keys():
+    plan = train.plan("workshop", fractions=[0.01, 0.1, None])
+    status = train.plan_status(plan, results.RUNS_DIR)
+    assert len(status) == 33 and (status["status"] == "recorded").all(), status[status["status"] != "recorded"]
+
+
+@pytest.mark.slow
+def test_fast_path_reproduces_a_committed_workshop_record_exactly(tmp_path):
+    """Re-train one committed workshop run with today's trainer: every epoch's loss and accuracy are the same bits."""
+    (path,) = glob.glob(str(REPO_ROOT / "results" / "runs" / "shufflenet_v2_x2_0__digits__f0p01__s0__workshop__*.json"))
+    old = json.loads(open(path).read())
+    cfg = train.TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in old["config"].items()})
+    new = train.run(cfg, results_dir=tmp_path, checkpoint_dir=tmp_path, cache_dir=tmp_path / "cache",
+                    progress=False, log=lambda _: None)
+    assert new["run_key"] == old["run_key"]
+    keys = ("train_loss", "val_top1", "val_loss", "test_top1", "test_top5", "train_images")
+    assert [[h[k] for k in keys] for h in new["history"]] == [[h[k] for k in keys] for h in old["history"]]
+    assert (new["test_top1"], new["test_top5"], new["best_epoch"]) == (old["test_top1"], old["test_top5"],
+                                                                       old["best_epoch"])

@@ -145,11 +145,13 @@ def start_ray(ray_address: str | None = None, num_cpus: int | None = None) -> bo
     return True
 
 
-def _for_worker(cfg, use_gpu: bool, cpus_per_run: int):
-    """The config as a worker runs it: same run key (device and threads are not part of it)."""
-    if use_gpu:
-        return dataclasses.replace(cfg, device="cuda", cpu_threads=None)   # Ray sets CUDA_VISIBLE_DEVICES
-    return dataclasses.replace(cfg, device="cpu", cpu_threads=max(1, cpus_per_run))
+def ray_resources(cfg, cluster_gpus: float, cpus_per_run: int = 1) -> tuple[dict, object]:
+    """The Ray task options of one run and the config its worker runs (same run key: device and threads are
+    not part of it). One GPU per run when the cluster has GPUs and the run may use one, else CPUs only."""
+    if cluster_gpus > 0 and _wants_gpu(cfg):
+        # Ray sets CUDA_VISIBLE_DEVICES to the GPU it granted, so "cuda" is that GPU.
+        return {"num_gpus": 1, "num_cpus": cpus_per_run}, dataclasses.replace(cfg, device="cuda", cpu_threads=None)
+    return {"num_cpus": cpus_per_run}, dataclasses.replace(cfg, device="cpu", cpu_threads=cpus_per_run)
 
 
 def _wants_gpu(cfg) -> bool:
@@ -182,12 +184,11 @@ def _execute_ray(jobs, ray_address, retries, cpus_per_run, num_cpus, run_fn, log
         task = ray.remote(_ray_task)
         refs, keys = {}, []
         for cfg, kwargs in jobs:
-            use_gpu = gpus > 0 and _wants_gpu(cfg)
             key = _key(cfg)
             keys.append(key)
-            options = dict(num_gpus=1, num_cpus=cpus_per_run) if use_gpu else dict(num_cpus=cpus_per_run)
+            options, worker_cfg = ray_resources(cfg, gpus, cpus_per_run)
             ref = task.options(name=key, max_retries=retries, retry_exceptions=True, **options).remote(
-                run_fn, _for_worker(cfg, use_gpu, cpus_per_run), {**_absolute(kwargs), "progress": False}, env)
+                run_fn, worker_cfg, {**_absolute(kwargs), "progress": False}, env)
             refs[ref] = len(keys) - 1
         log(f"submitted {len(refs)} runs to Ray ({'one GPU' if gpus else f'{cpus_per_run} CPU'} each; cluster: "
             f"{ray.cluster_resources().get('CPU', 0):g} CPUs, {gpus:g} GPUs)")

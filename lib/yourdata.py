@@ -53,7 +53,7 @@ MIN_IMAGES_PER_CLASS = 3
 DEFAULT_OUT = REPO_ROOT / "checkpoints" / "yourdata"
 """Where a search keeps its manifest, run records and report unless told otherwise (git-ignored)."""
 
-DEMO_PER_CLASS = {"ci": 12, "workshop": 60, "paper": None}
+DEMO_PER_CLASS = {"ci": 12, "workshop": 40, "paper": None}
 """Images per digit in the demo folder (:func:`write_demo_folder`) under each profile (None: all 1,797)."""
 
 NOISE_FACTOR = 2.0
@@ -623,10 +623,14 @@ def plot_search(result: SearchResult):
     import matplotlib.pyplot as plt
 
     probe, table = probe_table(result), ranking(result)
+    chance = 100.0 / len(result.plan.check.classes)
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
+    left.axvline(chance, color="black", linestyle="--", linewidth=1, label="guessing")
+    right.axhline(chance, color="black", linestyle="--", linewidth=1, label="guessing")
     colours = ["tab:blue" if t else "lightgrey" for t in probe.to_full_protocol]
     left.barh(probe.display[::-1], probe.probe_val_top1[::-1], color=colours[::-1])
     left.set_xlabel("probe validation top-1 (%)")
+    left.legend(loc="lower right", fontsize=8)
     left.set_title(f"ours: probe ({result.plan.probe_fraction:.0%} of train, ≤{result.plan.probe_epochs} epochs)")
     if not table.empty:
         right.errorbar(table.infer_img_s, table.test_top1_mean, yerr=table.test_top1_std.fillna(0), fmt="o",

@@ -390,6 +390,17 @@ def dual_opt_fit(model: nn.Module, loaders: dict, cfg: TrainConfig, rt: Runtime,
 # One run: configuration -> record (re-used when it exists, resumed when a checkpoint exists)
 # ---------------------------------------------------------------------------------------------------
 
+def _check_whole(name: str, value, what: str) -> None:
+    """ConfigError unless ``value`` is None or an int (a papermill parameter may arrive as text or float)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
+        raise ConfigError(f"{name} {value!r} is not a whole number: {what}")
+
+
+def _check_number(name: str, value, what: str) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float, np.number))):
+        raise ConfigError(f"{name} {value!r} is not a number: {what}")
+
+
 def make_config(backbone: str, dataset: str, seed: int = 0, profile: str = "workshop",
                 fraction: float | None = None, pretrained: bool | None = None,
                 image_size: int | tuple[int, int] | None = None, max_epochs: int | None = None,
@@ -403,6 +414,12 @@ def make_config(backbone: str, dataset: str, seed: int = 0, profile: str = "work
         raise UnknownNameError(f"unknown backbone {backbone!r}: choose one of {', '.join(models.names())}")
     if dataset not in data.names():
         raise UnknownNameError(f"unknown dataset {dataset!r}: choose one of {', '.join(data.names())}")
+    _check_number("fraction", fraction, "use e.g. 0.01, 0.1 or 1")
+    _check_whole("seed", seed, "use a non-negative integer")
+    for name, value in (("max_epochs", max_epochs), ("batch size", batch_size), ("patience", patience)):
+        _check_whole(name, value, "use a whole number, 1 or more")
+    if not isinstance(image_size, (tuple, list)):
+        _check_whole("image size", image_size, "use a whole number of pixels per side, e.g. 32")
     fraction = prof.fraction if fraction is None else float(fraction)
     if not 0.0 < fraction <= 1.0:
         raise ConfigError(f"fraction {fraction} is outside (0, 1]: use e.g. 0.01, 0.1 or 1")

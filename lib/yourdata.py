@@ -159,15 +159,18 @@ def check_dataset(path: str | Path, image_size: int = 32, val_fraction: float = 
 def write_demo_folder(dest: str | Path, per_class: int | None = None) -> Path:
     """A small ImageFolder to try the chapter with: scikit-learn's 8x8 digits as PNGs, ``<dest>/<digit>/<n>.png``.
 
-    ``per_class`` keeps the first images of each digit (None: all 1,797). Existing files are overwritten,
-    so the folder always holds exactly these images.
+    ``per_class`` keeps the first images of each digit (None: all 1,797). The folder ends up holding exactly
+    these images; a file that already holds the right bytes is left alone, so its modification time, and with
+    it the data's fingerprint (and the output folder that re-uses finished runs), stays the same.
     """
+    import io
+
     from sklearn.datasets import load_digits
 
     dest = Path(dest)
     bunch = load_digits()
     pixels = np.clip(np.round(bunch.images * 255.0 / 16.0), 0, 255).astype(np.uint8)
-    kept = {d: [i for i in np.flatnonzero(bunch.target == d)][:per_class] for d in range(10)}
+    kept = {d: list(np.flatnonzero(bunch.target == d))[:per_class] for d in range(10)}
     for digit, indices in kept.items():
         folder = dest / str(digit)
         folder.mkdir(parents=True, exist_ok=True)
@@ -176,7 +179,11 @@ def write_demo_folder(dest: str | Path, per_class: int | None = None) -> Path:
             if old.name not in wanted:
                 old.unlink()
         for i in indices:
-            Image.fromarray(pixels[i], "L").save(folder / f"{i:04d}.png")
+            png = io.BytesIO()
+            Image.fromarray(pixels[i], "L").save(png, format="PNG")
+            path = folder / f"{i:04d}.png"
+            if not path.is_file() or path.read_bytes() != png.getvalue():
+                path.write_bytes(png.getvalue())
     return dest
 
 

@@ -152,6 +152,15 @@ def test_csv_with_absolute_and_relative_paths_and_integer_labels(tmp_path):
     assert check.per_class.images.tolist() == [4, 4]
 
 
+def test_demo_folder_is_stable_so_a_second_execution_reuses_its_runs(tmp_path):
+    demo = yourdata.write_demo_folder(tmp_path / "digits_demo", per_class=4)
+    first = yourdata.check_dataset(demo)
+    assert first.per_class.images.tolist() == [4] * 10
+    (demo / "3" / "extra.png").write_bytes(b"not one of the demo images")
+    yourdata.write_demo_folder(tmp_path / "digits_demo", per_class=4)       # removes it, leaves the rest alone
+    assert yourdata.check_dataset(demo).fingerprint == first.fingerprint
+
+
 # --- planning and the budget ------------------------------------------------------------------------
 
 

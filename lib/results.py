@@ -102,6 +102,15 @@ def read_record(path: Path | str) -> dict:
     return record
 
 
+def is_intact(path: Path | str) -> bool:
+    """True when the record at ``path`` reads and passes its checksum."""
+    try:
+        read_record(path)
+    except DataError:
+        return False
+    return True
+
+
 def find_record(key: str, folder: Path | str = RUNS_DIR) -> dict | None:
     """The stored record of run ``key``, or None when that run has not finished yet."""
     path = record_path(key, folder)
@@ -109,8 +118,23 @@ def find_record(key: str, folder: Path | str = RUNS_DIR) -> dict | None:
 
 
 def load_records(folder: Path | str = RUNS_DIR) -> pd.DataFrame:
-    """Every record in ``folder`` as one row (``config`` and ``history`` kept as objects), ``source`` = ours."""
-    return to_frame([read_record(p) for p in sorted(Path(folder).glob("*.json"))])
+    """Every record in ``folder`` as one row (``config`` and ``history`` kept as objects), ``source`` = ours.
+
+    A damaged record is never skipped: DataError names every one that fails its checksum.
+    """
+    rows, bad = [], []
+    for path in sorted(Path(folder).glob("*.json")):
+        try:
+            rows.append(read_record(path))
+        except DataError as err:
+            bad.append((path, err))
+    if len(bad) == 1:
+        raise bad[0][1]
+    if bad:   # name every damaged file at once, not one per attempt
+        raise DataError(f"{len(bad)} run records in {folder} are unreadable or fail their checksum: "
+                        f"{', '.join(p.name for p, _ in bad)}; records are never edited by hand: delete them "
+                        f"and run those configurations again")
+    return to_frame(rows)
 
 
 def to_frame(rows: list[dict]) -> pd.DataFrame:

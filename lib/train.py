@@ -103,17 +103,46 @@ def seed_worker(worker_id: int) -> None:
     random.seed(worker_seed)
 
 
+class Uint8Items(torch.utils.data.Dataset):
+    """Items of an image dataset as augmented **uint8** ``3 x H x W`` tensors; :class:`Runtime` normalises batches.
+
+    The same augmentation, in the same worker, drawing the same random numbers as the dataset's own items: only the
+    float conversion and the normalisation move from the worker to the device (bit-identical, see
+    ``lib.data.transforms.normalise``), so a quarter of the bytes crosses from worker to trainer.
+    """
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int):
+        return self.dataset.transform.augment_pixels(self.dataset.pixels(index)), self.dataset.targets[index]
+
+    def __getattr__(self, name: str):   # targets, classes, augment, ... of the wrapped dataset
+        if name == "dataset":
+            raise AttributeError(name)
+        return getattr(self.dataset, name)
+
+
 def make_loader(dataset, batch_size: int, shuffle: bool, seed: int, num_workers: int,
                 device: torch.device) -> DataLoader:
     """A loader with its own seeded generator (so the shuffle order is part of the checkpoint).
 
+    Image datasets (``lib.data``'s, which decode to uint8 and augment per item) deliver uint8 batches that
+    :meth:`Runtime.to_device` normalises on the device; any other dataset's items pass through unchanged.
     Workers persist across epochs only where no randomness is involved (no shuffle, no augmentation:
     the val and test loaders), which saves starting them every epoch without changing a single tensor.
     A training loader starts fresh workers each epoch, because PyTorch seeds workers only when they
     start: persistent ones would draw other augmentations than a resumed run does.
     """
+    from lib.data.transforms import ToModelInput
+
     generator = torch.Generator().manual_seed(seed)
     deterministic = not shuffle and not getattr(dataset, "augment", True)
+    if isinstance(getattr(dataset, "transform", None), ToModelInput) and hasattr(dataset, "pixels"):
+        dataset = Uint8Items(dataset)
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
                       num_workers=num_workers, worker_init_fn=seed_worker,
                       pin_memory=device.type == "cuda", drop_last=False,
@@ -158,8 +187,13 @@ class Runtime:
     progress: bool = True
 
     def to_device(self, images: torch.Tensor, labels: torch.Tensor):
+        """Move a batch to the device; uint8 images (from :class:`Uint8Items`) are normalised there."""
+        from lib.data.transforms import normalise
+
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         images = images.to(self.device, non_blocking=True, memory_format=fmt)
+        if images.dtype == torch.uint8:
+            images = normalise(images)
         return images, labels.to(self.device, non_blocking=True)
 
 
@@ -491,14 +525,21 @@ def plan(profile: str = "workshop", backbones: str | list[str] | None = None,
 
 def plan_status(configs: list[TrainConfig], results_dir: Path | str,
                 checkpoint_dir: Path | str = CHECKPOINT_DIR) -> "pd.DataFrame":
-    """One row per planned run: is it recorded (re-used), resumable (checkpoint), or still to run?"""
+    """One row per planned run: recorded (re-used), resumable (checkpoint), to run, or corrupt (named)."""
     import pandas as pd
 
     rows = []
     for cfg in configs:
         key = results.run_key(cfg.as_dict())
-        state = ("recorded" if results.record_path(key, results_dir).exists()
-                 else "resumable" if (Path(checkpoint_dir) / f"{key}.pt").exists() else "to run")
+        record, checkpoint = results.record_path(key, results_dir), Path(checkpoint_dir) / f"{key}.pt"
+        if record.exists():
+            state = "recorded" if results.is_intact(record) else "corrupt record: delete it to run again"
+        elif checkpoint.exists():
+            with open(checkpoint, "rb") as f:   # the header only; the full checksum is verified on resume
+                intact = f.read(len(CHECKPOINT_MAGIC)) == CHECKPOINT_MAGIC
+            state = "resumable" if intact else "corrupt checkpoint: delete it to start again"
+        else:
+            state = "to run"
         rows.append({"backbone": cfg.backbone, "dataset": cfg.dataset, "fraction": cfg.fraction,
                      "seed": cfg.seed, "image_size": f"{cfg.image_size[0]}x{cfg.image_size[1]}",
                      "pretrained": cfg.pretrained, "status": state, "run_key": key})

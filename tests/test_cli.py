@@ -65,3 +65,31 @@ def test_command_line_trains_then_reuses_the_record(dirs):
     assert again.returncode == 0 and "re-used finished run" in again.stdout
     assert again.stdout.strip().splitlines()[-1] == last
     assert list(dirs["results"].glob("*.json")) == records and results.read_record(records[0]) == record
+
+
+@pytest.mark.slow
+def test_a_failed_run_in_a_grid_exits_2_after_the_others_finish(dirs, capsys):
+    """One grid run has a damaged checkpoint: the other is trained and printed, the damaged one is named on one
+    error line (exit 2); once it is deleted, the same command re-uses the first run and trains the second."""
+    grid = ["grid", "--backbones", "shufflenet_v2_x2_0,mobilenet_v3_large", "--datasets", "digits",
+            "--profile", "ci", "--fractions", "0.05", "--image-size", "16", "--max-epochs", "1",
+            *folder_args(dirs)]
+    damaged = train.make_config("mobilenet_v3_large", "digits", profile="ci", fraction=0.05, image_size=16,
+                                max_epochs=1)
+    checkpoint = dirs["checkpoints"] / f"{results.run_key(damaged.as_dict())}.pt"
+    checkpoint.parent.mkdir(parents=True)
+    checkpoint.write_bytes(b"half a checkpoint")
+
+    assert train.main(grid) == 2
+    out, err = capsys.readouterr()
+    [line] = err.strip().splitlines()
+    assert line.startswith("error: run mobilenet_v3_large__") and str(checkpoint) in line and "delete it" in line
+    assert "the other 1 runs finished and are recorded" in line
+    [trained] = dirs["results"].glob("*.json")
+    assert trained.name.startswith("shufflenet_v2_x2_0__") and f"record {trained}" in out
+
+    checkpoint.unlink()
+    assert train.main(grid) == 0
+    out, err = capsys.readouterr()
+    assert f"re-used finished run {trained.stem}" in out and not err
+    assert len(list(dirs["results"].glob("*.json"))) == 2 and "record " in out.strip().splitlines()[-1]

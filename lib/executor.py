@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,6 +135,7 @@ def start_ray(ray_address: str | None = None, num_cpus: int | None = None) -> bo
     if ray.is_initialized():
         return False
     if ray_address is not None:
+        _check_reachable(ray_address)
         try:
             ray.init(address=ray_address, log_to_driver=True)
         except (ConnectionError, RuntimeError, ValueError) as err:
@@ -143,6 +145,22 @@ def start_ray(ray_address: str | None = None, num_cpus: int | None = None) -> bo
     ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False,
              object_store_memory=_LOCAL_OBJECT_STORE_BYTES, log_to_driver=True)
     return True
+
+
+def _check_reachable(address: str, timeout_s: float = 10.0) -> None:
+    """Fail in seconds, naming the address, when nothing listens there (Ray itself keeps retrying for minutes)."""
+    if address == "auto" or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"Ray address {address!r} is not HOST:PORT: pass the address 'ray start --head' prints, "
+                          f"e.g. 10.0.0.1:6379")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as err:
+        raise ConfigError(f"cannot reach a Ray cluster at {address!r} ({err.strerror or type(err).__name__}): "
+                          f"start one with 'ray start --head' and pass the address it prints, or use "
+                          f"--executor local") from None
 
 
 def ray_resources(cfg, cluster_gpus: float, cpus_per_run: int = 1) -> tuple[dict, object]:

@@ -53,8 +53,8 @@ SIZES = {
                  step_sizes=(32, 64), step_batches=(4, 2), step_repeats=2),
     "default": Size("default", pipeline_images=1000, pipeline_source=(375, 500), pipeline_size=256,
                     pipeline_batch=32, pipeline_workers=2, pipeline_repeats=3, backbones=None,
-                    overhead_size=32, overhead_batch=32, overhead_steps=3, overhead_repeats=5,
-                    step_sizes=(32, 256), step_batches=(32, 4), step_repeats=3),
+                    overhead_size=32, overhead_batch=32, overhead_steps=2, overhead_repeats=3,
+                    step_sizes=(32, 256), step_batches=(32, 2), step_repeats=2),
 }
 
 

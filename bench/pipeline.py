@@ -5,8 +5,9 @@
   persistent workers, prefetch factor 2);
 - ``book_decode``: this book's dataset with ``cache=False`` (decode and resize on every access), same augmentation;
 - ``book_cache``: this book's default path: JPEGs decoded and resized once into a uint8 ``.npy`` cache, read
-  memory-mapped, augmented per item; loaders from ``lib.train.make_loader`` exactly as the trainer builds them
-  (workers started anew each epoch, which counts against this path).
+  memory-mapped, augmented per item in uint8; loaders from ``lib.train.make_loader`` exactly as the trainer builds
+  them (workers started anew each epoch, which counts against this path), and each batch normalised by the
+  trainer's ``Runtime.to_device`` (on the device; here the CPU, inside the timed loop).
 
 The images are generated JPEG files in an ImageFolder layout (``<root>/<class>/<i>.jpg``), larger than the training
 size as photographs are, so every path pays for a real decode and resize. The one-time cost of building the cache is
@@ -26,7 +27,7 @@ from bench.common import Size, interleaved, rate_stats, timed, write
 from lib.data import ImageDataset
 from lib.data.cache import CachedImages, DecodedImages, cached_split, default_cache_dir
 from lib.data.transforms import IMAGENET_MEAN, IMAGENET_STD
-from lib.train import make_loader
+from lib.train import Runtime, make_loader
 
 CLASSES = 10
 
@@ -87,9 +88,11 @@ def book_datasets(root, ids: list[str], image_size: int, cache_dir) -> tuple[Ima
     return cached, decoded, build_s
 
 
-def _epoch(loader) -> int:
+def _epoch(loader, rt) -> int:
+    """One pass, each batch handed to the trainer's ``Runtime.to_device`` (which normalises uint8 batches)."""
     seen = 0
     for images, labels in loader:
+        images, labels = rt.to_device(images, labels)
         seen += labels.numel()
     return seen
 
@@ -108,8 +111,9 @@ def run(sz: Size, out_dir=None, work_dir=None) -> pd.DataFrame:
                          num_workers=workers, persistent_workers=workers > 0, prefetch_factor=2 if workers else None)
     book_cache = make_loader(cached, batch, True, 0, workers, device)
     book_decode = make_loader(decoded, batch, True, 0, workers, device)
-    seconds = interleaved({"authors": lambda: _epoch(authors), "book_decode": lambda: _epoch(book_decode),
-                           "book_cache": lambda: _epoch(book_cache)}, sz.pipeline_repeats)
+    rt = Runtime(device, None, False, progress=False)
+    seconds = interleaved({"authors": lambda: _epoch(authors, rt), "book_decode": lambda: _epoch(book_decode, rt),
+                           "book_cache": lambda: _epoch(book_cache, rt)}, sz.pipeline_repeats)
     labels = {"authors": "(a) authors: ImageFolder + PIL decode/resize every epoch",
               "book_decode": "book, cache=False: decode/resize every epoch",
               "book_cache": "(b) book default: decoded uint8 cache"}

@@ -54,6 +54,28 @@ def test_cache_and_per_epoch_decoding_give_identical_tensors(tmp_path):
             assert torch.equal(xa, xb) and torch.equal(ya, yb)
 
 
+def test_uint8_batches_normalised_on_the_device_equal_the_datasets_float_items():
+    """make_loader ships augmented uint8 and Runtime.to_device normalises: the same bits as the dataset's items."""
+    splits = data.load("digits", image_size=24, fraction=0.1, seed=1, progress=False)
+    cpu = torch.device("cpu")
+    torch.manual_seed(11)
+    reference = [x for x, _ in torch.utils.data.DataLoader(splits.train, batch_size=8, shuffle=True,
+                                                           generator=torch.Generator().manual_seed(4))]
+    torch.manual_seed(11)
+    loader = train.make_loader(splits.train, 8, True, 4, 0, cpu)
+    rt = train.Runtime(cpu, None, channels_last=True, progress=False)
+    fast = []
+    for images, labels in loader:
+        assert images.dtype == torch.uint8
+        fast.append(rt.to_device(images, labels)[0])
+    assert len(fast) == len(reference) and all(torch.equal(a, b) for a, b in zip(fast, reference))
+    assert fast[0].is_contiguous(memory_format=torch.channels_last)
+    # any other dataset passes through as it is
+    toy = torch.utils.data.TensorDataset(torch.randn(4, 3, 2, 2), torch.arange(4))
+    (x, _), = train.make_loader(toy, 4, False, 0, 0, cpu)
+    assert x.dtype == torch.float32 and torch.equal(x, toy.tensors[0])
+
+
 def test_jpeg_cache_matches_per_epoch_decoding(tmp_path):
     """The benchmark's ImageFolder of real JPEG files: cached and decoded-every-access items are equal."""
     from bench import pipeline

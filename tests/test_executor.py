@@ -83,7 +83,7 @@ def test_a_failing_run_is_reported_while_the_others_finish(grid, capsys):
 
 
 @pytest.mark.slow
-def test_ray_retries_a_crash_then_reports_it(ray_cluster, tmp_path):
+def test_ray_retries_a_crash_or_a_dead_worker_then_reports_it(ray_cluster, tmp_path):
     marker = tmp_path / "crashed-once"
 
     def crashes_once(cfg, **kwargs):             # pickled by value into the Ray worker
@@ -97,7 +97,17 @@ def test_ray_retries_a_crash_then_reports_it(ray_cluster, tmp_path):
             f.write("x")
         raise MemoryError("out of memory")
 
+    def worker_killed_once(cfg, **kwargs):       # the worker process dies (OOM killer, preempted node)
+        import os
+        import signal
+        if not (tmp_path / "killed-once").exists():
+            (tmp_path / "killed-once").write_text("1")
+            os.kill(os.getpid(), signal.SIGKILL)
+        return {"run_key": "survived"}
+
     cfg = train.make_config("resnet50", "digits", profile="ci")
+    [killed] = executor.execute([(cfg, {})], "ray", retries=1, run_fn=worker_killed_once, log=lambda s: None)
+    assert killed.ok and killed.record == {"run_key": "survived"} and (tmp_path / "killed-once").exists()
     [first] = executor.execute([(cfg, {})], "ray", retries=1, run_fn=crashes_once, log=lambda s: None)
     assert first.ok and first.record == {"run_key": "fine", "seed": 0}
     [second] = executor.execute([(cfg, {})], "ray", retries=2, run_fn=always_crashes, log=lambda s: None)

@@ -270,7 +270,25 @@ def workshop_times(root: Path = REPO_ROOT) -> str:
     return text
 
 
+def workshop_profile() -> str:
+    """Markdown: the workshop profile's knobs and its dataset's size, read from ``lib.profiles`` and ``lib.data``."""
+    from lib import data, models, profiles
+
+    prof = profiles.get("workshop")
+    rows = [("description", prof.description),
+            ("datasets", ", ".join(f"{data.spec(d).display} (`{d}`, {data.spec(d).num_classes} classes)"
+                                   for d in prof.datasets)),
+            ("backbones", f"{len(prof.backbones or models.names())} ({'all' if prof.backbones is None else 'some'})"),
+            ("image size", f"{prof.image_size}×{prof.image_size} pixels"),
+            ("share of the training split", f"{prof.fraction:g}"),
+            ("epochs", f"at most {prof.max_epochs} (AdamW, then SGD for at least {prof.min_sgd_epochs})"),
+            ("batch size", str(prof.batch_size)), ("seeds", ", ".join(map(str, prof.seeds))),
+            ("pretrained", "yes" if prof.pretrained else "no (random initialisation)"), ("device", prof.device)]
+    return "| setting | value |\n| --- | --- |\n" + "\n".join(f"| {k} | {v} |" for k, v in rows) + "\n"
+
+
 GENERATED = {
+    "_generated/workshop_profile.md": lambda root: workshop_profile(),
     "_generated/reproduce_commands.md": reproduce_commands,
     "_generated/dataset_locations.md": lambda root: dataset_locations(),
     "_generated/weights_files.md": lambda root: weights_files(),

@@ -476,19 +476,43 @@ def _default_runner(plan: SearchPlan, log: Callable[[str], None]) -> Callable[[t
     return run
 
 
+def full_estimate_from_probe(plan: SearchPlan, record: dict, measured_s: float, reused: bool) -> float | None:
+    """A full run's seconds re-estimated from the same backbone's probe record, or None without a history.
+
+    The record's history says how fast this backbone really trained on these images (training seconds per
+    image, data loading included) and what an epoch's evaluation cost; what the run took beyond its epochs
+    (building, checkpoints, loaders) is charged per epoch, which over-counts the one-off part: cautious.
+    """
+    history = record.get("history") or []
+    if not history:
+        return None
+    epochs = len(history)
+    train_s = sum(h["train_seconds"] for h in history)
+    images = sum(h["train_images"] for h in history)
+    epoch_s = sum(h["epoch_seconds"] for h in history)
+    row = plan.costs.set_index("backbone").loc[record["backbone"]]
+    rest = (plan.loader_s + row.checkpoint_s + row.build_s / epochs) if reused else max(measured_s - epoch_s, 0.0) / epochs
+    per_epoch = plan.check.counts["train"] * train_s / max(images, 1) + (epoch_s - train_s) / epochs + rest
+    return float(plan.full_epochs * per_epoch)
+
+
 def run_search(plan: SearchPlan, runner: Callable[[train.TrainConfig], dict] | None = None,
                clock: Callable[[], float] = time.perf_counter, log: Callable[[str], None] = print,
                preload: bool = True) -> SearchResult:
     """Probe, pick the ``top_k`` by validation top-1, run them with every seed; keep inside the budget.
 
-    Before each run its estimate is scaled by how far off the estimates of finished runs were (the largest
-    measured/estimated ratio so far, at least 1), and the run is skipped when that would overrun the budget.
-    Probe runs go in the plan's order; full runs seed by seed, so every top backbone gets its first seed
-    before any gets a second. ``runner``, ``clock`` and ``preload`` (build the image cache first) are for tests.
+    Before each run its estimate is checked against what is left of the budget, and the run is skipped if it
+    does not fit. The estimate is the plan's, scaled by how far off the finished runs of the same stage were
+    (the largest measured/estimated ratio, at least 1); a full run is re-estimated from its backbone's probe
+    record first (:func:`full_estimate_from_probe`). Probe runs go in the plan's order; full runs seed by seed,
+    so every top backbone gets its first seed before any gets a second. ``runner``, ``clock`` and ``preload``
+    (build the image cache first) are for tests.
     """
     runner = runner or _default_runner(plan, lambda line: None)
     write_manifest(plan.check.manifest, plan.out_dir / "manifest.json")
-    spent, ratio, rows, records = plan.overhead_s, 1.0, [], []
+    spent, rows, records = plan.overhead_s, [], []
+    ratio = {"probe": 1.0, "full": None}      # None: no full run measured yet
+    from_probe: dict[str, float] = {}          # backbone -> full-run estimate from its probe record
     if preload:   # decode every image once into the cache the runs read; counted against the budget
         from lib import data
 
@@ -499,15 +523,19 @@ def run_search(plan: SearchPlan, runner: Callable[[train.TrainConfig], dict] | N
         spent += rows[-1]["measured_s"]
 
     def attempt(stage: str, backbone: str, seed: int) -> None:
-        nonlocal spent, ratio
+        nonlocal spent
         cfg = plan.config(backbone, stage, seed)
         estimate = plan.estimate(backbone, stage)
+        if stage == "full" and backbone in from_probe:
+            base, scale = from_probe[backbone], ratio["full"] or 1.0
+        else:   # a full run without a probe history inherits the probe's error until full runs have their own
+            base, scale = estimate, ratio[stage] or ratio["probe"]
         row = {"stage": stage, "backbone": backbone, "seed": seed, "estimate_s": estimate,
-               "allowed_s": estimate * ratio, "measured_s": 0.0, "run_key": results.run_key(cfg.as_dict())}
+               "allowed_s": base * scale, "measured_s": 0.0, "run_key": results.run_key(cfg.as_dict())}
         reused = results.record_path(row["run_key"], plan.runs_dir).exists()   # costs next to nothing
-        if not reused and spent + estimate * ratio > plan.budget_s:
+        if not reused and spent + row["allowed_s"] > plan.budget_s:
             rows.append({**row, "status": "skipped: budget"})
-            log(f"skip {stage} {backbone} seed {seed}: needs ~{estimate * ratio:.0f} s, "
+            log(f"skip {stage} {backbone} seed {seed}: needs ~{row['allowed_s']:.0f} s, "
                 f"{plan.budget_s - spent:.0f} s of the budget left")
             return
         start = clock()
@@ -515,11 +543,15 @@ def run_search(plan: SearchPlan, runner: Callable[[train.TrainConfig], dict] | N
         measured = clock() - start
         spent += measured
         if not reused:
-            ratio = max(ratio, measured / max(estimate, 1e-9))
+            ratio[stage] = max(ratio[stage] or 1.0, measured / max(base, 1e-9))
+        if stage == "probe":
+            refined = full_estimate_from_probe(plan, record, measured, reused)
+            if refined is not None:
+                from_probe[backbone] = refined
         rows.append({**row, "measured_s": measured, "status": "re-used" if reused else "ran"})
         records.append({**record, "stage": stage})
         log(f"{stage} {backbone} seed {seed}: val top-1 {record['val_top1']:.1f} %, {measured:.0f} s "
-            f"(estimate {estimate:.0f} s)")
+            f"(allowed {row['allowed_s']:.0f} s)")
 
     for backbone in plan.backbones:
         attempt("probe", backbone, plan.seeds[0])

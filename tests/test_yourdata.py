@@ -238,6 +238,23 @@ def test_runs_longer_than_estimated_make_later_estimates_cautious(ten_train, tmp
     assert result.spent_s <= plan.budget_s
 
 
+def test_full_runs_are_re_estimated_from_their_probe_records(ten_train, tmp_path):
+    plan = make_plan(ten_train, 100.0, ["resnet50", "convnext_tiny"], tmp_path, top_k=1, seeds="0")
+    fake = FakeTrainer(1.0, {"resnet50": 50, "convnext_tiny": 70})
+
+    def runner(cfg):
+        record = fake(cfg)
+        if cfg.fraction < 1:   # the probe really trained at 5 images/s (not 10), evaluation took 0.5 s an epoch,
+            fake.now = fake.now - cfg.fraction + 2.0    # and the whole run 2 s: 0.5 s beyond its epoch
+            record["history"] = [{"train_images": 5, "train_seconds": 1.0, "epoch_seconds": 1.5}]
+        return record
+
+    result = yourdata.run_search(plan, runner=runner, clock=fake.clock, log=lambda _: None, preload=False)
+    full = result.ledger[result.ledger.stage == "full"].iloc[0]
+    assert full.estimate_s == pytest.approx(2.0)                  # the plan's: 2 epochs x 10 images at 10/s
+    assert full.allowed_s == pytest.approx(2 * (10 / 5 + 0.5 + 0.5))    # from the probe's record
+
+
 def test_a_budget_too_small_for_the_probe_is_refused_before_anything_runs(ten_train, tmp_path):
     names = ["resnet50", "convnext_tiny", "swin_t"]
     with pytest.raises(ConfigError, match=r"budget_minutes=0.01 is too small: .* pass at least 1 minutes"):

@@ -56,8 +56,6 @@ from lib import train
 sys.exit(train.main(sys.argv[4:]))
 '''
 
-# ci profile, digits: 359 training images in batches of 64 = 6 steps, then 3 validation and 6 test batches.
-LOSSES_PER_EPOCH = 6 + 3 + 6
 TIMING = {"wall_time_s", "images_per_s", "started", "finished", "checksum"}
 HISTORY_TIMING = {"train_seconds", "epoch_seconds", "images_per_s"}
 
@@ -79,7 +77,7 @@ def setup(tmp_path_factory):
 
 
 def cli_args(folder) -> list[str]:
-    return ["--backbone", "shufflenet_v2_x2_0", "--dataset", "digits", "--profile", "ci",
+    return ["--backbone", "shufflenet_v2_x2_0", "--dataset", "digits", "--profile", "ci", "--image-size", "16",
             "--results", str(folder / "runs"), "--checkpoints", str(folder / "ck"),
             "--data-root", str(folder / "data"), "--no-progress"]
 
@@ -107,8 +105,14 @@ def uninterrupted(setup):
     return results.read_record(path)
 
 
+def losses_per_epoch(record: dict) -> int:
+    """Loss computations in one epoch: every training step, then every validation and test batch."""
+    batches = [-(-n // record["batch_size"]) for n in record["split_sizes"].values()]
+    return sum(batches)
+
+
 @pytest.mark.parametrize("moment, nth, watched, resumes_after", [
-    ("epoch", LOSSES_PER_EPOCH + 3, "ck", 1),          # third training step of epoch 2
+    ("epoch", "3 into epoch 2", "ck", 1),               # third training step of epoch 2
     ("checkpoint", 2, "ck", 1),                        # epoch 2's checkpoint complete in its temporary file
     ("record", 1, "runs", 2),                          # the record complete in its temporary file
 ])
@@ -116,6 +120,8 @@ def test_sigkill_then_resume_gives_the_uninterrupted_record(setup, uninterrupted
                                                             resumes_after, capsys):
     base, env = setup
     folder = base / moment
+    if moment == "epoch":
+        nth = losses_per_epoch(uninterrupted) + 3
     killed = killed_run(folder, env, [str(base / "kill_at.py"), moment, str(nth), str(folder / watched)])
     assert killed.returncode == -signal.SIGKILL, killed.stderr
 
@@ -126,7 +132,7 @@ def test_sigkill_then_resume_gives_the_uninterrupted_record(setup, uninterrupted
     leftovers = list(runs.glob(".*.tmp")) + list(ck.glob(".*.tmp"))
     assert len(leftovers) == (0 if moment == "epoch" else 1)                         # what the kill left behind
     key = uninterrupted["run_key"]
-    cfg = train.make_config("shufflenet_v2_x2_0", "digits", profile="ci")
+    cfg = train.make_config("shufflenet_v2_x2_0", "digits", profile="ci", image_size=16)
     assert train.plan_status([cfg], runs, ck)["status"].tolist() == ["resumable"]
 
     code, out = lib_train(folder, env, capsys)

@@ -67,6 +67,10 @@ class GridError(BookError):
         return all(o.user_error for o in self.outcomes if not o.ok)
 
 
+def silent(line: str) -> None:
+    """A log that discards its lines (what Ray workers use when the grid's caller passed its own log)."""
+
+
 def check_executor(executor: str, ray_address: str | None = None, retries: int = DEFAULT_RETRIES) -> None:
     """Validate the executor's settings before any work starts."""
     if executor not in EXECUTORS:

@@ -567,7 +567,10 @@ def run_all(configs: list[TrainConfig], results_dir: Path | str | None = None, e
                          Path(kwargs.get("checkpoint_dir", CHECKPOINT_DIR)): "checkpoints"}.items():
         check_writable(folder, what)
     if executor == "ray":
-        jobs = [(cfg, {k: v for k, v in kw.items() if k != "log"}) for cfg, kw in jobs]   # workers print
+        # A worker cannot call back into this process: it prints (Ray forwards the lines here), or keeps quiet
+        # when the caller asked for its own log; the grid's progress lines still come to `log`.
+        quiet = {} if log is print else {"log": executors.silent}
+        jobs = [(cfg, {**{k: v for k, v in kw.items() if k != "log"}, **quiet}) for cfg, kw in jobs]
     outcomes = executors.execute(jobs, executor, ray_address=ray_address, retries=retries,
                                  cpus_per_run=cpus_per_run, num_cpus=ray_cpus, log=log)
     if not all(o.ok for o in outcomes):

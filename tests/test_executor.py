@@ -69,8 +69,12 @@ def test_a_failing_run_is_reported_while_the_others_finish(grid, capsys):
                                 fraction=0.05, image_size=16)
     checkpoint = folders["checkpoint_dir"] / f"{results.run_key(corrupt.as_dict())}.pt"
     checkpoint.write_bytes(b"not a checkpoint")
+    logs = []
     with pytest.raises(GridError) as caught:
-        train.run_all([configs[0], missing, corrupt, configs[1]], executor="ray", progress=False, **folders)
+        train.run_all([configs[0], missing, corrupt, configs[1]], executor="ray", progress=False,
+                      log=logs.append, **folders)
+    assert sum(line.startswith("[") for line in logs) == 4                  # the grid's progress, one per run
+    assert any(f"{missing.dataset}" in line and "failed" in line for line in logs)
     outcomes = caught.value.outcomes
     assert [o.ok for o in outcomes] == [True, False, False, True]
     assert outcomes[0].record == records[0] and outcomes[3].record == records[1]

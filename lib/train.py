@@ -103,8 +103,46 @@ def seed_worker(worker_id: int) -> None:
     random.seed(worker_seed)
 
 
-class Uint8Items(torch.utils.data.Dataset):
-    """Items of an image dataset as augmented **uint8** ``3 x H x W`` tensors; :class:`Runtime` normalises batches.
+def _seed_as_a_fresh_worker(base_seed: int, worker_id: int) -> None:
+    """Seed this worker process exactly as PyTorch seeds a newly started one, then run ``seed_worker``."""
+    from torch.utils.data._utils.worker import _generate_state
+
+    seed = base_seed + worker_id
+    random.seed(seed)
+    torch.manual_seed(seed)
+    np.random.seed(_generate_state(base_seed, worker_id))
+    seed_worker(worker_id)
+
+
+class EpochSeededBatches(torch.utils.data.Sampler):
+    """Batches of ``(index, base_seed)`` pairs so that persistent workers are re-seeded every epoch.
+
+    PyTorch seeds a worker only when it starts: with fresh workers every epoch, each epoch draws a new
+    ``base_seed`` from the loader's generator (then the shuffle), and worker ``k`` starts from ``base_seed + k``.
+    This sampler draws the same numbers in the same order from the same generator (epoch 1's seed is drawn by the
+    DataLoader itself when it starts the workers) and hands them to the workers with the indices, so a loader with
+    persistent workers delivers exactly the batches a fresh-workers loader does, epoch after epoch, and after a
+    resume from a checkpointed generator state.
+    """
+
+    def __init__(self, batches: torch.utils.data.BatchSampler, generator: torch.Generator):
+        self.batches, self.generator, self.epochs = batches, generator, 0
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self):
+        self.epochs += 1
+        seed = None
+        if self.epochs > 1:
+            seed = int(torch.empty((), dtype=torch.int64).random_(generator=self.generator).item())
+        for batch in self.batches:
+            yield [(index, seed) for index in batch]
+
+
+class LoaderItems(torch.utils.data.Dataset):
+    """What the trainer's loaders read: re-seeds a persistent worker when a new epoch's seed arrives, and yields
+    images of ``lib.data``'s datasets as augmented **uint8** ``3 x H x W`` tensors (normalised by :class:`Runtime`).
 
     The same augmentation, in the same worker, drawing the same random numbers as the dataset's own items: only the
     float conversion and the normalisation move from the worker to the device (bit-identical, see
@@ -112,13 +150,23 @@ class Uint8Items(torch.utils.data.Dataset):
     """
 
     def __init__(self, dataset):
+        from lib.data.transforms import ToModelInput
+
         self.dataset = dataset
+        self.uint8 = isinstance(getattr(dataset, "transform", None), ToModelInput) and hasattr(dataset, "pixels")
+        self.seed: int | None = None
 
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def __getitem__(self, index: int):
-        return self.dataset.transform.augment_pixels(self.dataset.pixels(index)), self.dataset.targets[index]
+    def __getitem__(self, item):
+        index, seed = item if isinstance(item, tuple) else (item, None)
+        if seed is not None and seed != self.seed:
+            self.seed = seed
+            _seed_as_a_fresh_worker(seed, torch.utils.data.get_worker_info().id)
+        if self.uint8:
+            return self.dataset.transform.augment_pixels(self.dataset.pixels(index)), self.dataset.targets[index]
+        return self.dataset[index]
 
     def __getattr__(self, name: str):   # targets, classes, augment, ... of the wrapped dataset
         if name == "dataset":
@@ -132,21 +180,18 @@ def make_loader(dataset, batch_size: int, shuffle: bool, seed: int, num_workers:
 
     Image datasets (``lib.data``'s, which decode to uint8 and augment per item) deliver uint8 batches that
     :meth:`Runtime.to_device` normalises on the device; any other dataset's items pass through unchanged.
-    Workers persist across epochs only where no randomness is involved (no shuffle, no augmentation:
-    the val and test loaders), which saves starting them every epoch without changing a single tensor.
-    A training loader starts fresh workers each epoch, because PyTorch seeds workers only when they
-    start: persistent ones would draw other augmentations than a resumed run does.
+    Worker processes persist across epochs (no start-up per epoch) and are re-seeded each epoch exactly as
+    fresh ones would be (:class:`EpochSeededBatches`), so every batch is the same as with fresh workers.
     """
-    from lib.data.transforms import ToModelInput
-
     generator = torch.Generator().manual_seed(seed)
-    deterministic = not shuffle and not getattr(dataset, "augment", True)
-    if isinstance(getattr(dataset, "transform", None), ToModelInput) and hasattr(dataset, "pixels"):
-        dataset = Uint8Items(dataset)
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
-                      num_workers=num_workers, worker_init_fn=seed_worker,
-                      pin_memory=device.type == "cuda", drop_last=False,
-                      persistent_workers=num_workers > 0 and deterministic)
+    if num_workers == 0:
+        return DataLoader(LoaderItems(dataset), batch_size=batch_size, shuffle=shuffle, generator=generator,
+                          pin_memory=device.type == "cuda", drop_last=False)
+    order = (torch.utils.data.RandomSampler(dataset, generator=generator) if shuffle
+             else torch.utils.data.SequentialSampler(dataset))
+    batches = EpochSeededBatches(torch.utils.data.BatchSampler(order, batch_size, drop_last=False), generator)
+    return DataLoader(LoaderItems(dataset), batch_sampler=batches, generator=generator, num_workers=num_workers,
+                      worker_init_fn=seed_worker, pin_memory=device.type == "cuda", persistent_workers=True)
 
 
 def resolve_device(device: str) -> torch.device:

@@ -87,16 +87,33 @@ def test_jpeg_cache_matches_per_epoch_decoding(tmp_path):
         assert torch.equal(a, b)
 
 
-def test_only_deterministic_loaders_keep_their_workers():
-    splits = data.load("digits", image_size=16, fraction=0.1, progress=False)
+def fresh_workers_loader(dataset, generator_state=None) -> torch.utils.data.DataLoader:
+    """The loader the trainer used before (new worker processes every epoch): the reference for every batch."""
+    generator = torch.Generator().manual_seed(5)
+    if generator_state is not None:
+        generator.set_state(generator_state)
+    return torch.utils.data.DataLoader(dataset, batch_size=16, shuffle=True, generator=generator, num_workers=2,
+                                       worker_init_fn=train.seed_worker)
+
+
+def test_persistent_workers_deliver_the_batches_of_fresh_workers_every_epoch_and_after_a_resume():
+    splits = data.load("digits", image_size=16, fraction=0.25, seed=1, progress=False)
     cpu = torch.device("cpu")
-    assert not train.make_loader(splits.train, 8, True, 0, 1, cpu).persistent_workers   # shuffled, augmented
-    assert train.make_loader(splits.test, 8, False, 0, 1, cpu).persistent_workers
-    assert not train.make_loader(splits.test, 8, False, 0, 0, cpu).persistent_workers   # no workers at all
-    assert not train.make_loader(splits.train.with_augment(True), 8, False, 0, 1, cpu).persistent_workers
-    loader = train.make_loader(splits.test, 8, False, 0, 1, cpu)
-    first, second = [torch.cat([x for x, _ in loader]) for _ in range(2)]
-    assert torch.equal(first, second)
+    rt = train.Runtime(cpu, None, False, progress=False)
+    reference = fresh_workers_loader(splits.train)
+    loader = train.make_loader(splits.train, 16, True, 5, 2, cpu)
+    assert loader.persistent_workers
+    for _ in range(3):
+        expected = list(reference)
+        got = [rt.to_device(x, y) for x, y in loader]
+        assert len(got) == len(expected)
+        assert all(torch.equal(a, c) and torch.equal(b, d) for (a, b), (c, d) in zip(got, expected))
+        assert torch.equal(loader.generator.get_state(), reference.generator.get_state())
+    resumed = train.make_loader(splits.train, 16, True, 5, 2, cpu)   # a new process would build this one
+    resumed.generator.set_state(loader.generator.get_state())
+    expected = list(fresh_workers_loader(splits.train, reference.generator.get_state()))
+    got = [rt.to_device(x, y)[0] for x, y in resumed]
+    assert all(torch.equal(a, c) for a, (c, _) in zip(got, expected))
 
 
 def reference_epoch(model, batches, optimizer) -> dict:

@@ -227,14 +227,15 @@ def _seeds(seeds: str | list[int] | None, profile: str) -> list[int]:
 
 
 def measure_costs(backbones: list[str], num_classes: int, image_size: int, batch_size: int, device: str,
-                  steps: int = 2, threads: int | None = None) -> pd.DataFrame:
+                  steps: int = 2, threads: int | None = None, pretrained: bool = False) -> pd.DataFrame:
     """Per backbone on this device: parameters, weights size, training and inference images/s, build time and
     the time of one epoch's checkpoint.
 
     The throughput comes from ``lib.architecture.measure_throughput`` (random inputs, one untimed warm-up
     step, ``steps`` timed steps at this image and batch size, CPU threads as the trainer sets them). The
     checkpoint is timed as the trainer writes it (atomically), once, times four: every epoch saves the weights,
-    the best weights and AdamW's two moment estimates, four copies of the state.
+    the best weights and AdamW's two moment estimates, four copies of the state. With ``pretrained`` the
+    models are built with their ImageNet weights, so missing weights stop the plan before any training.
     """
     import tempfile
 
@@ -246,7 +247,7 @@ def measure_costs(backbones: list[str], num_classes: int, image_size: int, batch
             torch.set_num_threads(threads)
         for name in backbones:
             start = time.perf_counter()
-            model = models.build(name, num_classes=num_classes)
+            model = models.build(name, num_classes=num_classes, pretrained=pretrained)
             built = time.perf_counter() - start
             speed = measure_throughput(model, image_size, batch_size, steps, device)
             state = model.state_dict()
@@ -415,7 +416,7 @@ def plan_search(path: str | Path, domain: str = "overall", budget_minutes: float
                             device=device)    # validates batch size and device the trainer's way
     if costs is None:
         costs = measure_costs(chosen, len(check.classes), size, min(batch, check.counts["train"]), device,
-                              steps=timing_steps, threads=cfg.cpu_threads)
+                              steps=timing_steps, threads=cfg.cpu_threads, pretrained=cfg.pretrained)
     elif set(costs.backbone) != set(chosen):
         raise ConfigError(f"costs has rows for {sorted(costs.backbone)}, not the candidates {chosen}; measure them "
                           f"again with measure_costs")

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from lib import yourdata
-from lib.errors import ConfigError, DataError, UnknownNameError
+from lib.errors import ConfigError, DataError, UnknownNameError, WeightsError
 from lib.provenance import REPO_ROOT
 
 CI_PAIR = "shufflenet_v2_x2_0,mobilenet_v3_large"
@@ -277,6 +277,13 @@ def test_a_budget_too_small_for_the_probe_is_refused_before_anything_runs(ten_tr
 def test_bad_parameters_are_refused(folder, kwargs, error, pattern):
     with pytest.raises(error, match=pattern):
         yourdata.plan_search(folder, **{"costs": fake_costs(["resnet50"]), "backbones": "resnet50", **kwargs})
+
+
+def test_missing_imagenet_weights_stop_the_plan_before_anything_runs(folder, tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "no-weights"))
+    with pytest.raises(WeightsError, match=r"ResNet-50 ImageNet weights not found: expected file .*no-weights"):
+        yourdata.plan_search(folder, profile="paper", backbones="resnet50", image_size=32, out_dir=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 def test_ranking_ties_go_to_the_smaller_model_and_the_gap_is_judged_against_seed_noise():

@@ -268,7 +268,7 @@ def measure_costs(backbones: list[str], num_classes: int, image_size: int, batch
 
 def measure_loader_start(check: DatasetCheck, cfg: train.TrainConfig) -> float:
     """Seconds to get the first batch out of fresh train, validation and test loaders (worker start-up), as
-    every epoch of a run does; images are decoded on the fly here, so this is an upper bound."""
+    a run does when it starts; images are decoded on the fly here, so this is an upper bound."""
     from lib import data
 
     splits = data.load(check.name, root=check.root, image_size=cfg.image_size, val_fraction=cfg.val_fraction,
@@ -300,7 +300,7 @@ class SearchPlan:
     batch_size: int
     device: str
     costs: pd.DataFrame        # measure_costs(), one row per candidate
-    loader_s: float            # measure_loader_start(): data loaders' start-up, paid every epoch
+    loader_s: float            # measure_loader_start(): data loaders' start-up, paid once a run
     overhead_s: float          # checking the data and measuring the costs: counted against the budget
     out_dir: Path
 
@@ -325,15 +325,15 @@ class SearchPlan:
 
     def estimate(self, backbone: str, stage: str) -> float:
         """Estimated seconds of one run at its epoch cap: every epoch trains (images / training speed), scores
-        val and test (images / inference speed), starts the loaders and writes a checkpoint; then the final
-        test pass and building the model."""
+        val and test (images / inference speed) and writes a checkpoint; once a run: building the model,
+        starting the loaders (their workers persist across epochs) and the final test pass."""
         row = self.costs.set_index("backbone").loc[backbone]
         counts = self.check.counts
         train_images = counts["train"] * (self.probe_fraction if stage == "probe" else 1.0)
         epochs = self.probe_epochs if stage == "probe" else self.full_epochs
         evaluated = counts["val"] + counts["test"]   # the profiles score val and test every epoch
-        epoch = train_images / row.train_img_s + evaluated / row.infer_img_s + self.loader_s + row.checkpoint_s
-        return float(epochs * epoch + counts["test"] / row.infer_img_s + row.build_s)
+        epoch = train_images / row.train_img_s + evaluated / row.infer_img_s + row.checkpoint_s
+        return float(epochs * epoch + counts["test"] / row.infer_img_s + row.build_s + self.loader_s)
 
     def table(self) -> pd.DataFrame:
         """The estimate, one row per candidate: what one probe run and one full run cost (seconds)."""
@@ -492,7 +492,8 @@ def full_estimate_from_probe(plan: SearchPlan, record: dict, measured_s: float, 
     images = sum(h["train_images"] for h in history)
     epoch_s = sum(h["epoch_seconds"] for h in history)
     row = plan.costs.set_index("backbone").loc[record["backbone"]]
-    rest = (plan.loader_s + row.checkpoint_s + row.build_s / epochs) if reused else max(measured_s - epoch_s, 0.0) / epochs
+    rest = (row.checkpoint_s + (plan.loader_s + row.build_s) / epochs if reused
+            else max(measured_s - epoch_s, 0.0) / epochs)
     per_epoch = plan.check.counts["train"] * train_s / max(images, 1) + (epoch_s - train_s) / epochs + rest
     return float(plan.full_epochs * per_epoch)
 

@@ -402,7 +402,7 @@ def test_chapter_executes_with_the_ci_profile(tmp_path, monkeypatch):
     monkeypatch.setenv("WB_CACHE", str(tmp_path / "cache"))     # inherited by the kernel papermill starts
     out = tmp_path / "07.ipynb"
     book.execute_chapter(REPO_ROOT / "chapters" / "07_your_data.ipynb", out, "ci",
-                         {"out_dir": str(tmp_path / "search"), "demo_dir": str(tmp_path / "demo"), "seeds": "0"})
+                         {"out_dir": str(tmp_path / "search"), "demo_dir": str(tmp_path / "demo")})
     nb = json.loads(out.read_text())
     glued = {o["metadata"]["scrapbook"]["name"] for c in nb["cells"] for o in c.get("outputs", [])
              if "scrapbook" in o.get("metadata", {})}

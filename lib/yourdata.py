@@ -30,7 +30,7 @@ import math
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -41,7 +41,7 @@ from PIL import Image
 
 from lib import models, paper, profiles, results, train
 from lib.atomic import atomic_write_text
-from lib.data import formats, sources
+from lib.data import sources
 from lib.data.cache import fingerprint
 from lib.data.splits import Manifest, check_fraction, write_manifest
 from lib.errors import BookError, ConfigError, DataError, UnknownNameError, one_line

@@ -1,9 +1,7 @@
 """lib.yourdata and chapter 7: the reader's own images, checked, split, searched within a budget and ranked."""
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np

@@ -655,7 +655,7 @@ def recommendation(result: SearchResult) -> str:
             smaller = best if best.params_m <= second.params_m else second
             text += f" Either will do; the smaller one is {smaller.display} ({smaller.params_m:.1f} M parameters)."
     agrees = best.backbone in set(picks.backbone)
-    text += " " + paper_line + (f" Your winner is among them." if agrees else " Your winner is not among them.")
+    text += " " + paper_line + (" Your winner is among them." if agrees else " Your winner is not among them.")
     if not profiles.get(plan.profile).pretrained:
         text += (" These runs start from random weights (profile {}), so they compare architectures trained from "
                  "scratch, not the paper's fine-tuning.".format(plan.profile))

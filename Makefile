@@ -23,9 +23,10 @@ setup: $(STAMP)
 book: setup
 	$(PY) -m lib.book --profile $(PROFILE)
 
-# Execute every chapter and store the measured times in results/book/timings.csv (the "Time to run" figures).
+# Execute every chapter (or ONLY=08_performance,...) and store the measured times in results/book/timings.csv,
+# the "Time to run" figures of the chapters and the workshop page.
 timings: setup
-	$(PY) -m lib.book --profile $(PROFILE) --record-timings
+	$(PY) -m lib.book --profile $(PROFILE) --record-timings $(if $(ONLY),--only $(ONLY))
 
 test: setup
 	$(PY) -m pytest

@@ -25,6 +25,7 @@ from pathlib import Path
 import yaml
 
 from lib import chapter as chapter_lib
+from lib.errors import BookError, ConfigError
 from lib.provenance import REPO_ROOT, environment, now
 
 KERNEL = chapter_lib.KERNEL
@@ -324,14 +325,21 @@ def _shown_path(path: Path) -> str:
 
 
 def execute(profile: str = "workshop", out: Path = REPO_ROOT / "_build", kernel: str = KERNEL,
-            root: Path = REPO_ROOT, force: bool = False, parameters: dict | None = None) -> list[dict]:
+            root: Path = REPO_ROOT, force: bool = False, parameters: dict | None = None,
+            only: list[str] | None = None) -> list[dict]:
     """Copy the pages into ``out/src`` and execute the chapters whose inputs changed; what was done, per chapter.
+
+    ``force`` executes every chapter, or, with ``only`` (chapter names such as ``08_performance``), those.
 
     What happened is also written to ``out/executions.json`` (per chapter: executed or re-used, seconds,
     the provenance box's facts), which ``--record-timings`` turns into ``results/book/timings.csv``.
     """
     if profile not in PROFILES:
         raise SystemExit(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
+    known = [nb.stem for nb in chapters(root)]
+    unknown = sorted(set(only or []) - set(known))
+    if unknown:
+        raise ConfigError(f"--only {', '.join(unknown)}: not a chapter in _toc.yml; use some of {', '.join(known)}")
     out = Path(out)
     src = out / "src"
     src.mkdir(parents=True, exist_ok=True)
@@ -349,7 +357,8 @@ def execute(profile: str = "workshop", out: Path = REPO_ROOT / "_build", kernel:
     for nb in chapters(root):
         rel = nb.relative_to(root)
         key = input_hash(nb, profile, parameters, root)
-        if not force and is_fresh(out, rel, key):
+        forced = force and (not only or nb.stem in only)
+        if not forced and is_fresh(out, rel, key):
             print(f"[book] {rel}: inputs unchanged, re-using the executed copy", flush=True)
             executions.append({"chapter": nb.stem, "executed": False})
             continue
@@ -394,9 +403,9 @@ def render(out: Path = REPO_ROOT / "_build", warnings_as_errors: bool = True) ->
 
 def build(profile: str = "workshop", out: Path = REPO_ROOT / "_build", warnings_as_errors: bool = True,
           kernel: str = KERNEL, root: Path = REPO_ROOT, force: bool = False,
-          parameters: dict | None = None) -> Path:
-    """Execute the chapters whose inputs changed, then render the book; the html folder."""
-    execute(profile, out, kernel, root, force, parameters)
+          parameters: dict | None = None, only: list[str] | None = None) -> Path:
+    """Execute the chapters whose inputs changed (see :func:`execute`), then render the book; the html folder."""
+    execute(profile, out, kernel, root, force, parameters, only)
     return render(out, warnings_as_errors)
 
 
@@ -436,12 +445,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="execute every chapter even if its inputs are unchanged")
     parser.add_argument("--record-timings", action="store_true",
                         help="execute every chapter and store the measured times in results/book/timings.csv")
+    parser.add_argument("--only", default="", help="with --force or --record-timings: only these chapters "
+                        "(comma-separated, e.g. 08_performance); the others are executed only if their inputs changed")
     parser.add_argument("--root", type=Path, default=REPO_ROOT, help=argparse.SUPPRESS)  # tests: a tiny book
     args = parser.parse_args(argv)
     try:
-        build(args.profile, args.out, root=args.root.resolve(), force=args.force or args.record_timings)
+        build(args.profile, args.out, root=args.root.resolve(), force=args.force or args.record_timings,
+              only=[c.strip() for c in args.only.split(",") if c.strip()] or None)
         if args.record_timings:
             print(f"[book] timings written to {record_timings(args.out)}", flush=True)
+    except BookError as err:  # a bad argument, not a failing chapter
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     except subprocess.CalledProcessError as err:
         print(f"[book] jupyter-book failed (exit {err.returncode}); see the messages above", file=sys.stderr)
         return 1

@@ -270,7 +270,11 @@ def test_rerender_executes_exactly_when_an_input_changes(tmp_path):
     nb.write_text(nb.read_text().replace("a knob", "the knob"))
     assert executed(parameters={"k": 2})
     assert executed(parameters={"k": 2}, force=True)
-    assert counter.read_text() == "x" * 6
+    assert executed(parameters={"k": 2}, force=True, only=["one"])
+    assert counter.read_text() == "x" * 7
+    with pytest.raises(ConfigError, match="--only two: not a chapter in _toc.yml; use some of one"):
+        book.execute("ci", out, root=root, force=True, only=["two"])
+    assert book.main(["--profile", "ci", "--root", str(root), "--out", str(out), "--force", "--only", "two"]) == 2
     executed_copy = nbformat.read(out / "src" / "chapters" / "one.ipynb", as_version=4)
     assert executed_copy.metadata["papermill"]["parameters"] == {"profile": "ci", "k": 2}
 

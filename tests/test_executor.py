@@ -183,3 +183,32 @@ def test_local_run_all_raises_grid_error_after_the_others(tmp_path, monkeypatch)
     assert ran == [0, 1, 2] and [o.ok for o in caught.value.outcomes] == [True, False, True]
     assert train.run_all(cfgs[::2], results_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck",
                          log=lambda s: None) == [{"run_key": "0"}, {"run_key": "2"}]
+
+
+@pytest.mark.slow
+def test_a_crashed_ray_run_resumes_from_its_checkpoint(grid, tmp_path):
+    """A real run crashes after its first epoch (checkpoint written); Ray's retry resumes it and ends with the
+    record the grid's uninterrupted run wrote."""
+    configs, records, folders = grid
+    marker = tmp_path / "crashed"
+
+    def crash_after_first_epoch(cfg, **kwargs):
+        from lib import train as trainer
+        if not marker.exists():
+            marker.write_text("1")
+            trainer.run(cfg, stop_after_epochs=1, **kwargs)
+            raise RuntimeError("node lost")
+        if not list(kwargs["checkpoint_dir"].glob("*.pt")):       # the retry must find epoch 1's checkpoint
+            raise LookupError("no checkpoint to resume from")
+        return trainer.run(cfg, **kwargs)
+
+    where = dict(results_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", data_root=folders["data_root"])
+    [outcome] = executor.execute([(configs[0], where)], "ray", retries=1, run_fn=crash_after_first_epoch,
+                                 log=lambda s: None)
+    assert outcome.ok and marker.exists()
+    resumed, whole = outcome.record, records[0]
+    same = ("run_key", "test_top1", "test_top5", "val_top1", "best_epoch", "epochs_adamw", "epochs_sgd")
+    assert [resumed[k] for k in same] == [whole[k] for k in same]
+    losses = [(h["train_loss"], h["val_top1"], h["test_top1"]) for h in resumed["history"]]
+    assert losses == [(h["train_loss"], h["val_top1"], h["test_top1"]) for h in whole["history"]]
+    assert not list((tmp_path / "ck").glob("*.pt"))

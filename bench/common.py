@@ -53,7 +53,7 @@ SIZES = {
                  step_sizes=(32, 64), step_batches=(4, 2), step_repeats=2),
     "default": Size("default", pipeline_images=1000, pipeline_source=(375, 500), pipeline_size=256,
                     pipeline_batch=32, pipeline_workers=2, pipeline_repeats=3, backbones=None,
-                    overhead_size=32, overhead_batch=32, overhead_steps=2, overhead_repeats=3,
+                    overhead_size=32, overhead_batch=32, overhead_steps=2, overhead_repeats=4,
                     step_sizes=(32, 256), step_batches=(32, 2), step_repeats=2),
 }
 
@@ -98,13 +98,15 @@ def timed(fn: Callable[[], object]) -> float:
 
 def interleaved(variants: dict[str, Callable[[], object]], repeats: int, warmup: bool = True
                 ) -> dict[str, list[float]]:
-    """Seconds of each variant over ``repeats`` rounds, run side by side (A, B, A, B, ...) after one warm-up."""
+    """Seconds of each variant over ``repeats`` rounds, run side by side after one warm-up; every other round runs
+    the variants in reverse order (A, B, B, A, ...), so that going first or last in a round favours none."""
     if warmup:
         for fn in variants.values():
             fn()
     seconds: dict[str, list[float]] = {name: [] for name in variants}
-    for _ in range(repeats):
-        for name, fn in variants.items():
+    for round_ in range(repeats):
+        order = list(variants.items())
+        for name, fn in (order if round_ % 2 == 0 else order[::-1]):
             seconds[name].append(timed(fn))
     return seconds
 

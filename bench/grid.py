@@ -179,6 +179,11 @@ def figure(table: pd.DataFrame):
     for (epochs, part), colour in zip(flops.groupby("epochs"), ["#7fa7d1", "#1f5fa8", "#0b2e59"]):
         ax.plot(part["utilisation"] * 100, part["gpu_hours"], "o-", color=colour, ms=3,
                 label=f"ours (projection), {int(epochs)} epochs per run")
+    inputs = table[table["method"].str.startswith("input-bound")]
+    for r, colour in zip(inputs.itertuples(), ["#7fa7d1", "#1f5fa8", "#0b2e59"]):
+        ax.axhline(r.gpu_hours, color=colour, lw=0.9, ls="-.")
+    if len(inputs):
+        ax.plot([], [], color="#555555", ls="-.", label="ours, input-bound: authors' loader at this CPU's rate")
     measured = table[table["method"].str.startswith("measured GPU")]
     for r in measured.itertuples():
         ax.axhline(r.gpu_hours, color="#2e8b57", lw=0.8, ls=":")
@@ -188,7 +193,7 @@ def figure(table: pd.DataFrame):
     ax.set_yscale("log")
     ax.set_xlabel(f"assumed utilisation, % of {table['assumed_peak_tflops'].iloc[0]:g} TFLOPS (A100 TF32 peak)")
     ax.set_ylabel("GPU-hours, whole grid")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(f"{int(table['grid_runs'].iloc[0])} runs; FLOPs counted by FlopCounterMode; "
                  f"{machine_label(table)}", fontsize=7)
     return fig

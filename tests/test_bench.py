@@ -38,9 +38,11 @@ def test_every_benchmark_writes_a_csv_with_the_machine_and_a_plot(tiny_run, name
 def test_tiny_results_are_measurements(tiny_run):
     _, out = tiny_run
     p = pd.read_csv(out / "input_pipeline.csv").set_index("pipeline")
-    assert set(p.index) == {"authors", "book_decode", "book_cache"}
+    assert set(p.index) == {"authors", "book_decode", "book_cache", "authors_noaug", "book_cache_noaug"}
     assert (p["img_s_median"] > 0).all() and (p["img_s_min"] <= p["img_s_median"]).all()
-    assert p.loc["authors", "speedup_vs_authors"] == 1.0 and p.loc["book_cache", "cache_build_s"] > 0
+    assert p.loc["authors", "speedup_vs_authors"] == p.loc["authors_noaug", "speedup_vs_authors"] == 1.0
+    assert p.loc["book_cache", "cache_build_s"] > 0
+    assert not list((out / "cache" / "bench").glob("npy-*")), "the per-run cache folder is removed"
     o = pd.read_csv(out / "trainer_overhead.csv")
     assert list(o["backbone"]) == list(common.size("tiny").backbones) and (o["ratio_median"] > 0).all()
     s = pd.read_csv(out / "step_cost.csv")

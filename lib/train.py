@@ -431,7 +431,8 @@ def dual_opt_fit(model: nn.Module, loaders: dict, cfg: TrainConfig, rt: Runtime,
             f"{'  *best*' if s['best_epoch'] == epoch else ''}")
 
         reason = phase_ends(s["phase"], epoch, s["since_best"], cfg)
-        if reason and s["phase"] == "adamw":
+        at_cap = cfg.max_epochs is not None and epoch >= cfg.max_epochs
+        if reason and s["phase"] == "adamw" and not at_cap:
             # DualOpt switch: back to the best weights, fresh SGD, patience counter reset.
             adamw_state = optimizer.state_dict()
             model.load_state_dict(best_state)
@@ -491,8 +492,7 @@ def make_config(backbone: str, dataset: str, seed: int = 0, profile: str = "work
     prof = profiles.get(profile)
     if backbone not in models.names():
         raise UnknownNameError(f"unknown backbone {backbone!r}: choose one of {', '.join(models.names())}")
-    if dataset not in data.names():
-        raise UnknownNameError(f"unknown dataset {dataset!r}: choose one of {', '.join(data.names())}")
+    data.spec(dataset)   # a registered name, or a reader's folder:<name> / csv:<file>.csv; else UnknownNameError
     _check_number("fraction", fraction, "use e.g. 0.01, 0.1 or 1")
     _check_whole("seed", seed, "use a non-negative integer")
     for name, value in (("max_epochs", max_epochs), ("batch size", batch_size), ("patience", patience)):

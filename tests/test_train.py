@@ -99,6 +99,17 @@ def test_epoch_cap_leaves_epochs_for_sgd():
     assert fit["best_epoch"] == 5
 
 
+def test_epoch_cap_is_never_exceeded_without_sgd_epochs():
+    """min_sgd_epochs 0 (the paper profile under --max-epochs, or max_epochs 1): AdamW reaches the cap and the run
+    stops there, instead of one SGD epoch past it."""
+    ev = ScriptedEval(range(1, 100))
+    for cap in (1, 3):
+        fit = train.dual_opt_fit(linear_model(), toy_loaders(), tiny_config(max_epochs=cap, min_sgd_epochs=0),
+                                 train.Runtime(CPU, progress=False), evaluate_fn=ev, log=lambda s: None)
+        assert (len(fit["history"]), fit["epochs_adamw"], fit["epochs_sgd"]) == (cap, cap, 0)
+        assert fit["stopped_by"] == "max_epochs"
+
+
 def test_paper_protocol_metric_is_the_best_test_over_epochs():
     class Eval(ScriptedEval):
         tests = iter([60.0, 90.0, 70.0, 80.0])   # per-epoch test top-1, then the final best-val evaluation

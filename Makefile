@@ -23,8 +23,8 @@ setup: $(STAMP)
 book: setup
 	$(PY) -m lib.book --profile $(PROFILE)
 
-# Execute every chapter (or ONLY=08_performance,...) and store the measured times in results/book/timings.csv,
-# the "Time to run" figures of the chapters and the workshop page.
+# Execute every chapter and store the measured times in results/book/timings.csv, the "Time to run" figures of
+# the chapters and the workshop page. ONLY=08_performance,... times just those chapters (nothing rendered).
 timings: setup
 	$(PY) -m lib.book --profile $(PROFILE) --record-timings $(if $(ONLY),--only $(ONLY))
 

@@ -329,7 +329,8 @@ def execute(profile: str = "workshop", out: Path = REPO_ROOT / "_build", kernel:
             only: list[str] | None = None) -> list[dict]:
     """Copy the pages into ``out/src`` and execute the chapters whose inputs changed; what was done, per chapter.
 
-    ``force`` executes every chapter, or, with ``only`` (chapter names such as ``08_performance``), those.
+    ``only`` (chapter names such as ``08_performance``) limits the work to those chapters; ``force`` executes
+    them (or every chapter) even when their inputs are unchanged.
 
     What happened is also written to ``out/executions.json`` (per chapter: executed or re-used, seconds,
     the provenance box's facts), which ``--record-timings`` turns into ``results/book/timings.csv``.
@@ -357,8 +358,9 @@ def execute(profile: str = "workshop", out: Path = REPO_ROOT / "_build", kernel:
     for nb in chapters(root):
         rel = nb.relative_to(root)
         key = input_hash(nb, profile, parameters, root)
-        forced = force and (not only or nb.stem in only)
-        if not forced and is_fresh(out, rel, key):
+        if only and nb.stem not in only:
+            continue
+        if not force and is_fresh(out, rel, key):
             print(f"[book] {rel}: inputs unchanged, re-using the executed copy", flush=True)
             executions.append({"chapter": nb.stem, "executed": False})
             continue
@@ -406,6 +408,9 @@ def build(profile: str = "workshop", out: Path = REPO_ROOT / "_build", warnings_
           parameters: dict | None = None, only: list[str] | None = None) -> Path:
     """Execute the chapters whose inputs changed (see :func:`execute`), then render the book; the html folder."""
     execute(profile, out, kernel, root, force, parameters, only)
+    if only:
+        print("[book] --only: the other chapters were left as they were and the book is not rendered", flush=True)
+        return Path(out) / "html"
     return render(out, warnings_as_errors)
 
 
@@ -445,8 +450,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="execute every chapter even if its inputs are unchanged")
     parser.add_argument("--record-timings", action="store_true",
                         help="execute every chapter and store the measured times in results/book/timings.csv")
-    parser.add_argument("--only", default="", help="with --force or --record-timings: only these chapters "
-                        "(comma-separated, e.g. 08_performance); the others are executed only if their inputs changed")
+    parser.add_argument("--only", default="", help="execute (or time) only these chapters, comma-separated, e.g. "
+                        "08_performance; nothing is rendered")
     parser.add_argument("--root", type=Path, default=REPO_ROOT, help=argparse.SUPPRESS)  # tests: a tiny book
     args = parser.parse_args(argv)
     try:

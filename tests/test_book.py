@@ -6,6 +6,7 @@ from __future__ import annotations
 import html as html_lib
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -277,6 +278,19 @@ def test_rerender_executes_exactly_when_an_input_changes(tmp_path):
     assert book.main(["--profile", "ci", "--root", str(root), "--out", str(out), "--force", "--only", "two"]) == 2
     executed_copy = nbformat.read(out / "src" / "chapters" / "one.ipynb", as_version=4)
     assert executed_copy.metadata["papermill"]["parameters"] == {"profile": "ci", "k": 2}
+
+
+@pytest.mark.slow
+def test_only_executes_the_named_chapters_and_renders_nothing(tmp_path):
+    root, out = tmp_path / "book", tmp_path / "out"
+    first = _tiny_book(root)
+    shutil.copy(first, root / "chapters" / "two.ipynb")
+    (root / "_toc.yml").write_text((root / "_toc.yml").read_text() + "  - file: chapters/two\n")
+    assert book.main(["--profile", "ci", "--root", str(root), "--out", str(out), "--force", "--only", "two"]) == 0
+    done = json.loads((out / "executions.json").read_text())["chapters"]
+    assert [d["chapter"] for d in done] == ["two"] and done[0]["executed"]
+    assert (out / "src" / "chapters" / "two.ipynb").exists() and not (out / "src" / "chapters" / "one.ipynb").exists()
+    assert not (out / "html").exists()
 
 
 def test_failing_chapter_fails_the_build(tmp_path):

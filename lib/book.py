@@ -241,6 +241,8 @@ def paper_run_cost(bench_dir: Path = REPO_ROOT / "results" / "bench") -> str:
 
 def workshop_times(root: Path = REPO_ROOT) -> str:
     """Markdown: the workshop profile's measured time per chapter, and the training time of its records."""
+    import pandas as pd
+
     from lib import results
 
     timings = chapter_lib.load_timings()
@@ -249,7 +251,7 @@ def workshop_times(root: Path = REPO_ROOT) -> str:
     for nb in chapters(root):
         table = chapter_lib.time_to_run(nb.stem).set_index("profile")
         w = table.loc["workshop"]
-        counts = f"{w['reused']} / {w['computed']}" if w["reused"] is not None else "–"
+        counts = "–" if pd.isna(w["reused"]) else f"{int(w['reused'])} / {int(w['computed'])}"
         when = (f"{w['device']}, {str(w['measured_at'])[:10]}, load {w['load_1min']:.1f}"
                 if w["device"] else "–")
         lines.append(f"| {_title(nb)} | {w['time']} | {table.loc['ci', 'time']} | {counts} | {when} |")

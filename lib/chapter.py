@@ -132,7 +132,7 @@ def time_to_run(chapter: str, path: Path = TIMINGS_CSV):
                      "seconds": float(row["seconds"]), "reused": int(row["reused"]),
                      "computed": int(row["computed"]), "device": row["device"],
                      "measured_at": row["measured_at"], "load_1min": float(row.get("load_1min", float("nan")))})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).astype({"reused": "Int64", "computed": "Int64"})
 
 
 def glue_time_to_run(chapter: str, path: Path = TIMINGS_CSV):

@@ -144,7 +144,8 @@ def glue_time_to_run(chapter: str, path: Path = TIMINGS_CSV):
         glue(f"time_{row.profile}", row.time, display=False)
     devices = sorted({d for d in table["device"] if d})
     glue("time_device", "; ".join(devices) if devices else "no machine yet", display=False)
-    return table.drop(columns=["seconds"]).style.hide(axis="index")
+    shown = table.drop(columns=["seconds"]).rename(columns={"load_1min": "1-min load"})
+    return shown.style.hide(axis="index").format({"1-min load": "{:.1f}"}, na_rep="–")
 
 
 # --- Provenance box ----------------------------------------------------------------------------------

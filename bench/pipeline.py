@@ -135,7 +135,8 @@ def run(sz: Size, out_dir=None, work_dir=None) -> pd.DataFrame:
                    "authors_noaug": authors_loader(False),
                    "book_cache_noaug": make_loader(cached.with_augment(False), batch, True, 0, workers, device)}
         # the main process gets the torch threads the trainer gives it (cores minus data workers, at least one)
-        with torch_threads(max(1, (os.cpu_count() or 1) - workers)):
+        threads = max(1, (os.cpu_count() or 1) - workers)
+        with torch_threads(threads):
             seconds = interleaved({name: (lambda dl=dl: _epoch(dl, rt)) for name, dl in loaders.items()},
                                   sz.pipeline_repeats)
         del loaders, cached, decoded   # workers and memory maps closed before the folder goes
@@ -151,7 +152,8 @@ def run(sz: Size, out_dir=None, work_dir=None) -> pd.DataFrame:
     # each path against the authors' path with the same augmentation
     table["speedup_vs_authors"] = [r.img_s_median / by["authors" if r.augment else "authors_noaug"]
                                    for r in table.itertuples()]
-    return write("input_pipeline", table, figure, out_dir)
+    with torch_threads(threads):   # so that the CSV's machine columns say how many threads the timing used
+        return write("input_pipeline", table, figure, out_dir)
 
 
 def figure(table: pd.DataFrame):

@@ -88,6 +88,7 @@ def run(sz: Size, out_dir=None) -> pd.DataFrame:
 def figure(table: pd.DataFrame):
     """Training-step images/s per backbone (fp32), one panel per input side, with the variants' speed-ups."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     from bench.common import machine_label
 
@@ -105,6 +106,7 @@ def figure(table: pd.DataFrame):
                     color=colours.get(variant, "#888888"), label=variant.replace("_", " "))
         ax.set_yticks([k + 0.4 - height / 2 for k in range(len(part))], part.index)
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())   # major ticks only: minor labels collide
         ax.set_xlabel(f"training-step images/s at {side}x{side} (batch {steps[steps['image_size'] == side]['batch'].iloc[0]})")
     axes[0][0].legend(fontsize=7, loc="lower right")
     fig.suptitle(machine_label(table), fontsize=8)

@@ -1,13 +1,19 @@
 """Every benchmark runs end to end at the tiny size; the GPU command fails cleanly without CUDA; the grid arithmetic."""
 import math
 import os
+import sys
 
 import pandas as pd
 import pytest
 import torch
 
-from bench import __main__ as bench_main
-from bench import common, gpu, grid
+from lib.provenance import REPO_ROOT
+
+if str(REPO_ROOT) not in sys.path:   # bench/ is a top-level folder, not an installed package
+    sys.path.insert(0, str(REPO_ROOT))
+
+from bench import __main__ as bench_main  # noqa: E402
+from bench import common, gpu, grid  # noqa: E402
 
 
 @pytest.fixture(scope="module")

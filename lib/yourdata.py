@@ -25,7 +25,6 @@ Command line::
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 import sys
 import time
@@ -319,13 +318,10 @@ class SearchPlan:
     def config(self, backbone: str, stage: str, seed: int) -> train.TrainConfig:
         """The trainer configuration of one run (``stage`` is ``probe`` or ``full``)."""
         probe = stage == "probe"
-        # make_config validates every knob against the profile; the dataset name is lib.data's to check
-        # (spec() above), so it is validated on a registered dataset and then swapped in.
-        cfg = train.make_config(backbone, "digits", seed=seed, profile=self.profile,
-                                fraction=self.probe_fraction if probe else 1.0, image_size=self.image_size,
-                                max_epochs=self.probe_epochs if probe else self.full_epochs,
-                                batch_size=self.batch_size, device=self.device)
-        return dataclasses.replace(cfg, dataset=self.check.name)
+        return train.make_config(backbone, self.check.name, seed=seed, profile=self.profile,
+                                 fraction=self.probe_fraction if probe else 1.0, image_size=self.image_size,
+                                 max_epochs=self.probe_epochs if probe else self.full_epochs,
+                                 batch_size=self.batch_size, device=self.device)
 
     def estimate(self, backbone: str, stage: str) -> float:
         """Estimated seconds of one run at its epoch cap: every epoch trains (images / training speed), scores
@@ -416,7 +412,7 @@ def plan_search(path: str | Path, domain: str = "overall", budget_minutes: float
         check = check_dataset(path, image_size=size)
     elif check.location != Path(path).expanduser().absolute():
         raise ConfigError(f"check is of {check.location}, not of {path}; pass check=None to check {path}")
-    cfg = train.make_config(chosen[0], "digits", profile=profile, image_size=size, batch_size=batch,
+    cfg = train.make_config(chosen[0], check.name, profile=profile, image_size=size, batch_size=batch,
                             device=device)    # validates batch size and device the trainer's way
     if costs is None:
         costs = measure_costs(chosen, len(check.classes), size, min(batch, check.counts["train"]), device,

@@ -7,13 +7,8 @@ import pandas as pd
 import pytest
 import torch
 
-from lib.provenance import REPO_ROOT
-
-if str(REPO_ROOT) not in sys.path:   # bench/ is a top-level folder, not an installed package
-    sys.path.insert(0, str(REPO_ROOT))
-
-from bench import __main__ as bench_main  # noqa: E402
-from bench import common, gpu, grid  # noqa: E402
+from bench import __main__ as bench_main
+from bench import common, gpu, grid
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from lib.errors import ConfigError, DataError, UnknownNameError
 from lib.executor import GridError
 
 GRID = dict(backbones="shufflenet_v2_x2_0,mobilenet_v3_large,resnet50", datasets="digits",
-            fractions=[0.05, 0.1], seeds=[0, 1], max_epochs=1, image_size=16)   # small: 2 shared cores
+            fractions=[0.05, 0.1], seeds=[0, 1], max_epochs=2, image_size=16)   # small; 2 epochs: AdamW then SGD
 
 
 @pytest.fixture(scope="module")

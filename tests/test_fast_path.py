@@ -1,7 +1,6 @@
 """The fast path changes no result: cache vs per-epoch decoding, the transform, the trainer's bookkeeping, run keys."""
 import glob
 import json
-import sys
 
 import numpy as np
 import pytest
@@ -14,9 +13,6 @@ import lib.data as data
 from lib import results, train
 from lib.data.transforms import IMAGENET_MEAN, IMAGENET_STD, ToModelInput
 from lib.provenance import REPO_ROOT
-
-if str(REPO_ROOT) not in sys.path:   # bench/ is a top-level folder, not an installed package
-    sys.path.insert(0, str(REPO_ROOT))
 
 
 def reference_transform(pixels: np.ndarray, augment: bool) -> torch.Tensor:

@@ -73,11 +73,16 @@ def test_training_chapters_take_an_executor(nb_path):
     assert any("executor=executor" in c.source for c in nb.cells if "train.run_all(" in c.source)
 
 
+def executed_path(built_book, nb_path: Path) -> Path:
+    """Where the session's ci build wrote its executed copy of ``nb_path``."""
+    out, _ = built_book
+    return out / "src" / nb_path.relative_to(REPO_ROOT)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("nb_path", CHAPTERS, ids=lambda p: p.stem)
 def test_chapter_executes_without_errors(built_book, nb_path):
-    out, _ = built_book
-    executed = out / "src" / nb_path.relative_to(REPO_ROOT)
+    executed = executed_path(built_book, nb_path)
     nb = nbformat.read(executed, as_version=4)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
@@ -88,8 +93,7 @@ def test_chapter_executes_without_errors(built_book, nb_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("nb_path", CHAPTERS, ids=lambda p: p.stem)
 def test_executed_chapter_has_collapsed_parameters_and_provenance(built_book, nb_path):
-    out, _ = built_book
-    executed = out / "src" / nb_path.relative_to(REPO_ROOT)
+    executed = executed_path(built_book, nb_path)
     nb = nbformat.read(executed, as_version=4)
     injected = [i for i, c in enumerate(nb.cells) if "injected-parameters" in c.metadata.get("tags", [])]
     assert len(injected) == 1

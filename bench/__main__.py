@@ -1,4 +1,4 @@
-"""``python -m bench [--size tiny|default] [--only pipeline,overhead,steps,grid] [--out DIR]``."""
+"""``python -m bench [--size tiny|default] [--only pipeline,augment,overhead,steps,grid] [--out DIR]``."""
 from __future__ import annotations
 
 import argparse
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench import common, grid, overhead, pipeline, steps
+from bench import augment, common, grid, overhead, pipeline, steps
 from lib.errors import BookError, ConfigError, one_line
 
-BENCHMARKS = {"pipeline": pipeline.run, "overhead": overhead.run, "steps": steps.run, "grid": grid.run}
+BENCHMARKS = {"pipeline": pipeline.run, "augment": augment.run, "overhead": overhead.run, "steps": steps.run, "grid": grid.run}
 PIPELINE_TARGET = 5.0   # the cache path delivers >= 5x the authors' per-epoch decoding (issue 7)
 
 

@@ -36,6 +36,8 @@ class Size:
     pipeline_batch: int
     pipeline_workers: int         # the authors' loaders use 2 workers
     pipeline_repeats: int         # timed epochs per variant (after one untimed warm-up epoch)
+    augment_images: int           # images each TrivialAugmentWide op is timed on (every magnitude and sign)
+    augment_repeats: int          # interleaved rounds, torchvision's kernels against the book's
     backbones: tuple[str, ...] | None   # None = all eleven
     overhead_size: int            # trainer-overhead input side (the workshop profile's 32)
     overhead_batch: int
@@ -48,11 +50,13 @@ class Size:
 
 SIZES = {
     "tiny": Size("tiny", pipeline_images=48, pipeline_source=(80, 96), pipeline_size=64, pipeline_batch=8,
-                 pipeline_workers=1, pipeline_repeats=2, backbones=("shufflenet_v2_x2_0", "mobilenet_v3_large"),
+                 pipeline_workers=1, pipeline_repeats=2, augment_images=1, augment_repeats=2,
+                 backbones=("shufflenet_v2_x2_0", "mobilenet_v3_large"),
                  overhead_size=32, overhead_batch=4, overhead_steps=2, overhead_repeats=2,
                  step_sizes=(32, 64), step_batches=(4, 2), step_repeats=2),
     "default": Size("default", pipeline_images=1000, pipeline_source=(375, 500), pipeline_size=256,
-                    pipeline_batch=32, pipeline_workers=2, pipeline_repeats=3, backbones=None,
+                    pipeline_batch=32, pipeline_workers=2, pipeline_repeats=5, augment_images=4, augment_repeats=5,
+                    backbones=None,
                     overhead_size=32, overhead_batch=32, overhead_steps=2, overhead_repeats=4,
                     step_sizes=(32, 256), step_batches=(32, 2), step_repeats=2),
 }
@@ -143,7 +147,7 @@ def machine_label(table: pd.DataFrame) -> str:
     return f"measured on {row['machine']}, torch {row['torch']}"
 
 
-REQUIRED = ("input_pipeline", "trainer_overhead", "step_cost", "grid_runs", "grid_cost", "targets")
+REQUIRED = ("input_pipeline", "augment", "trainer_overhead", "step_cost", "grid_runs", "grid_cost", "targets")
 OPTIONAL = ("gpu_step",)
 
 

@@ -26,7 +26,7 @@ def tiny_run(tmp_path_factory):
     return rc, out
 
 
-@pytest.mark.parametrize("name", ["input_pipeline", "trainer_overhead", "step_cost", "grid_cost"])
+@pytest.mark.parametrize("name", ["input_pipeline", "augment", "trainer_overhead", "step_cost", "grid_cost"])
 def test_every_benchmark_writes_a_csv_with_the_machine_and_a_plot(tiny_run, name):
     rc, out = tiny_run
     assert rc == 0
@@ -44,6 +44,9 @@ def test_tiny_results_are_measurements(tiny_run):
     assert p.loc["authors", "speedup_vs_authors"] == p.loc["authors_noaug", "speedup_vs_authors"] == 1.0
     assert p.loc["book_cache", "cache_build_s"] > 0
     assert not list((out / "cache" / "bench").glob("npy-*")), "the per-run cache folder is removed"
+    a = pd.read_csv(out / "augment.csv")
+    assert len(a) == 15 and a["identical"].all(), "every op, and the whole transform, gave torchvision's pixels"
+    assert (a["torchvision_ms"] > 0).all() and (a["book_ms"] > 0).all() and (a["calls"] > 0).all()
     o = pd.read_csv(out / "trainer_overhead.csv")
     assert list(o["backbone"]) == list(common.size("tiny").backbones) and (o["ratio_median"] > 0).all()
     s = pd.read_csv(out / "step_cost.csv")

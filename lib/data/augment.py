@@ -1,26 +1,30 @@
-"""TrivialAugmentWide on uint8 image tensors: torchvision's draws and torchvision's pixels, about 7x faster.
+"""TrivialAugmentWide on uint8 image tensors: torchvision's draws and torchvision's pixels, several times faster.
 
-The paper augments every training image with TrivialAugmentWide. torchvision's v2 transform spends most of its time
-in a few places on a 3 x 256 x 256 uint8 image (one CPU thread): a depthwise 3x3 float convolution for Sharpness
-(1-4 ms), a float comparison and ``torch.where`` for Solarize (~1 ms), and building the sampling grid of every
-geometric op (~0.6 of its ~1 ms). :class:`TrivialAugmentWide` here draws its op and magnitude with the same calls on torch's global generator,
-in the same order, as ``torchvision.transforms.v2.TrivialAugmentWide``, then applies a kernel from :data:`KERNELS`
-that returns the same bits as torchvision's:
+The paper augments every training image with TrivialAugmentWide. On a 3 x 256 x 256 uint8 image (one CPU thread)
+torchvision's v2 kernels spend most of their time in a few places: a depthwise 3x3 float convolution for Sharpness,
+a float comparison and ``torch.where`` for Solarize, the sampling grid of every shear and rotation (a matrix product
+over all pixels), and float -> uint8 casts, which torch does not vectorise. :class:`TrivialAugmentWide` draws its op
+and magnitude with the same calls on torch's global generator, in the same order, as
+``torchvision.transforms.v2.TrivialAugmentWide``, then applies a kernel from :data:`KERNELS` that returns the same
+bits as torchvision's:
 
-- **geometric ops** (shear, rotate): which source pixel lands where is found once per (op, magnitude, image size)
-  by running torchvision's own transform on an image whose values are the pixel positions, kept, and re-used as a
-  look-up (nearest-neighbour sampling copies pixels, so this is exact);
+- **shear, rotate**: which source pixel lands where is found once per (op, magnitude, image size) by running
+  torchvision's own op on an image whose values are the pixel positions, kept, and re-used as a look-up
+  (nearest-neighbour sampling copies pixels, so this is exact);
 - **translate**: torchvision translates by a whole number of pixels, i.e. a shift with zeros shifted in;
 - **Sharpness**: the 3x3 blur is summed in integers; torchvision's float convolution rounds to the same integers
   because ``sum / 13`` is never within float error of a rounding tie (13 is odd, so ``sum / 13`` is never ``k + 0.5``);
   the blend then runs torchvision's own float operations on the same tensors;
 - **Solarize**: ``x >= threshold`` for a uint8 ``x`` is ``x >= ceil(threshold)``, the threshold rounded to float32 as
   torch's comparison rounds it;
+- **Brightness, Color, Contrast, AutoContrast**: torchvision's float operations, after one uint8 -> float32
+  conversion and with numpy's vectorised cast back;
 - **Equalize**: the same integer look-up table from a faster histogram.
 
-Every other op, and any input that is not a ``C x H x W`` uint8 tensor, goes to torchvision's own kernel.
+Identity and Posterize, and any input that is not a CPU ``C x H x W`` uint8 tensor, go to torchvision's own kernel.
 ``tests/test_augment.py`` checks every op at every magnitude and sign against torchvision on several image sizes, and
-a long seeded stream against ``v2.TrivialAugmentWide`` itself, so the speed-up cannot change a result unnoticed.
+a long seeded stream against ``v2.TrivialAugmentWide`` itself, so the speed-up cannot change a result unnoticed;
+``python -m bench --only augment`` measures it op by op.
 """
 from __future__ import annotations
 
@@ -30,7 +34,6 @@ import math
 import numpy as np
 import torch
 from torchvision.transforms import v2
-from torchvision.transforms.v2 import functional as TF
 
 MAP_CACHE_BYTES = 64 * 2**20
 """Source-pixel maps kept per process (least recently used dropped first). Shear and rotate have 183 distinct

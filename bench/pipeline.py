@@ -7,7 +7,8 @@
 - ``book_cache``: this book's default path: JPEGs decoded and resized once into a uint8 ``.npy`` cache, read
   memory-mapped, augmented per item in uint8; loaders from ``lib.train.make_loader`` exactly as the trainer builds
   them (workers started anew each epoch, which counts against this path), and each batch normalised by the
-  trainer's ``Runtime.to_device`` (on the device; here the CPU, inside the timed loop).
+  trainer's ``Runtime.to_device`` (on the device; here the CPU, inside the timed loop), in a process whose malloc
+  keeps freed memory as ``lib.train.run`` sets it (``keep_freed_memory``).
 
 The images are generated JPEG files in an ImageFolder layout (``<root>/<class>/<i>.jpg``), larger than the training
 size as photographs are, so every path pays for a real decode and resize. The one-time cost of building the cache is
@@ -29,7 +30,7 @@ from bench.common import Size, interleaved, rate_stats, timed, torch_threads, wr
 from lib.data import ImageDataset
 from lib.data.cache import CachedImages, DecodedImages, cached_split, default_cache_dir
 from lib.data.transforms import IMAGENET_MEAN, IMAGENET_STD
-from lib.train import Runtime, make_loader
+from lib.train import Runtime, keep_freed_memory, make_loader
 
 CLASSES = 10
 
@@ -116,6 +117,7 @@ def run(sz: Size, out_dir=None, work_dir=None) -> pd.DataFrame:
     import tempfile
     from pathlib import Path
 
+    keep_freed_memory()   # as lib.train.run does: all five loaders share this process's heap
     work = Path(work_dir) if work_dir is not None else default_cache_dir() / "bench"
     root = work / f"jpeg-{sz.pipeline_images}-{sz.pipeline_source[0]}x{sz.pipeline_source[1]}"
     ids = make_jpeg_folder(root, sz.pipeline_images, sz.pipeline_source)

@@ -47,9 +47,7 @@ def measure(sz: Size) -> pd.DataFrame:
     side = sz.pipeline_size
     rows = []
     for name in fast.names:
-        magnitudes = fast.magnitudes(name, side, side) or [0.0]
-        signs = (1, -1) if fast.space[name][1] else (1,)
-        calls = [(image, name, sign * m) for image in images for m in magnitudes for sign in signs]
+        calls = [(image, name, m) for image in images for _, m in fast.every_draw(side, side, [name])]
         identical = all(torch.equal(fast.apply(*c), fast.torchvision(*c)) for c in calls)   # also warms the maps
         times = {"torchvision": [], "book": []}
         for round_ in range(sz.augment_repeats):

@@ -19,20 +19,11 @@ def images(channels: int, height: int, width: int, seed: int) -> list[torch.Tens
     return [noise, torch.full((channels, height, width), 7, dtype=torch.uint8), levels, flat_channel]
 
 
-def every_draw(ta: TrivialAugmentWide, height: int, width: int):
-    """Every (op, magnitude) TrivialAugmentWide can draw at this size: all bins, both signs where signed."""
-    for name in ta.names:
-        signs = (1, -1) if ta.space[name][1] else (1,)
-        for m in ta.magnitudes(name, height, width) or [0.0]:
-            for sign in signs:
-                yield name, sign * m
-
-
 @pytest.mark.parametrize("shape", [(3, 256, 256), (3, 37, 53), (3, 64, 48), (1, 24, 31), (3, 3, 3), (3, 2, 5)])
 def test_every_op_at_every_magnitude_gives_torchvisions_pixels(shape):
     ta = TrivialAugmentWide()
     for image in images(*shape, seed=sum(shape)):
-        for name, magnitude in every_draw(ta, *shape[1:]):
+        for name, magnitude in ta.every_draw(*shape[1:]):
             ours, theirs = ta.apply(image, name, magnitude), ta.torchvision(image, name, magnitude)
             assert ours.dtype == torch.uint8 and ours.shape == image.shape
             assert torch.equal(ours, theirs), f"{name} at {magnitude} on {tuple(shape)}"
@@ -59,7 +50,7 @@ def test_the_map_cache_is_bounded_and_changes_nothing(monkeypatch):
     monkeypatch.setattr(augment, "MAP_CACHE_BYTES", 10 * 20 * 20 * 4)   # room for ten 20 x 20 maps
     small = TrivialAugmentWide()
     image = images(3, 20, 20, seed=3)[0]
-    for name, magnitude in every_draw(small, 20, 20):
+    for name, magnitude in small.every_draw(20, 20):
         assert torch.equal(small.apply(image, name, magnitude), small.torchvision(image, name, magnitude))
         assert small.map_bytes <= augment.MAP_CACHE_BYTES and len(small.maps) <= 10
 

@@ -70,6 +70,12 @@ class TrivialAugmentWide:
             self.tables[key] = None if values is None else [float(v) for v in values]
         return self.tables[key]
 
+    def every_draw(self, height: int, width: int, ops=None) -> list[tuple[str, float]]:
+        """Every (op, magnitude) that :meth:`draw` can return at this size (all bins, both signs where signed), for
+        the ops ``ops`` (default: all)."""
+        return [(op, sign * m) for op in (ops or self.names) for m in self.magnitudes(op, height, width) or [0.0]
+                for sign in ((1, -1) if self.space[op][1] else (1,))]
+
     def draw(self, height: int, width: int) -> tuple[str, float]:
         """(op, magnitude), drawing from torch's global generator exactly as torchvision's ``forward`` does."""
         name = self.names[int(torch.randint(len(self.names), ()))]
@@ -107,9 +113,8 @@ class TrivialAugmentWide:
         """
         key = (name, magnitude, height, width)
         if key not in self.maps:
-            pairs = [(op, sign * m) for op, kernel in KERNELS.items() if kernel is _resample
-                     for m in self.magnitudes(op, height, width) for sign in ((1, -1) if self.space[op][1] else (1,))]
-            pairs = list(dict.fromkeys(pairs))   # -0.0 == 0.0: one map
+            geometric = [op for op, kernel in KERNELS.items() if kernel is _resample]
+            pairs = list(dict.fromkeys(self.every_draw(height, width, geometric)))   # -0.0 == 0.0: one map
             if len(pairs) * height * width * 4 > MAP_CACHE_BYTES or (name, magnitude) not in pairs:
                 pairs = [(name, magnitude)]   # too many to keep, or a magnitude TrivialAugmentWide never draws
             for op, m in pairs:

@@ -197,6 +197,11 @@ def keep_freed_memory() -> bool:
     return bool(libc.mallopt(m_mmap_threshold, 32 << 20)) and bool(libc.mallopt(m_trim_threshold, 1 << 30))
 
 
+SLOTS_PER_WORKER = 4
+"""Shared batch buffers per loader worker (``lib.data.slots``): the loader's prefetch factor (2), the batch being
+handed over, and the one a ``for images, labels in loader`` loop still holds while it asks for the next."""
+
+
 def make_loader(dataset, batch_size: int, shuffle: bool, seed: int, num_workers: int,
                 device: torch.device) -> DataLoader:
     """A loader with its own seeded generator (so the shuffle order is part of the checkpoint).
@@ -204,7 +209,8 @@ def make_loader(dataset, batch_size: int, shuffle: bool, seed: int, num_workers:
     Image datasets (``lib.data``'s, which decode to uint8 and augment per item) deliver uint8 batches that
     :meth:`Runtime.to_device` normalises on the device; any other dataset's items pass through unchanged.
     Worker processes persist across epochs (no start-up per epoch) and are re-seeded each epoch exactly as
-    fresh ones would be (:class:`EpochSeededBatches`), so every batch is the same as with fresh workers.
+    fresh ones would be (:class:`EpochSeededBatches`), so every batch is the same as with fresh workers. On the CPU,
+    image batches come from the workers in shared memory used again batch after batch (``lib.data.slots``).
     """
     generator = torch.Generator().manual_seed(seed)
     if num_workers == 0:
@@ -213,8 +219,16 @@ def make_loader(dataset, batch_size: int, shuffle: bool, seed: int, num_workers:
     order = (torch.utils.data.RandomSampler(dataset, generator=generator) if shuffle
              else torch.utils.data.SequentialSampler(dataset))
     batches = EpochSeededBatches(torch.utils.data.BatchSampler(order, batch_size, drop_last=False), generator)
-    return DataLoader(LoaderItems(dataset), batch_sampler=batches, generator=generator, num_workers=num_workers,
-                      worker_init_fn=seed_worker, pin_memory=device.type == "cuda", persistent_workers=True)
+    items = LoaderItems(dataset)
+    options = dict(batch_sampler=batches, generator=generator, num_workers=num_workers, worker_init_fn=seed_worker,
+                   pin_memory=device.type == "cuda", persistent_workers=True)
+    if items.uint8 and device.type == "cpu" and len(items):   # on CUDA the pin-memory thread copies each batch anyway
+        from lib.data.slots import SharedSlots, SlotLoader
+
+        height, width, channels = items.pixels(0).shape
+        slots = SharedSlots(num_workers, SLOTS_PER_WORKER, batch_size, (channels, height, width))
+        return SlotLoader(items, slots, **options)
+    return DataLoader(items, **options)
 
 
 def resolve_device(device: str) -> torch.device:

@@ -27,7 +27,7 @@ import os
 import random
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -177,11 +177,12 @@ class LoaderItems(torch.utils.data.Dataset):
 def keep_freed_memory() -> bool:
     """Ask glibc's malloc to keep freed memory for re-use instead of handing it back to the OS after every batch.
 
-    The trainer's process converts each uint8 batch to a new float32 tensor (25 MB for 32 images at 256 x 256).
-    Depending on what the heap held before, glibc may map every such buffer afresh and unmap it when freed, so each
-    batch page-faults its 25 MB in again: measured here, ~170 page faults per image instead of 3 and up to half the
-    loader's throughput (``bench/pipeline.py``). Raising the mmap threshold to glibc's maximum (32 MB) and the trim
-    threshold to 1 GB keeps those buffers in the heap. It changes no value, only where memory comes from; a no-op
+    The trainer's process allocates large tensors on every step (activations, gradients; a float32 batch is 25 MB
+    for 32 images at 256 x 256). Depending on what the heap held before, glibc may map every such buffer afresh and
+    unmap it when freed, so each step page-faults its memory in again: measured here for the batch buffer alone,
+    ~170 page faults per image instead of 3 and up to half the loader's throughput (``bench/pipeline.py``; the batch
+    buffer itself is now kept, :class:`HostBuffers`). Raising the mmap threshold to glibc's maximum (32 MB) and the
+    trim threshold to 1 GB keeps such buffers in the heap. It changes no value, only where memory comes from; a no-op
     (False) off glibc.
     """
     import ctypes
@@ -259,6 +260,39 @@ def _autocast(device: torch.device, dtype: torch.dtype | None):
 # One epoch of training, one evaluation
 # ---------------------------------------------------------------------------------------------------
 
+class HostBuffers:
+    """float32 batch buffers on the CPU, each used again only once nothing holds it any more.
+
+    Normalising each uint8 batch into a new float32 tensor (25 MB for 32 images at 256 x 256) lets glibc hand the
+    freed buffer to the small allocations made while the next batch arrives; the next buffer then comes from fresh
+    memory, and every one of its pages faults in again (measured here: some epochs at ~190 page faults per image and a
+    third of the usual throughput, others at 3 per image, depending on the heap's history). Keeping the last two
+    buffers avoids that. :meth:`take` hands out a *view* of a kept buffer, and a buffer is handed out again only when
+    its storage has no owner besides the kept tensor: not the caller, not a view of it, not a tensor autograd saved
+    for backward. So a batch someone still holds is never overwritten; it only costs a fresh buffer.
+    """
+
+    KEEP = 2
+
+    def __init__(self):
+        self._kept: list[tuple[torch.Tensor, int]] = []   # (buffer, its storage's owner count when idle)
+
+    def take(self, like: torch.Tensor) -> torch.Tensor:
+        """A float32 tensor with the shape and strides of ``like``, free to overwrite (an ordinary tensor even when
+        asked for inside ``torch.inference_mode``, so that a buffer first used in evaluation can be trained on)."""
+        from lib.data.slots import storage_owners
+
+        with torch.inference_mode(False):
+            for buffer, idle in self._kept:
+                if buffer.shape == like.shape and buffer.stride() == like.stride() and storage_owners(buffer) == idle:
+                    return buffer.detach()   # a view: while it (or anything made from it) lives, the count is higher
+            buffer = torch.empty_like(like, dtype=torch.float32)
+            idle = storage_owners(buffer)
+            if idle is not None:
+                self._kept = self._kept[-(self.KEEP - 1):] + [(buffer, idle)]
+            return buffer.detach()
+
+
 @dataclass
 class Runtime:
     """How tensors move: device, autocast dtype, memory format, progress bars."""
@@ -267,15 +301,18 @@ class Runtime:
     dtype: torch.dtype | None = None
     channels_last: bool = False
     progress: bool = True
+    host_buffers: HostBuffers = field(default_factory=HostBuffers, repr=False, compare=False)
 
     def to_device(self, images: torch.Tensor, labels: torch.Tensor):
-        """Move a batch to the device; uint8 images (from :class:`Uint8Items`) are normalised there."""
+        """Move a batch to the device; uint8 images (from :class:`Uint8Items`) are normalised there (on the CPU into
+        a re-used buffer, :class:`HostBuffers`; on a GPU torch's caching allocator re-uses memory already)."""
         from lib.data.transforms import normalise
 
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         images = images.to(self.device, non_blocking=True, memory_format=fmt)
         if images.dtype == torch.uint8:
-            images = normalise(images)
+            out = self.host_buffers.take(images) if images.device.type == "cpu" else None
+            images = normalise(images, out=out)
         return images, labels.to(self.device, non_blocking=True)
 
 

@@ -76,6 +76,55 @@ def test_uint8_batches_normalised_on_the_device_equal_the_datasets_float_items()
     assert x.dtype == torch.float32 and torch.equal(x, toy.tensors[0])
 
 
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_host_buffers_are_reused_only_when_nothing_holds_them(channels_last):
+    """Runtime.to_device normalises CPU batches into kept buffers: the same bits as a new tensor, the memory used again
+    once the batch is dropped, never while the caller, a view or autograd still holds it."""
+    from lib.data.transforms import normalise
+
+    rt = train.Runtime(torch.device("cpu"), None, channels_last=channels_last, progress=False)
+    gen = torch.Generator().manual_seed(0)
+    batches = [torch.randint(0, 256, (4, 3, 6, 5), dtype=torch.uint8, generator=gen) for _ in range(6)]
+    labels = torch.arange(4)
+
+    def moved(i: int) -> torch.Tensor:
+        x = rt.to_device(batches[i], labels)[0]
+        assert torch.equal(x, normalise(batches[i])), "the same bits as normalising into a new tensor"
+        assert x.is_contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+        return x
+
+    first = moved(0)
+    address = first.data_ptr()
+    held = moved(1)
+    assert held.data_ptr() != address and torch.equal(first, normalise(batches[0])), "a held batch is not overwritten"
+    del held, first
+    again = moved(2)
+    assert again.data_ptr() == address, "a dropped batch's buffer is used again"
+    part = again[1:]   # a view of it keeps it
+    del again
+    other = moved(3)
+    assert other.data_ptr() != address and torch.equal(part, normalise(batches[2])[1:])
+    del part, other
+    torch.manual_seed(0)
+    conv = nn.Conv2d(3, 2, 3)
+    loss = conv(moved(4)).sum()   # autograd saves the input for backward: the buffer stays taken until then
+    assert moved(5).data_ptr() != address
+    loss.backward()
+    expected = nn.Conv2d(3, 2, 3)
+    expected.load_state_dict(conv.state_dict())
+    expected(normalise(batches[4])).sum().backward()
+    assert torch.equal(conv.weight.grad, expected.weight.grad), "backward saw the batch it was given"
+    del loss
+    assert moved(5).data_ptr() == address
+    # a buffer first taken in evaluation (inference mode) can be trained on when it comes round again
+    with torch.inference_mode():
+        evaluated = moved(0)
+    del evaluated
+    nn.Conv2d(3, 2, 3)(moved(1)).sum().backward()
+    # a batch of another shape (an epoch's last) gets a buffer of its own
+    assert rt.to_device(batches[0][:3], labels[:3])[0].shape == (3, 3, 6, 5)
+
+
 def test_jpeg_cache_matches_per_epoch_decoding(tmp_path):
     """The benchmark's ImageFolder of real JPEG files: cached and decoded-every-access items are equal."""
     from bench import pipeline

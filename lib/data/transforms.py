@@ -45,15 +45,17 @@ def resize_rgb(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
     return np.array(image, dtype=np.uint8)  # a writable copy (PIL arrays are read-only)
 
 
-def normalise(images: torch.Tensor) -> torch.Tensor:
+def normalise(images: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
     """uint8 images (``3 x H x W`` or a batch ``B x 3 x H x W``, any device or memory format) -> float32 model input.
 
     The same three float32 operations per element as ``(x / 255 - mean) / std``, done in place after one
-    conversion, so one image or a whole batch, on the CPU or on a GPU, gives the same bits.
+    conversion, so one image or a whole batch, on the CPU or on a GPU, gives the same bits. ``out``: a float32
+    tensor of the same shape to write into (and return) instead of a new one.
     """
     mean = torch.tensor(IMAGENET_MEAN, dtype=torch.float32, device=images.device).view(3, 1, 1)
     std = torch.tensor(IMAGENET_STD, dtype=torch.float32, device=images.device).view(3, 1, 1)
-    return images.to(torch.float32).div_(255.0).sub_(mean).div_(std)
+    converted = images.to(torch.float32) if out is None else out.copy_(images)
+    return converted.div_(255.0).sub_(mean).div_(std)
 
 
 class ToModelInput:

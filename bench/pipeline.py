@@ -6,9 +6,13 @@
 - ``book_decode``: this book's dataset with ``cache=False`` (decode and resize on every access), same augmentation;
 - ``book_cache``: this book's default path: JPEGs decoded and resized once into a uint8 ``.npy`` cache, read
   memory-mapped, augmented per item in uint8; loaders from ``lib.train.make_loader`` exactly as the trainer builds
-  them (workers started anew each epoch, which counts against this path), and each batch normalised by the
-  trainer's ``Runtime.to_device`` (on the device; here the CPU, inside the timed loop), in a process whose malloc
-  keeps freed memory as ``lib.train.run`` sets it (``keep_freed_memory``).
+  them (persistent workers, re-seeded each epoch), and each batch normalised by the trainer's ``Runtime.to_device``
+  (on the device; here the CPU, inside the timed loop), in a process whose malloc keeps freed memory as
+  ``lib.train.run`` sets it (``keep_freed_memory``).
+
+Each pipeline runs in a process of its own (``bench.common.Isolated``), with the torch threads the trainer would
+give it, and the pipelines take turns epoch by epoch (interleaved rounds), so none shares a heap, workers or a
+core with another while it is timed.
 
 The images are generated JPEG files in an ImageFolder layout (``<root>/<class>/<i>.jpg``), larger than the training
 size as photographs are, so every path pays for a real decode and resize. The one-time cost of building the cache is
@@ -26,7 +30,7 @@ from torch.utils.data import DataLoader
 from torchvision import datasets
 from torchvision import transforms as T
 
-from bench.common import Size, interleaved, rate_stats, timed, torch_threads, write
+from bench.common import Isolated, Size, interleaved, rate_stats, timed, torch_threads, write
 from lib.data import ImageDataset
 from lib.data.cache import CachedImages, DecodedImages, cached_split, default_cache_dir
 from lib.data.transforms import IMAGENET_MEAN, IMAGENET_STD
@@ -67,6 +71,17 @@ def authors_dataset(root, image_size: int, augment: bool = True) -> datasets.Ima
         + [T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)]))
 
 
+class JpegFiles:
+    """``load(i)``: the i-th JPEG of the folder as an RGB PIL image (picklable, for other processes)."""
+
+    def __init__(self, root, ids: list[str]):
+        self.root, self.ids = root, list(ids)
+
+    def __call__(self, i: int) -> Image.Image:
+        with Image.open(self.root / self.ids[i]) as image:
+            return image.convert("RGB")
+
+
 def book_datasets(root, ids: list[str], image_size: int, cache_dir) -> tuple[ImageDataset, ImageDataset, float]:
     """This book's dataset over the same files: (cached, decode-every-access, seconds to build the cache)."""
     from pathlib import Path
@@ -75,10 +90,7 @@ def book_datasets(root, ids: list[str], image_size: int, cache_dir) -> tuple[Ima
     labels = [int(i.split("/")[0].split("_")[1]) for i in ids]
     classes = [f"class_{k}" for k in range(CLASSES)]
 
-    def load(i: int) -> Image.Image:
-        with Image.open(root / ids[i]) as image:
-            return image.convert("RGB")
-
+    load = JpegFiles(root, ids)
     size = (image_size, image_size)
     path_box = []
     build_s = timed(lambda: path_box.append(cached_split(Path(cache_dir), "bench_jpeg", "train", root, ids, load,
@@ -109,39 +121,48 @@ LABELS = {
 }
 
 
+def variant(name: str, dataset, workers: int, batch: int, threads: int):
+    """Built in the pipeline's own process: its loader, with the authors' settings (2 workers, persistent, prefetch
+    factor 2) or the trainer's (``make_loader``), and one epoch of it as the thing to time."""
+    keep_freed_memory()   # as lib.train.run does
+    torch.set_num_threads(threads)
+    device = torch.device("cpu")
+    rt = Runtime(device, None, False, progress=False)
+    if name.startswith("authors"):
+        loader = DataLoader(dataset, batch_size=batch, shuffle=True, num_workers=workers,
+                            persistent_workers=workers > 0, prefetch_factor=2 if workers else None)
+    else:
+        loader = make_loader(dataset, batch, True, 0, workers, device)
+    return lambda: _epoch(loader, rt)
+
+
 def run(sz: Size, out_dir=None, work_dir=None) -> pd.DataFrame:
     """Measure the pipelines on ``sz.pipeline_images`` generated JPEGs; write ``input_pipeline.csv/.png``.
 
     The cache is built anew in a temporary folder on every run, so its one-time cost is measured, not looked up.
     """
+    import contextlib
     import tempfile
     from pathlib import Path
 
-    keep_freed_memory()   # as lib.train.run does: all five loaders share this process's heap
     work = Path(work_dir) if work_dir is not None else default_cache_dir() / "bench"
     root = work / f"jpeg-{sz.pipeline_images}-{sz.pipeline_source[0]}x{sz.pipeline_source[1]}"
     ids = make_jpeg_folder(root, sz.pipeline_images, sz.pipeline_source)
     workers, batch = sz.pipeline_workers, sz.pipeline_batch
-    device = torch.device("cpu")
-    rt = Runtime(device, None, False, progress=False)
-
-    def authors_loader(augment: bool) -> DataLoader:   # the authors' loader settings (2 workers, persistent)
-        return DataLoader(authors_dataset(root, sz.pipeline_size, augment), batch_size=batch, shuffle=True,
-                          num_workers=workers, persistent_workers=workers > 0, prefetch_factor=2 if workers else None)
-
+    # each pipeline's process gets the torch threads the trainer gives it (cores minus data workers, at least one)
+    threads = max(1, (os.cpu_count() or 1) - workers)
     work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=work, prefix="npy-") as npy:
         cached, decoded, build_s = book_datasets(root, ids, sz.pipeline_size, npy)
-        loaders = {"authors": authors_loader(True), "book_decode": make_loader(decoded, batch, True, 0, workers, device),
-                   "book_cache": make_loader(cached, batch, True, 0, workers, device),
-                   "authors_noaug": authors_loader(False),
-                   "book_cache_noaug": make_loader(cached.with_augment(False), batch, True, 0, workers, device)}
-        # the main process gets the torch threads the trainer gives it (cores minus data workers, at least one)
-        threads = max(1, (os.cpu_count() or 1) - workers)
-        with torch_threads(threads):
-            seconds = interleaved({name: (lambda dl=dl: _epoch(dl, rt)) for name, dl in loaders.items()},
-                                  sz.pipeline_repeats)
-        del loaders, cached, decoded   # workers and memory maps closed before the folder goes
+        datasets_ = {"authors": authors_dataset(root, sz.pipeline_size, True), "book_decode": decoded,
+                     "book_cache": cached, "authors_noaug": authors_dataset(root, sz.pipeline_size, False),
+                     "book_cache_noaug": cached.with_augment(False)}
+        with contextlib.ExitStack() as stack:   # the processes (and their memory maps) end before the folder goes
+            pipelines = {name: stack.enter_context(Isolated(variant, name, data, workers, batch, threads))
+                         for name, data in datasets_.items()}
+            for p in pipelines.values():
+                p.wait_ready()
+            seconds = interleaved(pipelines, sz.pipeline_repeats)
     rows = []
     for name, secs in seconds.items():
         rows.append({"pipeline": name, "label": LABELS[name], "augment": not name.endswith("noaug"),

@@ -59,7 +59,7 @@ SIZES = {
     "default": Size("default", pipeline_images=1000, pipeline_source=(375, 500), pipeline_size=256,
                     pipeline_batch=32, pipeline_workers=2, pipeline_repeats=5, augment_images=4, augment_repeats=5,
                     backbones=None,
-                    overhead_size=32, overhead_batch=32, overhead_steps=2, overhead_repeats=4,
+                    overhead_size=32, overhead_batch=32, overhead_steps=2, overhead_repeats=7,
                     step_sizes=(32, 256), step_batches=(32, 2), step_repeats=2),
 }
 

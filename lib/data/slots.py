@@ -10,7 +10,8 @@ whole life:
   (:class:`SlotBatch`) and the labels; with no free slot it falls back to a new segment, as PyTorch does;
 - the trainer's process turns that into a view of the slot (:meth:`SharedSlots.resolve`, which
   :class:`SlotLoader` calls on every batch), and hands the slot back to its worker once nothing in the process refers
-  to the view any more (:func:`storage_owners`; the trainer normalises each batch into a float32 buffer at once).
+  to the view any more (:meth:`SharedSlots.release_dropped`, which :class:`SlotLoader` calls before asking for each
+  batch; :func:`storage_owners`; the trainer normalises each batch into a float32 buffer at once).
 
 A batch someone still holds is never overwritten (it only costs a fresh segment for a later batch), so the batches
 are the same tensors, bit for bit, as with PyTorch's own collation (``tests/test_slots.py``).
@@ -76,9 +77,7 @@ class SharedSlots:
         return SlotBatch(info.id, slot, len(images)), default_collate([label for _, label in items])
 
     def resolve(self, batch: tuple) -> tuple:
-        """In the trainer's process: a :class:`SlotBatch` as a view of its slot (other batches as they are); first,
-        every slot whose views have all been dropped goes back to its worker."""
-        self.release_dropped()
+        """In the trainer's process: a :class:`SlotBatch` as a view of its slot (other batches as they are)."""
         images, labels = batch
         if isinstance(images, SlotBatch):
             self._out.append((images.worker, images.slot))
@@ -109,11 +108,6 @@ class SlotLoader(DataLoader):
         # Slots are given back *before* each request: receiving a batch sends its worker the next indices at once,
         # and the worker may need a slot for them.
         self.slots.release_dropped()
-        batches = super().__iter__()
-        while True:
-            try:
-                batch = next(batches)
-            except StopIteration:
-                return
+        for batch in super().__iter__():
             yield self.slots.resolve(batch)
             self.slots.release_dropped()

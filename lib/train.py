@@ -289,7 +289,7 @@ class HostBuffers:
             buffer = torch.empty_like(like, dtype=torch.float32)
             idle = storage_owners(buffer)
             if idle is not None:
-                self._kept = self._kept[-(self.KEEP - 1):] + [(buffer, idle)]
+                self._kept = (self._kept + [(buffer, idle)])[-self.KEEP:]
             return buffer.detach()
 
 

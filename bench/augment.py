@@ -14,9 +14,11 @@ import time
 import numpy as np
 import pandas as pd
 import torch
+from torchvision.transforms import v2
 
-from bench.common import Size, torch_threads, write
-from lib.data.augment import TrivialAugmentWide
+from bench.common import Size, write
+from lib.runs import torch_threads
+from lib.data.augment import TrivialAugmentWide, reference
 
 ALL = "all ops, as drawn"
 
@@ -47,24 +49,24 @@ def measure(sz: Size) -> pd.DataFrame:
     side = sz.pipeline_size
     rows = []
     for name in fast.names:
-        calls = [(image, name, m) for image in images for _, m in fast.every_draw(side, side, [name])]
-        identical = all(torch.equal(fast.apply(*c), fast.torchvision(*c)) for c in calls)   # also warms the maps
+        calls = [(image, name, m) for image in images for _, m in fast.every_draw([name])]
+        identical = all(torch.equal(fast.apply(*c), reference(*c)) for c in calls)   # also warms the maps
         times = {"torchvision": [], "book": []}
         for round_ in range(sz.augment_repeats):
-            order = [("torchvision", fast.torchvision), ("book", fast.apply)]
+            order = [("torchvision", reference), ("book", fast.apply)]
             for label, fn in (order if round_ % 2 == 0 else order[::-1]):
                 times[label].append(_ms_per_call(fn, calls))
         rows.append({"op": name, "calls": len(calls), "identical": identical, **_stats(times)})
     # The whole transform: the same seed, so both draw the same op and magnitude for every image.
-    reference = fast.reference
+    torchvisions = v2.TrivialAugmentWide()
     stream = [images[i % len(images)] for i in range(sz.augment_images * 14)]
     torch.manual_seed(0)
     ours = [fast(x) for x in stream]
     torch.manual_seed(0)
-    identical = all(torch.equal(a, reference(x)) for a, x in zip(ours, stream))
+    identical = all(torch.equal(a, torchvisions(x)) for a, x in zip(ours, stream))
     times = {"torchvision": [], "book": []}
     for round_ in range(sz.augment_repeats):
-        order = [("torchvision", reference), ("book", fast)]
+        order = [("torchvision", torchvisions), ("book", fast)]
         for label, fn in (order if round_ % 2 == 0 else order[::-1]):
             torch.manual_seed(round_)
             times[label].append(_ms_per_call(fn, [(x,) for x in stream]))

@@ -2,18 +2,13 @@
 
 Absolute times on a shared CPU are noisy, so every benchmark times its variants *interleaved* (A, B, B, A,
 ...) and reports the median and the spread (min, max) of each variant over the repeats, and ratios of medians.
-Variants that start processes and hold large buffers (the input pipelines) each run in a process of their own
-(:class:`Isolated`), so that one variant's heap and workers cannot slow another's. Every CSV carries the machine (CPU
-model, cores, torch version, load) on every row, so a figure made from it can say where it was measured.
+Every CSV carries the machine (CPU model, cores,
+torch version, load) on every row, so a figure made from it can say where it was measured.
 """
 from __future__ import annotations
 
-import contextlib
-import multiprocessing
 import os
 import platform
-import statistics
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -23,6 +18,7 @@ import torch
 
 from lib.errors import ConfigError
 from lib.provenance import REPO_ROOT, device_name, git_commit, now
+from lib.timing import seconds
 
 RESULTS_DIR = REPO_ROOT / "results" / "bench"
 
@@ -71,20 +67,6 @@ def size(name: str) -> Size:
     return SIZES[name]
 
 
-@contextlib.contextmanager
-def torch_threads(count: int = 1):
-    """Run torch with ``count`` CPU threads (the workshop trainer's one thread per free core), then restore.
-
-    On a small shared CPU more busy threads than free cores make OpenMP spin; one thread keeps ratios stable.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def machine() -> dict:
     """The machine a measurement was taken on, as columns for every CSV row."""
     import torchvision
@@ -95,111 +77,19 @@ def machine() -> dict:
             "load_1min": round(os.getloadavg()[0], 2), "git_commit": git_commit(), "measured_at": now()}
 
 
-def timed(fn: Callable[[], object]) -> float:
-    """Seconds one call of ``fn`` takes (wall clock)."""
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def interleaved(variants: dict[str, Callable[[], object]], repeats: int, warmup: bool = True
                 ) -> dict[str, list[float]]:
     """Seconds of each variant over ``repeats`` rounds, run side by side after one warm-up; every other round runs
-    the variants in reverse order (A, B, B, A, ...), so that going first or last in a round favours none.
-
-    A variant that is an :class:`Isolated` handle is timed in its own process (the seconds it reports), any other
-    callable here."""
-    def seconds_of(fn) -> float:
-        return fn() if isinstance(fn, Isolated) else timed(fn)
-
+    the variants in reverse order (A, B, B, A, ...), so that going first or last in a round favours none."""
     if warmup:
         for fn in variants.values():
-            seconds_of(fn)
-    seconds: dict[str, list[float]] = {name: [] for name in variants}
+            seconds(fn)
+    timings: dict[str, list[float]] = {name: [] for name in variants}
     for round_ in range(repeats):
         order = list(variants.items())
         for name, fn in (order if round_ % 2 == 0 else order[::-1]):
-            seconds[name].append(seconds_of(fn))
-    return seconds
-
-
-def _serve(conn, factory: Callable, args: tuple) -> None:
-    """The child side of :class:`Isolated`: build the variant, then run it once per request and send the seconds."""
-    try:
-        fn = factory(*args)
-        conn.send(("ready", None))
-        while conn.recv() == "run":
-            conn.send(("seconds", timed(fn)))
-    except EOFError:   # the parent went away
-        pass
-    except BaseException as err:   # sent to the parent, which raises it there
-        conn.send(("error", f"{type(err).__name__}: {err}"))
-    finally:
-        conn.close()
-
-
-class Isolated:
-    """A benchmark variant in a fresh Python process (``spawn``): ``Isolated(factory, *args)`` calls
-    ``factory(*args)`` there to build the variant (a zero-argument callable); each call of the handle runs it once in
-    that process and returns the seconds it took, measured there. Use it as a context manager, or call :meth:`close`.
-
-    Several loaders in one process share its heap and its page-fault history, so one variant's buffers can slow the
-    next; in processes of their own, only one variant runs at a time (the others wait on a pipe) and none inherits
-    another's memory. ``factory`` must be importable (a module-level function) and ``args`` picklable.
-    """
-
-    def __init__(self, factory: Callable, *args):
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=_serve, args=(child, factory, args), name=getattr(factory, "__name__", ""))
-        self._process.start()
-        child.close()
-        self._ready = False
-
-    def _reply(self):
-        try:
-            kind, value = self._conn.recv()
-        except EOFError:
-            raise RuntimeError(f"benchmark process {self._process.name!r} exited "
-                               f"(exit code {self._process.exitcode})") from None
-        if kind == "error":
-            raise RuntimeError(f"benchmark process {self._process.name!r} failed: {value}")
-        return value
-
-    def wait_ready(self) -> "Isolated":
-        """Block until the variant is built (its process imported and set up)."""
-        if not self._ready:
-            self._reply()
-            self._ready = True
-        return self
-
-    def __call__(self) -> float:
-        self.wait_ready()
-        self._conn.send("run")
-        return self._reply()
-
-    def close(self) -> None:
-        if self._process.is_alive():
-            with contextlib.suppress(OSError):
-                self._conn.send("stop")
-            self._process.join(timeout=30)
-            if self._process.is_alive():
-                self._process.terminate()
-                self._process.join()
-        self._conn.close()
-
-    def __enter__(self) -> "Isolated":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-def rate_stats(items: int, seconds: list[float]) -> dict:
-    """Items per second over the repeats: median, min and max, and the number of repeats."""
-    rates = [items / s for s in seconds]
-    return {"per_s_median": statistics.median(rates), "per_s_min": min(rates), "per_s_max": max(rates),
-            "repeats": len(rates)}
+            timings[name].append(seconds(fn))
+    return timings
 
 
 def write(name: str, table: pd.DataFrame, figure: Callable[[pd.DataFrame], object], out_dir: Path | None = None

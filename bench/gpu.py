@@ -8,9 +8,7 @@ every input size of the paper's grid (256x256, BreakHis 448x672) and writes ``re
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import torch.nn.functional as F
 from bench.common import RESULTS_DIR, write
 from lib import data, models, profiles
 from lib.errors import BookError, ConfigError, one_line
+from lib.timing import step_rate
 
 
 @dataclass(frozen=True)
@@ -66,22 +65,6 @@ def _step_fns(model, x, y, optimizer, scaler, amp: bool):
     return train_step, eval_step
 
 
-def timed_rate(fn, batch: int, warmup: int, steps: int, repeats: int, sync=torch.cuda.synchronize) -> list[float]:
-    """Images/s of ``fn`` over ``repeats`` timings of ``steps`` calls, after ``warmup`` calls, synchronised."""
-    for _ in range(warmup):
-        fn()
-    sync()
-    rates = []
-    for _ in range(repeats):
-        sync()
-        start = time.perf_counter()
-        for _ in range(steps):
-            fn()
-        sync()
-        rates.append(batch * steps / (time.perf_counter() - start))
-    return rates
-
-
 def measure(name: str, size: tuple[int, int], plan: GpuPlan, device: torch.device) -> dict:
     """Training-step and eval images/s of backbone ``name`` at ``size`` under ``plan``."""
     fmt = torch.channels_last if plan.channels_last else torch.contiguous_format
@@ -94,14 +77,14 @@ def measure(name: str, size: tuple[int, int], plan: GpuPlan, device: torch.devic
     scaler = torch.amp.GradScaler("cuda", enabled=plan.amp)
     train_step, eval_step = _step_fns(model, x, y, optimizer, scaler, plan.amp)
     model.train()
-    train = timed_rate(train_step, plan.batch_size, plan.warmup, plan.steps, plan.repeats)
+    train = step_rate(train_step, plan.batch_size, plan.warmup, plan.steps, plan.repeats, device)
     model.eval()
-    evals = timed_rate(eval_step, plan.batch_size, plan.warmup, plan.steps, plan.repeats)
+    evals = step_rate(eval_step, plan.batch_size, plan.warmup, plan.steps, plan.repeats, device)
     peak = torch.cuda.max_memory_allocated(device) / 2**30
     torch.cuda.reset_peak_memory_stats(device)
     return {"backbone": name, "image_size": f"{size[0]}x{size[1]}", "batch": plan.batch_size,
-            "train_img_s": statistics.median(train), "train_img_s_min": min(train), "train_img_s_max": max(train),
-            "eval_img_s": statistics.median(evals), "eval_img_s_min": min(evals), "eval_img_s_max": max(evals),
+            "train_img_s": train["per_s_median"], "train_img_s_min": train["per_s_min"], "train_img_s_max": train["per_s_max"],
+            "eval_img_s": evals["per_s_median"], "eval_img_s_min": evals["per_s_min"], "eval_img_s_max": evals["per_s_max"],
             "amp": "fp16" if plan.amp else "off", "channels_last": plan.channels_last, "compile": plan.compile,
             "peak_memory_gib": peak, "device": torch.cuda.get_device_name(device),
             "cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version()}

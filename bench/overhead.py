@@ -6,12 +6,16 @@ and the loss bookkeeping). Target: the book's trainer reaches >= 0.95x the bare 
 """
 from __future__ import annotations
 
+import statistics
+
 import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from bench.common import Size, interleaved, rate_stats, torch_threads, write
+from bench.common import Size, interleaved, write
 from lib import models, train
+from lib.runs import torch_threads
+from lib.timing import rate_stats
 
 TARGET = 0.95
 
@@ -28,7 +32,7 @@ def measure(name: str, sz: Size, num_classes: int = 10) -> dict:
     model = models.build(name, num_classes=num_classes)
     batches = _batches(sz, num_classes)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
-    rt = train.Runtime(torch.device("cpu"), train.autocast_dtype("auto", torch.device("cpu")), False, progress=False)
+    rt = train.Runtime(torch.device("cpu"), progress=False)
     scaler = torch.amp.GradScaler("cpu", enabled=False)
 
     def bare() -> None:
@@ -54,8 +58,7 @@ def measure(name: str, sz: Size, num_classes: int = 10) -> dict:
     return {"backbone": name, "image_size": sz.overhead_size, "batch": sz.overhead_batch,
             "steps_per_repeat": sz.overhead_steps, "repeats": sz.overhead_repeats,
             "bare_img_s": bare_s["per_s_median"], "book_img_s": book_s["per_s_median"],
-            "ratio_median": ratios[len(ratios) // 2] if len(ratios) % 2 else
-            sum(ratios[len(ratios) // 2 - 1:len(ratios) // 2 + 1]) / 2,
+            "ratio_median": statistics.median(ratios),
             "ratio_min": ratios[0], "ratio_max": ratios[-1], "target": TARGET}
 
 

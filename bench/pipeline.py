@@ -5,22 +5,18 @@
   persistent workers, prefetch factor 2);
 - ``book_decode``: this book's dataset with ``cache=False`` (decode and resize on every access), same augmentation;
 - ``book_cache``: this book's default path: JPEGs decoded and resized once into a uint8 ``.npy`` cache, read
-  memory-mapped, augmented per item in uint8; loaders from ``lib.train.make_loader`` exactly as the trainer builds
-  them (persistent workers, re-seeded each epoch), and each batch normalised by the trainer's ``Runtime.to_device``
-  (on the device; here the CPU, inside the timed loop), in a process whose malloc keeps freed memory as
-  ``lib.train.run`` sets it (``keep_freed_memory``).
+  memory-mapped, augmented per item in uint8; loaders from ``lib.loaders.make_loader`` exactly as the trainer builds
+  them (persistent workers, draws seeded per sample), and each batch normalised by the trainer's
+  ``Runtime.to_device`` (on the device; here the CPU, inside the timed loop).
 
-Each pipeline runs in a process of its own (``bench.common.Isolated``), with the torch threads the trainer would
-give it, and the pipelines take turns epoch by epoch (interleaved rounds), so none shares a heap, workers or a
-core with another while it is timed.
+The pipelines run with the torch threads the trainer would give them and take turns epoch by epoch (interleaved
+rounds), so a slow spell of the shared machine hits all of them.
 
 The images are generated JPEG files in an ImageFolder layout (``<root>/<class>/<i>.jpg``), larger than the training
 size as photographs are, so every path pays for a real decode and resize. The one-time cost of building the cache is
 measured and reported separately.
 """
 from __future__ import annotations
-
-import os
 
 import numpy as np
 import pandas as pd
@@ -30,11 +26,14 @@ from torch.utils.data import DataLoader
 from torchvision import datasets
 from torchvision import transforms as T
 
-from bench.common import Isolated, Size, interleaved, rate_stats, timed, torch_threads, write
+from bench.common import Size, interleaved, write
 from lib.data import ImageDataset
 from lib.data.cache import CachedImages, DecodedImages, cached_split, default_cache_dir
 from lib.data.transforms import IMAGENET_MEAN, IMAGENET_STD
-from lib.train import Runtime, keep_freed_memory, make_loader
+from lib.loaders import make_loader
+from lib.runs import default_threads, torch_threads
+from lib.timing import rate_stats, seconds
+from lib.train import Runtime
 
 CLASSES = 10
 
@@ -93,7 +92,7 @@ def book_datasets(root, ids: list[str], image_size: int, cache_dir) -> tuple[Ima
     load = JpegFiles(root, ids)
     size = (image_size, image_size)
     path_box = []
-    build_s = timed(lambda: path_box.append(cached_split(Path(cache_dir), "bench_jpeg", "train", root, ids, load,
+    build_s = seconds(lambda: path_box.append(cached_split(Path(cache_dir), "bench_jpeg", "train", root, ids, load,
                                                          size, progress=False)))
     positions = np.arange(len(ids))
     cached = ImageDataset(CachedImages(path_box[0], (len(ids), *size, 3)), positions, labels, ids, classes,
@@ -121,11 +120,9 @@ LABELS = {
 }
 
 
-def variant(name: str, dataset, workers: int, batch: int, threads: int):
-    """Built in the pipeline's own process: its loader, with the authors' settings (2 workers, persistent, prefetch
-    factor 2) or the trainer's (``make_loader``), and one epoch of it as the thing to time."""
-    keep_freed_memory()   # as lib.train.run does
-    torch.set_num_threads(threads)
+def variant(name: str, dataset, workers: int, batch: int):
+    """A pipeline's loader, with the authors' settings (2 workers, persistent, prefetch factor 2) or the trainer's
+    (``make_loader``), and one epoch of it as the thing to time."""
     device = torch.device("cpu")
     rt = Runtime(device, None, False, progress=False)
     if name.startswith("authors"):
@@ -141,7 +138,6 @@ def run(sz: Size, out_dir=None, work_dir=None) -> pd.DataFrame:
 
     The cache is built anew in a temporary folder on every run, so its one-time cost is measured, not looked up.
     """
-    import contextlib
     import tempfile
     from pathlib import Path
 
@@ -149,20 +145,17 @@ def run(sz: Size, out_dir=None, work_dir=None) -> pd.DataFrame:
     root = work / f"jpeg-{sz.pipeline_images}-{sz.pipeline_source[0]}x{sz.pipeline_source[1]}"
     ids = make_jpeg_folder(root, sz.pipeline_images, sz.pipeline_source)
     workers, batch = sz.pipeline_workers, sz.pipeline_batch
-    # each pipeline's process gets the torch threads the trainer gives it (cores minus data workers, at least one)
-    threads = max(1, (os.cpu_count() or 1) - workers)
+    threads = default_threads(workers)   # what the trainer gives a CPU run
     work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=work, prefix="npy-") as npy:
         cached, decoded, build_s = book_datasets(root, ids, sz.pipeline_size, npy)
         datasets_ = {"authors": authors_dataset(root, sz.pipeline_size, True), "book_decode": decoded,
                      "book_cache": cached, "authors_noaug": authors_dataset(root, sz.pipeline_size, False),
                      "book_cache_noaug": cached.with_augment(False)}
-        with contextlib.ExitStack() as stack:   # the processes (and their memory maps) end before the folder goes
-            pipelines = {name: stack.enter_context(Isolated(variant, name, data, workers, batch, threads))
-                         for name, data in datasets_.items()}
-            for p in pipelines.values():
-                p.wait_ready()
+        pipelines = {name: variant(name, data, workers, batch) for name, data in datasets_.items()}
+        with torch_threads(threads):
             seconds = interleaved(pipelines, sz.pipeline_repeats)
+        del pipelines   # the loaders' workers (and their memory maps) end before the folder goes
     rows = []
     for name, secs in seconds.items():
         rows.append({"pipeline": name, "label": LABELS[name], "augment": not name.endswith("noaug"),

@@ -1,5 +1,6 @@
 """Which Backbone? -- the thin library behind the book's chapters.
 
-Data flows one way: ``lib.data`` + ``lib.models`` -> ``lib.train`` -> run records in ``results/``
--> ``lib.analysis`` -> chapters -> the rendered book.
+Data flows one way: ``lib.data`` + ``lib.models`` -> ``lib.train`` (through ``lib.runs``) -> run records in
+``results/`` -> the analysis modules (``lib.findings``, ``lib.lowdata``, ``lib.architecture``) -> chapters -> the
+rendered book.
 """

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -470,10 +469,12 @@ def count_flops(model: nn.Module, input_size: int) -> int:
     return counter.get_total_flops()
 
 
-def measure_throughput(model: nn.Module, image_size: int, batch_size: int, steps: int, device: str = "cpu"
-                       ) -> dict[str, float]:
+def measure_throughput(model: nn.Module, image_size: int, batch_size: int, steps: int, device: str = "cpu",
+                       repeats: int = 3) -> dict[str, float]:
     """Images per second of inference (eval, no grad) and of a training step (forward, cross-entropy, backward,
-    SGD update) on random inputs, after one untimed warm-up step of each."""
+    SGD update) on random inputs: the median of ``repeats`` timings of ``steps`` steps, after one untimed step."""
+    from lib.timing import step_rate
+
     model = model.to(device)
     x = torch.randn(batch_size, 3, image_size, image_size, device=device)
     y = torch.zeros(batch_size, dtype=torch.long, device=device)
@@ -491,19 +492,8 @@ def measure_throughput(model: nn.Module, image_size: int, batch_size: int, steps
     result = {}
     for key, mode, step in (("forward_img_s", False, forward), ("train_img_s", True, train_step)):
         model.train(mode)
-        step()  # warm-up
-        _synchronize(device)
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        _synchronize(device)
-        result[key] = batch_size * steps / (time.perf_counter() - start)
+        result[key] = step_rate(step, batch_size, calls=steps, repeats=repeats, device=device)["per_s_median"]
     return result
-
-
-def _synchronize(device: str) -> None:
-    if str(device).startswith("cuda"):
-        torch.cuda.synchronize(device)
 
 
 def efficiency_table(backbones: list[str] | None = None, input_size: int = 256, time_it: bool = True,

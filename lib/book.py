@@ -25,6 +25,7 @@ from pathlib import Path
 import yaml
 
 from lib import chapter as chapter_lib
+from lib import profiles
 from lib.errors import BookError, ConfigError
 from lib.provenance import REPO_ROOT, environment, now
 
@@ -337,8 +338,7 @@ def execute(profile: str = "workshop", out: Path = REPO_ROOT / "_build", kernel:
     What happened is also written to ``out/executions.json`` (per chapter: executed or re-used, seconds,
     the provenance box's facts), which ``--record-timings`` turns into ``results/book/timings.csv``.
     """
-    if profile not in PROFILES:
-        raise SystemExit(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
+    profiles.get(profile)   # an unknown name is an UnknownNameError naming the valid ones
     known = [nb.stem for nb in chapters(root)]
     unknown = sorted(set(only or []) - set(known))
     if unknown:

@@ -14,11 +14,12 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lib import profiles
 from lib.errors import ConfigError
 from lib.provenance import REPO_ROOT, environment, now
 
 KERNEL = "which-backbone"
-PROFILES = ("ci", "workshop", "paper")
+PROFILES = tuple(profiles.names())
 TIMINGS_CSV = REPO_ROOT / "results" / "book" / "timings.csv"
 METADATA_KEY = "which-backbone"  # output metadata key that marks a provenance box in an executed notebook
 

@@ -1,6 +1,6 @@
 """Where a grid's runs execute: one after another in this process (``local``) or as Ray tasks (``ray``).
 
-Both executors call the same :func:`lib.train.run`, so a run is idempotent whichever executes it: a recorded
+Both executors call the same :func:`lib.runs.run`, so a run is idempotent whichever executes it: a recorded
 run is re-used, an unfinished one resumes from its checkpoint, and every record is its own file. A run that
 fails with a :class:`~lib.errors.BookError` (missing data, corrupt checkpoint: the reader must fix something)
 is reported at once; any other exception is retried ``retries`` times (Ray retries its tasks itself, worker
@@ -86,11 +86,11 @@ def check_executor(executor: str, ray_address: str | None = None, retries: int =
 def execute(jobs: list[tuple], executor: str = "local", ray_address: str | None = None,
             retries: int = DEFAULT_RETRIES, cpus_per_run: int = 1, num_cpus: int | None = None,
             run_fn: Callable | None = None, log: Callable[[str], None] = print) -> list[Outcome]:
-    """Run every ``(config, run_kwargs)`` job with ``run_fn`` (default :func:`lib.train.run`); outcomes in order."""
+    """Run every ``(config, run_kwargs)`` job with ``run_fn`` (default :func:`lib.runs.run`); outcomes in order."""
     check_executor(executor, ray_address, retries)
     if run_fn is None:
-        from lib import train
-        run_fn = train.run
+        from lib import runs
+        run_fn = runs.run
     if executor == "local":
         return [_attempt(run_fn, cfg, kwargs, retries, log) for cfg, kwargs in jobs]
     return _execute_ray(jobs, ray_address, retries, cpus_per_run, num_cpus, run_fn, log)
@@ -167,13 +167,14 @@ def _check_reachable(address: str, timeout_s: float = 10.0) -> None:
                           f"--executor local") from None
 
 
-def ray_resources(cfg, cluster_gpus: float, cpus_per_run: int = 1) -> tuple[dict, object]:
-    """The Ray task options of one run and the config its worker runs (same run key: device and threads are
-    not part of it). One GPU per run when the cluster has GPUs and the run may use one, else CPUs only."""
+def ray_resources(cfg, cluster_gpus: float, cpus_per_run: int = 1) -> tuple[dict, object, dict]:
+    """The Ray task options of one run, the config its worker runs (same run key: the device is not part of it) and
+    the run's extra arguments (its CPU threads). One GPU per run when the cluster has GPUs and the run may use one,
+    else CPUs only."""
     if cluster_gpus > 0 and _wants_gpu(cfg):
         # Ray sets CUDA_VISIBLE_DEVICES to the GPU it granted, so "cuda" is that GPU.
-        return {"num_gpus": 1, "num_cpus": cpus_per_run}, dataclasses.replace(cfg, device="cuda", cpu_threads=None)
-    return {"num_cpus": cpus_per_run}, dataclasses.replace(cfg, device="cpu", cpu_threads=cpus_per_run)
+        return {"num_gpus": 1, "num_cpus": cpus_per_run}, dataclasses.replace(cfg, device="cuda"), {}
+    return {"num_cpus": cpus_per_run}, dataclasses.replace(cfg, device="cpu"), {"threads": cpus_per_run}
 
 
 def _wants_gpu(cfg) -> bool:
@@ -208,9 +209,9 @@ def _execute_ray(jobs, ray_address, retries, cpus_per_run, num_cpus, run_fn, log
         for cfg, kwargs in jobs:
             key = _key(cfg)
             keys.append(key)
-            options, worker_cfg = ray_resources(cfg, gpus, cpus_per_run)
+            options, worker_cfg, extra = ray_resources(cfg, gpus, cpus_per_run)
             ref = task.options(name=key, max_retries=retries, retry_exceptions=True, **options).remote(
-                run_fn, worker_cfg, {**_absolute(kwargs), "progress": False}, env)
+                run_fn, worker_cfg, {**_absolute(kwargs), "progress": False, **extra}, env)
             refs[ref] = len(keys) - 1
         log(f"submitted {len(refs)} runs to Ray ({'one GPU' if gpus else f'{cpus_per_run} CPU'} each; cluster: "
             f"{ray.cluster_resources().get('CPU', 0):g} CPUs, {gpus:g} GPUs)")

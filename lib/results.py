@@ -35,7 +35,7 @@ _NOT_IN_KEY = ("device", "num_workers", "cpu_threads", "progress", "checkpoint_d
 # earlier record keeps its key (and is re-used) while a run with the new setting gets a key of its own.
 _ADDED_KNOBS = {"select_on": "val"}
 
-# The columns every record has (the contract with lib.analysis and the chapters).
+# The columns every record has (the contract with the analysis modules and the chapters).
 REQUIRED_FIELDS = (
     "run_key", "backbone", "dataset", "fraction", "seed", "profile", "pretrained", "image_size",
     "batch_size", "epochs_adamw", "epochs_sgd", "best_epoch", "test_top1", "test_top5", "val_top1",
@@ -138,7 +138,7 @@ def load_records(folder: Path | str = RUNS_DIR) -> pd.DataFrame:
 
 
 def to_frame(rows: list[dict]) -> pd.DataFrame:
-    """Records (as returned by ``lib.train.run``) as a DataFrame, one row each, ``source`` = ours."""
+    """Records (as returned by ``lib.runs.run``) as a DataFrame, one row each, ``source`` = ours."""
     columns = ["source", *REQUIRED_FIELDS]
     if not rows:
         return pd.DataFrame(columns=columns)

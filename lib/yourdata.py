@@ -13,7 +13,7 @@ Four steps, each a function the chapter (``chapters/07_your_data.ipynb``) and th
 4. :func:`ranking`, :func:`recommendation` and :func:`plot_search` report the result beside the paper's
    Table 1 recommendation for the reader's domain.
 
-Every run goes through :func:`lib.train.run` (records, resume and re-use as in the rest of the book), with
+Every run goes through :func:`lib.runs.run` (records, resume and re-use as in the rest of the book), with
 the dataset named ``folder:<name>`` or ``csv:<file>.csv`` under the data's parent folder (see
 ``lib.data.sources``). Records go to a folder of the reader's choosing, by default under the git-ignored
 ``checkpoints/yourdata/``, never into the book's ``results/runs/``.
@@ -38,12 +38,15 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from lib import models, paper, profiles, results, train
+from lib import models, paper, profiles, results, runs, train
+from lib.config import make_config, resolve_device
 from lib.atomic import atomic_write_text
+from lib.checkpoints import save_checkpoint
 from lib.data import sources
 from lib.data.cache import fingerprint
 from lib.data.splits import Manifest, check_fraction, write_manifest
 from lib.errors import BookError, ConfigError, DataError, UnknownNameError, one_line
+from lib.loaders import make_loader
 from lib.provenance import REPO_ROOT
 
 MIN_IMAGES_PER_CLASS = 3
@@ -243,11 +246,10 @@ def measure_costs(backbones: list[str], num_classes: int, image_size: int, batch
     import tempfile
 
     from lib.architecture import measure_throughput
+    from lib.timing import seconds
 
-    rows, before = [], torch.get_num_threads()
-    try:
-        if threads:
-            torch.set_num_threads(threads)
+    rows = []
+    with runs.torch_threads(threads):
         for name in backbones:
             start = time.perf_counter()
             model = models.build(name, num_classes=num_classes, pretrained=pretrained)
@@ -255,17 +257,13 @@ def measure_costs(backbones: list[str], num_classes: int, image_size: int, batch
             speed = measure_throughput(model, image_size, batch_size, steps, device)
             state = model.state_dict()
             with tempfile.TemporaryDirectory() as folder:
-                saved = time.perf_counter()
-                train.save_checkpoint(Path(folder) / "probe.pt", {"model": state})
-                saved = 4 * (time.perf_counter() - saved)
+                saved = 4 * seconds(lambda: save_checkpoint(Path(folder) / "probe.pt", {"model": state}))
             rows.append({"backbone": name, "display": models.spec(name).display,
                          "params_m": sum(p.numel() for p in model.parameters()) / 1e6,
                          "size_mb": sum(t.numel() * t.element_size() for t in state.values()) / 1e6,
                          "train_img_s": speed["train_img_s"], "infer_img_s": speed["forward_img_s"],
                          "build_s": built, "checkpoint_s": saved})
             del model
-    finally:
-        torch.set_num_threads(before)
     return pd.DataFrame(rows)
 
 
@@ -278,7 +276,7 @@ def measure_loader_start(check: DatasetCheck, cfg: train.TrainConfig) -> float:
                        cache=False, progress=False)
     start = time.perf_counter()
     for i, split in enumerate((splits.train, splits.val, splits.test)):
-        loader = train.make_loader(split, cfg.batch_size, i == 0, cfg.seed, cfg.num_workers,
+        loader = make_loader(split, cfg.batch_size, i == 0, cfg.seed, profiles.get(cfg.profile).num_workers,
                                    torch.device(cfg.device))
         next(iter(loader))
         del loader
@@ -318,10 +316,10 @@ class SearchPlan:
     def config(self, backbone: str, stage: str, seed: int) -> train.TrainConfig:
         """The trainer configuration of one run (``stage`` is ``probe`` or ``full``)."""
         probe = stage == "probe"
-        return train.make_config(backbone, self.check.name, seed=seed, profile=self.profile,
-                                 fraction=self.probe_fraction if probe else 1.0, image_size=self.image_size,
-                                 max_epochs=self.probe_epochs if probe else self.full_epochs,
-                                 batch_size=self.batch_size, device=self.device)
+        return make_config(backbone, self.check.name, seed=seed, profile=self.profile,
+                           fraction=self.probe_fraction if probe else 1.0, image_size=self.image_size,
+                           max_epochs=self.probe_epochs if probe else self.full_epochs,
+                           batch_size=self.batch_size, device=self.device)
 
     def estimate(self, backbone: str, stage: str) -> float:
         """Estimated seconds of one run at its epoch cap: every epoch trains (images / training speed), scores
@@ -407,16 +405,17 @@ def plan_search(path: str | Path, domain: str = "overall", budget_minutes: float
         raise ConfigError(f"image_size={size} is not a multiple of 32 of at least 32 (WaveMix's wavelet levels and "
                           f"the Swin windows need it); pass e.g. 32, 64, 128 or 256")
     batch = int(batch_size) or prof.batch_size
-    device = str(train.resolve_device(prof.device))
+    device = str(resolve_device(prof.device))
     if check is None:
         check = check_dataset(path, image_size=size)
     elif check.location != Path(path).expanduser().absolute():
         raise ConfigError(f"check is of {check.location}, not of {path}; pass check=None to check {path}")
-    cfg = train.make_config(chosen[0], check.name, profile=profile, image_size=size, batch_size=batch,
-                            device=device)    # validates batch size and device the trainer's way
+    cfg = make_config(chosen[0], check.name, profile=profile, image_size=size, batch_size=batch,
+                      device=device)    # validates batch size and device the trainer's way
     if costs is None:
         costs = measure_costs(chosen, len(check.classes), size, min(batch, check.counts["train"]), device,
-                              steps=timing_steps, threads=cfg.cpu_threads, pretrained=cfg.pretrained)
+                              steps=timing_steps, pretrained=cfg.pretrained,
+                              threads=runs.default_threads(prof.num_workers) if device == "cpu" else None)
     elif set(costs.backbone) != set(chosen):
         raise ConfigError(f"costs has rows for {sorted(costs.backbone)}, not the candidates {chosen}; measure them "
                           f"again with measure_costs")
@@ -472,7 +471,7 @@ class SearchResult:
 
 def _default_runner(plan: SearchPlan, log: Callable[[str], None]) -> Callable[[train.TrainConfig], dict]:
     def run(cfg: train.TrainConfig) -> dict:
-        return train.run(cfg, data_root=plan.check.root, results_dir=plan.runs_dir,
+        return runs.run(cfg, data_root=plan.check.root, results_dir=plan.runs_dir,
                          checkpoint_dir=plan.checkpoint_dir, progress=False, log=log)
     return run
 

@@ -1,6 +1,6 @@
 """Bad input, table-driven: every case gives one specific error line (exit 2 on the command line) and no record.
 
-The command-line cases run ``lib.train.main`` in this process; the chapter cases execute two real chapters
+The command-line cases run ``lib.cli.main`` in this process; the chapter cases execute two real chapters
 with papermill and a bad parameter. Cases that need something on disk (malformed data, an unwritable
 folder, a corrupt checkpoint, record or weights file) prepare it first with a small ``setup`` function.
 """
@@ -12,7 +12,7 @@ import re
 import pytest
 import torch
 
-from lib import models, results, train
+from lib import checkpoints, cli, config, models, results, runs
 from lib.provenance import REPO_ROOT
 from native_fixtures import write_cifar10
 
@@ -22,7 +22,7 @@ CI_CONFIG = dict(backbone="shufflenet_v2_x2_0", dataset="digits", profile="ci")
 
 
 def ci_key() -> str:
-    return results.run_key(train.make_config(**CI_CONFIG).as_dict())
+    return results.run_key(config.make_config(**CI_CONFIG).as_dict())
 
 
 def malformed_cifar10(d) -> None:
@@ -41,7 +41,7 @@ def garbage_checkpoint(d) -> None:
 
 def truncated_checkpoint(d) -> None:
     path = d["checkpoints"] / f"{ci_key()}.pt"
-    train.save_checkpoint(path, {"config": train.make_config(**CI_CONFIG).as_dict(), "weights": torch.ones(500)})
+    checkpoints.save_checkpoint(path, {"config": config.make_config(**CI_CONFIG).as_dict(), "weights": torch.ones(500)})
     path.write_bytes(path.read_bytes()[:-100])
 
 
@@ -125,7 +125,7 @@ def test_command_line(case, argv, mentions, setup, dirs, capsys):
         setup(dirs)
     before = sorted(dirs["results"].glob("*.json")) if dirs["results"].is_dir() else []
     argv, folders = folder_args(dirs, argv)
-    assert train.main([*argv, *folders, "--data-root", str(dirs["data"]), "--no-progress"]) == 2
+    assert cli.main([*argv, *folders, "--data-root", str(dirs["data"]), "--no-progress"]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and mentions in lines[0], lines
     after = sorted(dirs["results"].glob("*.json")) if dirs["results"].is_dir() else []
@@ -174,7 +174,7 @@ def test_papermill_parameters_of_the_wrong_type_are_refused_by_the_library():
 
     for chapter, parameters, error, mentions in CHAPTER_CASES[2:]:
         with pytest.raises(ConfigError, match=re.escape(mentions)):
-            train.plan(parameters["profile"], max_epochs=parameters["max_epochs"])
+            config.plan(parameters["profile"], max_epochs=parameters["max_epochs"])
     for bad in (dict(batch_size=32.0), dict(image_size="32"), dict(fraction="0.1"), dict(patience=True)):
         with pytest.raises(ConfigError, match="is not a (whole )?number"):
-            train.make_config("resnet50", "digits", profile="ci", **bad)
+            config.make_config("resnet50", "digits", profile="ci", **bad)

@@ -70,7 +70,7 @@ def test_chapter_follows_the_skeleton(nb_path):
 def test_training_chapters_take_an_executor(nb_path):
     nb = nbformat.read(nb_path, as_version=4)
     assert 'executor: str = "local"' in nb.cells[[c.cell_type for c in nb.cells].index("code")].source
-    assert any("executor=executor" in c.source for c in nb.cells if "train.run_all(" in c.source)
+    assert any("executor=executor" in c.source for c in nb.cells if "runs.run_all(" in c.source)
 
 
 def executed_path(built_book, nb_path: Path) -> Path:

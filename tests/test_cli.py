@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from lib import results, train
+from lib import cli, config, results
 from lib.provenance import REPO_ROOT
 
 
@@ -37,9 +37,17 @@ def folder_args(dirs) -> list[str]:
     (["--backbone", "resnet50", "--dataset", "cifar10"], "cifar10"),          # data not on disk
     (["grid", "--backbones", "resnet50,vgg16", "--datasets", "digits"], "vgg16"),
     (["grid", "--backbones", "resnet50", "--datasets", "digits", "--seeds", "0,x"], "0,x"),
+    (["grids", "--backbones", "resnet50"], "unknown sub-command 'grids'"),         # not "--backbone is required"
+    (["grid", "--backbones", "resnet50", "--seeds", ","], "seeds"),                 # an empty list does nothing
+    (["grid", "--backbones", "resnet50", "--datasets", ""], "datasets"),
+    (["grid", "--backbones", ",", "--datasets", "digits"], "backbones"),
+    (["grid", "--backbones", "resnet50", "--fractions", " , "], "fractions"),
+    (["grid", "--backbones", "resnet50", "--seeds", str(2**70)], str(2**70)),      # not an overflow deep in numpy
+    (["--backbone", "resnet50", "--dataset", "digits", "--seed", str(2**40)], "seed"),
+    (["--backbone", "resnet50", "--dataset", "digits", "--workers", "-1"], "workers"),
 ])
 def test_bad_input_exits_2_with_one_line_and_no_record(argv, mentions, dirs, capsys):
-    assert train.main(argv + folder_args(dirs)) == 2
+    assert cli.main(argv + folder_args(dirs)) == 2
     out, err = capsys.readouterr()
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and mentions in lines[0], err
@@ -74,13 +82,13 @@ def test_a_failed_run_in_a_grid_exits_2_after_the_others_finish(dirs, capsys):
     grid = ["grid", "--backbones", "shufflenet_v2_x2_0,mobilenet_v3_large", "--datasets", "digits",
             "--profile", "ci", "--fractions", "0.05", "--image-size", "16", "--max-epochs", "1",
             *folder_args(dirs)]
-    damaged = train.make_config("mobilenet_v3_large", "digits", profile="ci", fraction=0.05, image_size=16,
+    damaged = config.make_config("mobilenet_v3_large", "digits", profile="ci", fraction=0.05, image_size=16,
                                 max_epochs=1)
     checkpoint = dirs["checkpoints"] / f"{results.run_key(damaged.as_dict())}.pt"
     checkpoint.parent.mkdir(parents=True)
     checkpoint.write_bytes(b"half a checkpoint")
 
-    assert train.main(grid) == 2
+    assert cli.main(grid) == 2
     out, err = capsys.readouterr()
     [line] = err.strip().splitlines()
     assert line.startswith("error: run mobilenet_v3_large__") and str(checkpoint) in line and "delete it" in line
@@ -89,7 +97,7 @@ def test_a_failed_run_in_a_grid_exits_2_after_the_others_finish(dirs, capsys):
     assert trained.name.startswith("shufflenet_v2_x2_0__") and f"record {trained}" in out
 
     checkpoint.unlink()
-    assert train.main(grid) == 0
+    assert cli.main(grid) == 0
     out, err = capsys.readouterr()
     assert f"re-used finished run {trained.stem}" in out and not err
     assert len(list(dirs["results"].glob("*.json"))) == 2 and "record " in out.strip().splitlines()[-1]

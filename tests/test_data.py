@@ -72,14 +72,14 @@ def test_low_data_subset_sized_on_the_whole_train_part(cache_dir):
     # 1 % of the train part keeps one image per class (digits has ~144 per class in train)
     tiny = data.load("digits", image_size=SIZE, fraction=0.01, seed=0, cache_dir=cache_dir, progress=False)
     assert sorted(tiny.train.targets) == [c for c in range(10) for _ in range(1)]
-    tenth = data.load("digits", image_size=SIZE, fraction=0.1, eval_on="test", cache_dir=cache_dir,
+    tenth = data.load("digits", image_size=SIZE, fraction=0.1, select_on="test", cache_dir=cache_dir,
                       progress=False)
     full_train = 1797 - len(tenth.test)
     assert len(tenth.train) == pytest.approx(0.1 * full_train, abs=10)
 
 
 def test_paper_protocol_selects_on_test(cache_dir, digits):
-    paper = data.load("digits", image_size=SIZE, eval_on="test", cache_dir=cache_dir, progress=False)
+    paper = data.load("digits", image_size=SIZE, select_on="test", cache_dir=cache_dir, progress=False)
     assert paper.selection is paper.test and paper.val is paper.test
     assert "paper protocol" in paper.protocol and paper.manifest.ids["val"] == ()
     assert len(paper.train) == len(digits.train) + len(digits.val)
@@ -108,7 +108,7 @@ def test_whole_digits_set_loads_in_about_a_second(tmp_path):
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"fraction": 0}, "fraction"), ({"fraction": 1.5}, "fraction"), ({"seed": -1}, "seed"),
-    ({"eval_on": "train"}, "eval_on"), ({"val_fraction": 0.9}, "val_fraction"),
+    ({"select_on": "train"}, "select_on"), ({"val_fraction": 0.9}, "val_fraction"),
     ({"image_size": (0, 32)}, "image_size"), ({"image_size": "big"}, "image_size"),
 ])
 def test_bad_parameters_are_config_errors(kwargs, match, cache_dir):

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 import torch
 
-from lib import executor, results, train
+from lib import config, executor, results, runs
 from lib.errors import ConfigError, DataError, UnknownNameError
 from lib.executor import GridError
 
@@ -33,8 +33,8 @@ def grid(ray_cluster, tmp_path_factory):
     """The 12-run grid, run once on Ray; its folders and records."""
     base = tmp_path_factory.mktemp("grid")
     folders = dict(results_dir=base / "runs", checkpoint_dir=base / "ck", data_root=base / "data")
-    configs = train.plan("ci", **GRID)
-    records = train.run_all(configs, executor="ray", progress=False, **folders)
+    configs = config.plan("ci", **GRID)
+    records = runs.run_all(configs, executor="ray", progress=False, **folders)
     return configs, records, folders
 
 
@@ -56,7 +56,7 @@ def test_ray_runs_every_run_of_the_grid_exactly_once(grid, ray_cluster):
 def test_running_the_grid_again_does_no_work(grid):
     configs, records, folders = grid
     stamps = {p: p.stat().st_mtime_ns for p in folders["results_dir"].glob("*.json")}
-    again = train.run_all(configs, executor="ray", progress=False, **folders)
+    again = runs.run_all(configs, executor="ray", progress=False, **folders)
     assert again == records
     assert {p: p.stat().st_mtime_ns for p in folders["results_dir"].glob("*.json")} == stamps
 
@@ -64,14 +64,14 @@ def test_running_the_grid_again_does_no_work(grid):
 @pytest.mark.slow
 def test_a_failing_run_is_reported_while_the_others_finish(grid, capsys):
     configs, records, folders = grid
-    missing = train.make_config("resnet50", "cifar10", profile="ci")              # dataset not on disk
-    corrupt = train.make_config("shufflenet_v2_x2_0", "digits", seed=7, profile="ci", max_epochs=1,
+    missing = config.make_config("resnet50", "cifar10", profile="ci")              # dataset not on disk
+    corrupt = config.make_config("shufflenet_v2_x2_0", "digits", seed=7, profile="ci", max_epochs=1,
                                 fraction=0.05, image_size=16)
     checkpoint = folders["checkpoint_dir"] / f"{results.run_key(corrupt.as_dict())}.pt"
     checkpoint.write_bytes(b"not a checkpoint")
     logs = []
     with pytest.raises(GridError) as caught:
-        train.run_all([configs[0], missing, corrupt, configs[1]], executor="ray", progress=False,
+        runs.run_all([configs[0], missing, corrupt, configs[1]], executor="ray", progress=False,
                       log=logs.append, **folders)
     assert sum(line.startswith("[") for line in logs) == 4                  # the grid's progress, one per run
     assert any(f"{missing.dataset}" in line and "failed" in line for line in logs)
@@ -109,7 +109,7 @@ def test_ray_retries_a_crash_or_a_dead_worker_then_reports_it(ray_cluster, tmp_p
             os.kill(os.getpid(), signal.SIGKILL)
         return {"run_key": "survived"}
 
-    cfg = train.make_config("resnet50", "digits", profile="ci")
+    cfg = config.make_config("resnet50", "digits", profile="ci")
     [killed] = executor.execute([(cfg, {})], "ray", retries=1, run_fn=worker_killed_once, log=lambda s: None)
     assert killed.ok and killed.record == {"run_key": "survived"} and (tmp_path / "killed-once").exists()
     [first] = executor.execute([(cfg, {})], "ray", retries=1, run_fn=crashes_once, log=lambda s: None)
@@ -130,7 +130,7 @@ def test_local_retries_a_crash_but_not_bad_input(tmp_path):
             raise DataError("digits: image x.png is truncated")
         return {"run_key": str(cfg.seed)}
 
-    cfgs = [train.make_config("resnet50", "digits", seed=s, profile="ci") for s in (0, 1, 2)]
+    cfgs = [config.make_config("resnet50", "digits", seed=s, profile="ci") for s in (0, 1, 2)]
     logs = []
     out = executor.execute([(c, {}) for c in cfgs], "local", retries=2, run_fn=flaky, log=logs.append)
     assert attempts == [0, 0, 0, 1, 2]                        # two retries of the crash, none of the bad data
@@ -154,17 +154,17 @@ def test_executor_settings_are_checked_before_any_work():
 
 
 def test_one_gpu_per_run_when_the_cluster_has_gpus():
-    paper = train.make_config("resnet50", "digits", profile="paper")      # device auto: cpu on this machine
-    ci = train.make_config("resnet50", "digits", profile="ci")            # the ci profile asks for the CPU
-    options, worker = executor.ray_resources(paper, cluster_gpus=4)
+    paper = config.make_config("resnet50", "digits", profile="paper")      # device auto: cpu on this machine
+    ci = config.make_config("resnet50", "digits", profile="ci")            # the ci profile asks for the CPU
+    options, worker, extra = executor.ray_resources(paper, cluster_gpus=4)
     if not torch.cuda.is_available():
-        assert options == {"num_gpus": 1, "num_cpus": 1} and worker.device == "cuda"
+        assert options == {"num_gpus": 1, "num_cpus": 1} and worker.device == "cuda" and extra == {}
     assert executor.ray_resources(ci, cluster_gpus=4)[0] == {"num_cpus": 1}
-    options, worker = executor.ray_resources(paper, cluster_gpus=0, cpus_per_run=3)
-    assert options == {"num_cpus": 3} and worker.device == "cpu" and worker.cpu_threads == 3
-    # The worker's config has the same run key: device and threads are not part of it.
+    options, worker, extra = executor.ray_resources(paper, cluster_gpus=0, cpus_per_run=3)
+    assert options == {"num_cpus": 3} and worker.device == "cpu" and extra == {"threads": 3}
+    # The worker's config has the same run key: the device is not part of it.
     assert results.run_key(worker.as_dict()) == results.run_key(paper.as_dict())
-    assert dataclasses.replace(worker, device=paper.device, cpu_threads=paper.cpu_threads) == paper
+    assert dataclasses.replace(worker, device=paper.device) == paper
 
 
 def test_local_run_all_raises_grid_error_after_the_others(tmp_path, monkeypatch):
@@ -176,12 +176,12 @@ def test_local_run_all_raises_grid_error_after_the_others(tmp_path, monkeypatch)
             raise DataError("dataset gone")
         return {"run_key": str(cfg.seed)}
 
-    monkeypatch.setattr(train, "run", fake_run)
-    cfgs = [train.make_config("resnet50", "digits", seed=s, profile="ci") for s in (0, 1, 2)]
+    monkeypatch.setattr(runs, "run", fake_run)
+    cfgs = [config.make_config("resnet50", "digits", seed=s, profile="ci") for s in (0, 1, 2)]
     with pytest.raises(GridError, match=r"run resnet50__digits__\S+__s1__\S+ failed: dataset gone") as caught:
-        train.run_all(cfgs, results_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", log=lambda s: None)
+        runs.run_all(cfgs, results_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", log=lambda s: None)
     assert ran == [0, 1, 2] and [o.ok for o in caught.value.outcomes] == [True, False, True]
-    assert train.run_all(cfgs[::2], results_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck",
+    assert runs.run_all(cfgs[::2], results_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck",
                          log=lambda s: None) == [{"run_key": "0"}, {"run_key": "2"}]
 
 
@@ -193,14 +193,14 @@ def test_a_crashed_ray_run_resumes_from_its_checkpoint(grid, tmp_path):
     marker = tmp_path / "crashed"
 
     def crash_after_first_epoch(cfg, **kwargs):
-        from lib import train as trainer
+        from lib import runs as runner
         if not marker.exists():
             marker.write_text("1")
-            trainer.run(cfg, stop_after_epochs=1, **kwargs)
+            runner.run(cfg, stop_after_epochs=1, **kwargs)
             raise RuntimeError("node lost")
         if not list(kwargs["checkpoint_dir"].glob("*.pt")):       # the retry must find epoch 1's checkpoint
             raise LookupError("no checkpoint to resume from")
-        return trainer.run(cfg, **kwargs)
+        return runner.run(cfg, **kwargs)
 
     where = dict(results_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", data_root=folders["data_root"])
     [outcome] = executor.execute([(configs[0], where)], "ray", retries=1, run_fn=crash_after_first_epoch,

@@ -1,5 +1,4 @@
 """The fast path changes no result: cache vs per-epoch decoding, the transform, the trainer's bookkeeping, run keys."""
-import glob
 import json
 
 import numpy as np
@@ -10,7 +9,7 @@ from torch import nn
 from torchvision.transforms import v2
 
 import lib.data as data
-from lib import results, train
+from lib import config, loaders, results, runs, train
 from lib.data.transforms import IMAGENET_MEAN, IMAGENET_STD, ToModelInput
 from lib.provenance import REPO_ROOT
 
@@ -48,81 +47,35 @@ def test_cache_and_per_epoch_decoding_give_identical_tensors(tmp_path):
     for a, b in zip(items(cached.train, 7, 40), items(decoded.train, 7, 40)):
         assert torch.equal(a, b)
     # ... and through the trainer's loaders, with a worker process: same batches, epoch after epoch.
-    loaders = [train.make_loader(s.train, 16, True, 5, 1, torch.device("cpu")) for s in (cached, decoded)]
-    for _ in range(2):
-        for (xa, ya), (xb, yb) in zip(*loaders):
+    pair = [loaders.make_loader(s.train, 16, True, 5, 1, torch.device("cpu")) for s in (cached, decoded)]
+    for epoch in (1, 2):
+        for loader in pair:
+            loader.batch_sampler.set_epoch(epoch)
+        for (xa, ya), (xb, yb) in zip(*pair):
             assert torch.equal(xa, xb) and torch.equal(ya, yb)
 
 
 def test_uint8_batches_normalised_on_the_device_equal_the_datasets_float_items():
-    """make_loader ships augmented uint8 and Runtime.to_device normalises: the same bits as the dataset's items."""
+    """make_loader ships augmented uint8 and Runtime.to_device normalises: the same bits as the dataset's float items
+    drawn with the same per-sample seeds."""
     splits = data.load("digits", image_size=24, fraction=0.1, seed=1, progress=False)
     cpu = torch.device("cpu")
-    torch.manual_seed(11)
-    reference = [x for x, _ in torch.utils.data.DataLoader(splits.train, batch_size=8, shuffle=True,
-                                                           generator=torch.Generator().manual_seed(4))]
-    torch.manual_seed(11)
-    loader = train.make_loader(splits.train, 8, True, 4, 0, cpu)
+    loader = loaders.make_loader(splits.train, 8, True, 4, 0, cpu)
+    loader.batch_sampler.set_epoch(2)
     rt = train.Runtime(cpu, None, channels_last=True, progress=False)
-    fast = []
-    for images, labels in loader:
+    for keys, (images, labels) in zip(loader.batch_sampler, loader):
         assert images.dtype == torch.uint8
-        fast.append(rt.to_device(images, labels)[0])
-    assert len(fast) == len(reference) and all(torch.equal(a, b) for a, b in zip(fast, reference))
-    assert fast[0].is_contiguous(memory_format=torch.channels_last)
+        expected = []
+        for epoch, index in keys:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(loaders.sample_seed(4, epoch, index))
+                expected.append(splits.train[index][0])
+        fast = rt.to_device(images, labels)[0]
+        assert torch.equal(fast, torch.stack(expected)) and fast.is_contiguous(memory_format=torch.channels_last)
     # any other dataset passes through as it is
     toy = torch.utils.data.TensorDataset(torch.randn(4, 3, 2, 2), torch.arange(4))
-    (x, _), = train.make_loader(toy, 4, False, 0, 0, cpu)
+    (x, _), = loaders.make_loader(toy, 4, False, 0, 0, cpu)
     assert x.dtype == torch.float32 and torch.equal(x, toy.tensors[0])
-
-
-@pytest.mark.parametrize("channels_last", [False, True])
-def test_host_buffers_are_reused_only_when_nothing_holds_them(channels_last):
-    """Runtime.to_device normalises CPU batches into kept buffers: the same bits as a new tensor, the memory used again
-    once the batch is dropped, never while the caller, a view or autograd still holds it."""
-    from lib.data.transforms import normalise
-
-    rt = train.Runtime(torch.device("cpu"), None, channels_last=channels_last, progress=False)
-    gen = torch.Generator().manual_seed(0)
-    batches = [torch.randint(0, 256, (4, 3, 6, 5), dtype=torch.uint8, generator=gen) for _ in range(6)]
-    labels = torch.arange(4)
-
-    def moved(i: int) -> torch.Tensor:
-        x = rt.to_device(batches[i], labels)[0]
-        assert torch.equal(x, normalise(batches[i])), "the same bits as normalising into a new tensor"
-        assert x.is_contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
-        return x
-
-    first = moved(0)
-    address = first.data_ptr()
-    held = moved(1)
-    assert held.data_ptr() != address and torch.equal(first, normalise(batches[0])), "a held batch is not overwritten"
-    del held, first
-    again = moved(2)
-    assert again.data_ptr() == address, "a dropped batch's buffer is used again"
-    part = again[1:]   # a view of it keeps it
-    del again
-    other = moved(3)
-    assert other.data_ptr() != address and torch.equal(part, normalise(batches[2])[1:])
-    del part, other
-    torch.manual_seed(0)
-    conv = nn.Conv2d(3, 2, 3)
-    loss = conv(moved(4)).sum()   # autograd saves the input for backward: the buffer stays taken until then
-    assert moved(5).data_ptr() != address
-    loss.backward()
-    expected = nn.Conv2d(3, 2, 3)
-    expected.load_state_dict(conv.state_dict())
-    expected(normalise(batches[4])).sum().backward()
-    assert torch.equal(conv.weight.grad, expected.weight.grad), "backward saw the batch it was given"
-    del loss
-    assert moved(5).data_ptr() == address
-    # a buffer first taken in evaluation (inference mode) can be trained on when it comes round again
-    with torch.inference_mode():
-        evaluated = moved(0)
-    del evaluated
-    nn.Conv2d(3, 2, 3)(moved(1)).sum().backward()
-    # a batch of another shape (an epoch's last) gets a buffer of its own
-    assert rt.to_device(batches[0][:3], labels[:3])[0].shape == (3, 3, 6, 5)
 
 
 def test_jpeg_cache_matches_per_epoch_decoding(tmp_path):
@@ -136,33 +89,28 @@ def test_jpeg_cache_matches_per_epoch_decoding(tmp_path):
         assert torch.equal(a, b)
 
 
-def fresh_workers_loader(dataset, generator_state=None) -> torch.utils.data.DataLoader:
-    """The loader the trainer used before (new worker processes every epoch): the reference for every batch."""
-    generator = torch.Generator().manual_seed(5)
-    if generator_state is not None:
-        generator.set_state(generator_state)
-    return torch.utils.data.DataLoader(dataset, batch_size=16, shuffle=True, generator=generator, num_workers=2,
-                                       worker_init_fn=train.seed_worker)
+def epochs_of(loader, epochs) -> list:
+    out = []
+    for epoch in epochs:
+        loader.batch_sampler.set_epoch(epoch)
+        out.append([(x.clone(), y.clone()) for x, y in loader])
+    return out
 
 
-def test_persistent_workers_deliver_the_batches_of_fresh_workers_every_epoch_and_after_a_resume():
+def test_batches_depend_on_seed_epoch_and_index_only_not_on_workers_or_history():
+    """0, 1 or 2 workers, persistent across epochs, or started afresh at epoch 3 (a resumed run): the same batches."""
     splits = data.load("digits", image_size=16, fraction=0.25, seed=1, progress=False)
     cpu = torch.device("cpu")
-    rt = train.Runtime(cpu, None, False, progress=False)
-    reference = fresh_workers_loader(splits.train)
-    loader = train.make_loader(splits.train, 16, True, 5, 2, cpu)
-    assert loader.persistent_workers
-    for _ in range(3):
-        expected = list(reference)
-        got = [rt.to_device(x, y) for x, y in loader]
-        assert len(got) == len(expected)
-        assert all(torch.equal(a, c) and torch.equal(b, d) for (a, b), (c, d) in zip(got, expected))
-        assert torch.equal(loader.generator.get_state(), reference.generator.get_state())
-    resumed = train.make_loader(splits.train, 16, True, 5, 2, cpu)   # a new process would build this one
-    resumed.generator.set_state(loader.generator.get_state())
-    expected = list(fresh_workers_loader(splits.train, reference.generator.get_state()))
-    got = [rt.to_device(x, y)[0] for x, y in resumed]
-    assert all(torch.equal(a, c) for a, (c, _) in zip(got, expected))
+    by_workers = {w: epochs_of(loaders.make_loader(splits.train, 16, True, 5, w, cpu), (1, 2, 3)) for w in (0, 1, 2)}
+    assert loaders.make_loader(splits.train, 16, True, 5, 2, cpu).persistent_workers
+    fresh_epoch_3 = epochs_of(loaders.make_loader(splits.train, 16, True, 5, 2, cpu), (3,))[0]
+    reference = by_workers[0]
+    for got in (by_workers[1], by_workers[2], [reference[0], reference[1], fresh_epoch_3]):
+        for epoch_got, epoch_ref in zip(got, reference):
+            assert len(epoch_got) == len(epoch_ref)
+            assert all(torch.equal(a, c) and torch.equal(b, d) for (a, b), (c, d) in zip(epoch_got, epoch_ref))
+    # and the comparison can fail: another epoch, another shuffle and other draws
+    assert not torch.equal(reference[0][0][0], reference[1][0][0])
 
 
 def reference_epoch(model, batches, optimizer) -> dict:
@@ -214,22 +162,9 @@ def test_device_side_sums_equal_python_sums():
     assert outcomes[0] == outcomes[1]   # exactly equal, not approximately
 
 
-def test_committed_workshop_runs_keep_their_keys():
-    plan = train.plan("workshop", fractions=[0.01, 0.1, None])
-    status = train.plan_status(plan, results.RUNS_DIR)
-    assert len(status) == 33 and (status["status"] == "recorded").all(), status[status["status"] != "recorded"]
-
-
-@pytest.mark.slow
-def test_fast_path_reproduces_a_committed_workshop_record_exactly(tmp_path):
-    """Re-train one committed workshop run with today's trainer: every epoch's loss and accuracy are the same bits."""
-    (path,) = glob.glob(str(REPO_ROOT / "results" / "runs" / "shufflenet_v2_x2_0__digits__f0p01__s0__workshop__*.json"))
-    old = json.loads(open(path).read())
-    cfg = train.TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in old["config"].items()})
-    new = train.run(cfg, results_dir=tmp_path, checkpoint_dir=tmp_path, cache_dir=tmp_path / "cache",
-                    progress=False, log=lambda _: None)
-    assert new["run_key"] == old["run_key"]
-    keys = ("train_loss", "val_top1", "val_loss", "test_top1", "test_top5", "train_images")
-    assert [[h[k] for k in keys] for h in new["history"]] == [[h[k] for k in keys] for h in old["history"]]
-    assert (new["test_top1"], new["test_top5"], new["best_epoch"]) == (old["test_top1"], old["test_top5"],
-                                                                       old["best_epoch"])
+def test_every_committed_record_is_found_under_the_key_of_its_own_config():
+    paths = sorted((REPO_ROOT / "results" / "runs").glob("*.json"))
+    for path in paths:
+        record = json.loads(path.read_text())
+        key = results.run_key(record["config"])
+        assert key == record["run_key"] and path.name == results.record_path(key).name, path

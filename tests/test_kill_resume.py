@@ -18,7 +18,7 @@ import sys
 
 import pytest
 
-from lib import results, train
+from lib import checkpoints, cli, config, results, runs
 from lib.provenance import REPO_ROOT, environment
 
 pytestmark = pytest.mark.slow
@@ -52,8 +52,8 @@ else:                                                  # the nth rename into `wa
         return original_replace(src, dst)
     atomic.os.replace = replace
 
-from lib import train
-sys.exit(train.main(sys.argv[4:]))
+from lib import cli
+sys.exit(cli.main(sys.argv[4:]))
 '''
 
 TIMING = {"wall_time_s", "images_per_s", "started", "finished", "checksum"}
@@ -92,7 +92,7 @@ def lib_train(folder, env, capsys) -> tuple[int, str]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("WB_CACHE", env["WB_CACHE"])
         capsys.readouterr()
-        code = train.main(cli_args(folder))
+        code = cli.main(cli_args(folder))
     return code, capsys.readouterr().out
 
 
@@ -128,12 +128,12 @@ def test_sigkill_then_resume_gives_the_uninterrupted_record(setup, uninterrupted
     runs, ck = folder / "runs", folder / "ck"
     assert not list(runs.glob("*.json")) and results.load_records(runs).empty     # no record, none half-read
     [checkpoint] = ck.glob("*.pt")                                                  # the last complete one
-    assert train.load_checkpoint(checkpoint)["state"]["epoch"] == resumes_after
+    assert checkpoints.load_checkpoint(checkpoint)["state"]["epoch"] == resumes_after
     leftovers = list(runs.glob(".*.tmp")) + list(ck.glob(".*.tmp"))
     assert len(leftovers) == (0 if moment == "epoch" else 1)                         # what the kill left behind
     key = uninterrupted["run_key"]
-    cfg = train.make_config("shufflenet_v2_x2_0", "digits", profile="ci", image_size=16)
-    assert train.plan_status([cfg], runs, ck)["status"].tolist() == ["resumable"]
+    cfg = config.make_config("shufflenet_v2_x2_0", "digits", profile="ci", image_size=16)
+    assert config.plan_status([cfg], runs, ck)["status"].tolist() == ["resumable"]
 
     code, out = lib_train(folder, env, capsys)
     assert code == 0, out

@@ -105,7 +105,8 @@ def test_table1_and_table2_and_table3():
     assert all(sorted(g) == [1, 2, 3] for _, g in t1.groupby("domain")["rank"])
     assert set(t1["backbone"]) <= set(paper.BACKBONES)
     t2 = paper.table2()
-    assert t2["backbone"].tolist() == list(paper.BACKBONES)
+    assert t2["backbone"].tolist() == list(paper.BACKBONES)                  # the registry's order is the paper's
+    assert paper.display_names() == dict(zip(t2["backbone"], t2["display"]))   # and so are its display names
     assert t2.set_index("backbone").loc["efficientnet_v2_s", "imagenet_top1"] == 84.23
     assert t2["imagenet_top1"].idxmax() == t2.index[t2.backbone == "efficientnet_v2_s"][0]
     t3 = paper.table3()

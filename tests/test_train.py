@@ -3,13 +3,14 @@ and (with the real backbones and digits) that training actually learns."""
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from lib import results, train
+from lib import checkpoints, config, loaders, results, runs, train
 from lib.errors import ConfigError
 
 CPU = torch.device("cpu")
@@ -19,7 +20,7 @@ def tiny_config(**changes) -> train.TrainConfig:
     cfg = train.TrainConfig(
         backbone="tiny", dataset="toy", seed=0, profile="ci", fraction=1.0, pretrained=False,
         image_size=(8, 8), batch_size=16, patience=2, max_epochs=None, min_sgd_epochs=0, amp="off",
-        channels_last=False, eval_test_every_epoch=True, device="cpu", num_workers=0)
+        channels_last=False, eval_test_every_epoch=True, device="cpu")
     return dataclasses.replace(cfg, **changes)
 
 
@@ -36,7 +37,7 @@ class ToyData(TensorDataset):
 
 def toy_loaders(seed: int = 0, train_size: int = 64) -> dict:
     sets = {"train": ToyData(train_size, 1), "val": ToyData(32, 2), "test": ToyData(32, 3)}
-    return {k: train.make_loader(v, 16, k == "train", seed + i, 0, CPU) for i, (k, v) in enumerate(sets.items())}
+    return {k: loaders.make_loader(v, 16, k == "train", seed, 0, CPU) for k, v in sets.items()}
 
 
 def linear_model() -> nn.Module:   # no BatchNorm: with SGD lr 0 its weights cannot move
@@ -132,7 +133,7 @@ def metrics(fit: dict) -> list:
 
 
 def fit_conv(checkpoint=None, stop_after_epochs=None, init_seed=0):
-    train.seed_everything(init_seed)
+    torch.manual_seed(init_seed)
     cfg = tiny_config(max_epochs=4, min_sgd_epochs=2, patience=3, seed=0)
     return train.dual_opt_fit(conv_model(), toy_loaders(), cfg, train.Runtime(CPU, progress=False),
                               checkpoint=checkpoint, log=lambda s: None, stop_after_epochs=stop_after_epochs)
@@ -152,15 +153,78 @@ def test_same_seed_same_metrics_and_resume_is_identical(tmp_path):
 def test_checkpoint_of_another_configuration_is_refused(tmp_path):
     ck = tmp_path / "run.pt"
     fit_conv(checkpoint=ck, stop_after_epochs=1)
-    with pytest.raises(train.ConfigError, match="another configuration"):
+    with pytest.raises(ConfigError, match="another configuration"):
         train.dual_opt_fit(conv_model(), toy_loaders(), tiny_config(patience=7), train.Runtime(CPU, progress=False),
                            checkpoint=ck, log=lambda s: None)
 
 
 def test_autocast_choices():
-    assert train.autocast_dtype("auto", CPU) is None
-    assert train.autocast_dtype("auto", torch.device("cuda")) is torch.float16
-    assert train.autocast_dtype("bf16", CPU) is torch.bfloat16
+    assert config.autocast_dtype("auto", CPU) is None
+    assert config.autocast_dtype("auto", torch.device("cuda")) is torch.float16
+    assert config.autocast_dtype("bf16", CPU) is torch.bfloat16
+
+
+class ScriptedVal:
+    """The real evaluation, except that validation top-1 follows a script (so the phases fall where a test wants)."""
+
+    def __init__(self, val_script):
+        self.script, self.calls = list(val_script), 0
+
+    def __call__(self, model, loader, rt, desc="eval"):
+        result = train.evaluate(model, loader, rt, desc)
+        if desc == "val":
+            result["top1"] = float(self.script[self.calls])
+            self.calls += 1
+        return result
+
+
+# patience 2: AdamW epochs 1-4 (best at 2), the switch after 4, SGD epochs 5-6 without a better epoch, done by patience
+BY_PATIENCE = (dict(patience=2, max_epochs=None, min_sgd_epochs=0), [10, 20, 15, 15, 18, 19])
+# max_epochs 1 without SGD epochs: AdamW epoch 1, then done by the cap
+BY_CAP = (dict(patience=2, max_epochs=1, min_sgd_epochs=0), [10])
+
+
+def fit_scripted(changes: dict, script: list, checkpoint=None, stop_after_epochs=None, init_seed=0):
+    """DualOpt on the toy data; a resumed run's validation script starts at the epoch its checkpoint holds."""
+    torch.manual_seed(init_seed)
+    if checkpoint is not None and checkpoint.exists():
+        script = script[checkpoints.load_checkpoint(checkpoint)["state"]["epoch"]:]
+    return train.dual_opt_fit(conv_model(), toy_loaders(), tiny_config(**changes), train.Runtime(CPU, progress=False),
+                              checkpoint=checkpoint, evaluate_fn=ScriptedVal(script), log=lambda s: None,
+                              stop_after_epochs=stop_after_epochs)
+
+
+@pytest.mark.parametrize("plan, killed_after, transition", [
+    (BY_PATIENCE, 1, "AdamW -> AdamW"),
+    (BY_PATIENCE, 4, "AdamW -> SGD"),
+    (BY_PATIENCE, 5, "SGD -> SGD"),
+    (BY_PATIENCE, None, "SGD -> done (killed after the last checkpoint, before the record)"),
+    (BY_CAP, None, "AdamW -> done by the epoch cap (killed after the last checkpoint, before the record)"),
+])
+def test_a_run_killed_at_any_phase_boundary_resumes_to_the_uninterrupted_result(tmp_path, plan, killed_after,
+                                                                                 transition):
+    changes, script = plan
+    whole = fit_scripted(changes, script)
+    phases = [h["phase"] for h in whole["history"]]
+    assert phases == (["adamw"] * 4 + ["sgd"] * 2 if plan is BY_PATIENCE else ["adamw"])
+    ck = tmp_path / "run.pt"
+    first = fit_scripted(changes, script, checkpoint=ck, stop_after_epochs=killed_after)
+    assert (first is None) == (killed_after is not None) and ck.exists()
+    # the resumed process starts from other weights and another RNG state: the checkpoint must restore everything
+    resumed = fit_scripted(changes, script, checkpoint=ck, init_seed=123)
+    assert metrics(resumed) == metrics(whole), transition
+    assert {k: v for k, v in resumed.items() if k not in ("history", "wall_time_s", "images_per_s", "started")} == \
+        {k: v for k, v in whole.items() if k not in ("history", "wall_time_s", "images_per_s", "started")}
+
+
+def test_the_checkpoint_holds_one_optimizer_state_and_the_state_as_fields(tmp_path):
+    ck = tmp_path / "run.pt"
+    fit_scripted(*BY_PATIENCE, checkpoint=ck, stop_after_epochs=4)   # just switched: the fresh SGD's state
+    saved = checkpoints.load_checkpoint(ck)
+    assert set(saved) == {"config", "state", "model", "best_model", "optimizer", "scaler", "rng"}
+    assert saved["state"]["phase"] == "sgd" and saved["state"]["switch_epoch"] == 4
+    assert train.DualOptState(**saved["state"]).best_epoch == 2
+    assert "momentum" in saved["optimizer"]["param_groups"][0]   # SGD's, not AdamW's
 
 
 def test_bf16_autocast_runs_on_cpu():
@@ -187,11 +251,11 @@ def record_metrics(rec: dict) -> tuple:
 @pytest.fixture
 def ci_run(tmp_path, monkeypatch):
     monkeypatch.setenv("WB_CACHE", str(tmp_path / "cache"))
-    cfg = train.make_config("mobilenet_v3_large", "digits", seed=0, profile="ci", max_epochs=3)
+    cfg = config.make_config("mobilenet_v3_large", "digits", seed=0, profile="ci", max_epochs=3)
 
     def go(name: str, **kwargs):
         logs = []
-        rec = train.run(cfg, results_dir=tmp_path / name, checkpoint_dir=tmp_path / f"ck-{name}",
+        rec = runs.run(cfg, results_dir=tmp_path / name, checkpoint_dir=tmp_path / f"ck-{name}",
                         progress=False, log=logs.append, **kwargs)
         return rec, logs
     return go
@@ -226,8 +290,8 @@ def test_workshop_profile_learns_digits(tmp_path, monkeypatch):
     pipeline learns, not how well.
     """
     monkeypatch.setenv("WB_CACHE", str(tmp_path / "cache"))
-    cfg = train.make_config("resnet50", "digits", seed=0, profile="workshop")
-    rec = train.run(cfg, results_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", progress=False,
+    cfg = config.make_config("resnet50", "digits", seed=0, profile="workshop")
+    rec = runs.run(cfg, results_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", progress=False,
                     log=lambda s: None)
     assert rec["split_sizes"]["test"] == 359 and rec["pretrained"] is False
     assert rec["test_top1"] >= 25.0, rec["test_top1"]
@@ -237,19 +301,88 @@ def test_workshop_profile_learns_digits(tmp_path, monkeypatch):
 def test_paper_protocol_selects_on_the_test_split(tmp_path, monkeypatch):
     """select_on='test' (the paper's protocol) stops and selects on test; the default keeps its old run key."""
     monkeypatch.setenv("WB_CACHE", str(tmp_path / "cache"))
-    default = train.make_config("shufflenet_v2_x2_0", "digits", seed=0, profile="ci", max_epochs=2)
-    paper = train.make_config("shufflenet_v2_x2_0", "digits", seed=0, profile="ci", max_epochs=2,
+    default = config.make_config("shufflenet_v2_x2_0", "digits", seed=0, profile="ci", max_epochs=2)
+    paper = config.make_config("shufflenet_v2_x2_0", "digits", seed=0, profile="ci", max_epochs=2,
                               select_on="test")
     without_field = {k: v for k, v in default.as_dict().items() if k != "select_on"}
     assert results.run_key(default.as_dict()) == results.run_key(without_field)   # earlier records re-used
     assert results.run_key(paper.as_dict()) != results.run_key(default.as_dict())
 
     logs = []
-    rec = train.run(paper, results_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", progress=False,
+    rec = runs.run(paper, results_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", progress=False,
                     log=logs.append)
     assert rec["config"]["select_on"] == "test" and rec["split_sizes"]["val"] == rec["split_sizes"]["test"]
     assert all(h["val_top1"] == h["test_top1"] for h in rec["history"])         # "validation" is the test set
     assert rec["val_top1"] == rec["test_top1"] == rec["paper_protocol_test_top1"]
     assert any("paper protocol" in line for line in logs)
     with pytest.raises(ConfigError, match="select_on 'train'"):
-        train.make_config("shufflenet_v2_x2_0", "digits", profile="ci", select_on="train")
+        config.make_config("shufflenet_v2_x2_0", "digits", profile="ci", select_on="train")
+
+
+TIMING_AND_PROVENANCE = {"wall_time_s", "images_per_s", "started", "finished", "checksum", "workers", "threads",
+                         "torch", "torchvision", "python", "device", "git_commit", "hostname"}
+
+
+def comparable(record: dict) -> dict:
+    """A record without what differs between two executions of the same run (timings, provenance)."""
+    out = {k: v for k, v in record.items() if k not in TIMING_AND_PROVENANCE}
+    out["history"] = [{k: v for k, v in h.items() if k not in ("train_seconds", "epoch_seconds", "images_per_s")}
+                      for h in record["history"]]
+    return out
+
+
+@pytest.mark.slow
+def test_the_record_does_not_depend_on_the_number_of_workers(tmp_path, monkeypatch):
+    """The same ci run with 0 and 2 loader workers (persistent): the same record, float for float."""
+    monkeypatch.setenv("WB_CACHE", str(tmp_path / "cache"))
+    cfg = config.make_config("shufflenet_v2_x2_0", "digits", seed=3, profile="ci", image_size=16)
+    records = {workers: runs.run(cfg, results_dir=tmp_path / f"runs-{workers}", checkpoint_dir=tmp_path / "ck",
+                                 progress=False, log=lambda s: None, workers=workers, threads=1)
+               for workers in (0, 2)}
+    assert records[0]["workers"] == 0 and records[2]["workers"] == 2
+    assert records[0]["run_key"] == records[2]["run_key"]             # the worker count is not part of the key
+    assert comparable(records[0]) == comparable(records[2])
+    other = json.loads(json.dumps(records[2]))
+    other["history"][0]["train_loss"] *= 1.0000001                     # the comparison sees a changed float
+    assert comparable(other) != comparable(records[0])
+
+
+@pytest.mark.slow
+def test_a_run_ended_by_the_cap_and_killed_before_its_record_resumes(tmp_path, monkeypatch):
+    """max_epochs 1 under a profile whose min_sgd_epochs becomes 0: AdamW is ended by the cap; a kill between the
+    last checkpoint and the record used to leave a checkpoint every retry crashed on."""
+    monkeypatch.setenv("WB_CACHE", str(tmp_path / "cache"))
+    cfg = config.make_config("shufflenet_v2_x2_0", "digits", seed=0, profile="ci", image_size=16, max_epochs=1)
+    whole = runs.run(cfg, results_dir=tmp_path / "whole", checkpoint_dir=tmp_path / "ck-whole", progress=False,
+                     log=lambda s: None, threads=1)
+    assert whole["stopped_by"] == "max_epochs" and whole["epochs_sgd"] == 0
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("killed before the record")
+    with monkeypatch.context() as m:
+        m.setattr(results, "write_record", killed)
+        with pytest.raises(KeyboardInterrupt):
+            runs.run(cfg, results_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", progress=False,
+                     log=lambda s: None, threads=1)
+    [checkpoint] = (tmp_path / "ck").glob("*.pt")
+    assert checkpoints.load_checkpoint(checkpoint)["state"]["phase"] == "done"
+    logs = []
+    resumed = runs.run(cfg, results_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", progress=False,
+                       log=logs.append, threads=1)
+    assert any("resumed from" in line and "phase done" in line for line in logs)
+    assert comparable(resumed) == comparable(whole)
+    assert not list((tmp_path / "ck").glob("*.pt"))
+
+
+def test_a_run_gives_back_the_thread_count_and_random_state(tmp_path, monkeypatch):
+    """run() changes torch's threads and RNG only while it trains (a notebook's next cell sees its own)."""
+    monkeypatch.setenv("WB_CACHE", str(tmp_path / "cache"))
+    cfg = config.make_config("shufflenet_v2_x2_0", "digits", profile="ci", image_size=16, max_epochs=1)
+    before_threads = torch.get_num_threads()
+    torch.manual_seed(42)
+    expected = torch.rand(3)
+    torch.manual_seed(42)
+    runs.run(cfg, results_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", progress=False, log=lambda s: None,
+             threads=max(1, before_threads - 1) if before_threads > 1 else 2)
+    assert torch.get_num_threads() == before_threads
+    assert torch.equal(torch.rand(3), expected)

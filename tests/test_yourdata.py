@@ -170,7 +170,7 @@ def fake_costs(backbones: list[str]) -> pd.DataFrame:
 
 
 class FakeTrainer:
-    """Stands in for lib.train.run: advances a fake clock by a chosen cost and returns a minimal record."""
+    """Stands in for lib.runs.run: advances a fake clock by a chosen cost and returns a minimal record."""
 
     def __init__(self, cost_factor: float, accuracy: dict[str, float]):
         self.now, self.cost_factor, self.accuracy, self.calls = 0.0, cost_factor, accuracy, []

@@ -29,9 +29,9 @@ from lib.data.transforms import ToModelInput, check_image_size
 from lib.errors import ConfigError
 
 __all__ = ["names", "spec", "load", "Splits", "ImageDataset", "Manifest", "write_manifest",
-           "read_manifest", "read_source", "data_root", "default_root", "default_cache_dir", "EVAL_ON"]
+           "read_manifest", "read_source", "data_root", "default_root", "default_cache_dir", "SELECT_ON"]
 
-EVAL_ON = {
+SELECT_ON = {
     "val": "held-out validation split (carved from train); the test split is scored once, at the end",
     "test": "paper protocol: epochs are selected on the test split itself, as the authors' code does",
 }
@@ -87,6 +87,10 @@ class ImageDataset(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         return self.transform(self.pixels(index)), self.targets[index]
 
+    def uint8_item(self, index: int) -> tuple[torch.Tensor, int]:
+        """Item ``index`` augmented but not normalised: uint8 ``3 x H x W`` (what the trainer's loaders carry)."""
+        return self.transform.augment_pixels(self.pixels(index)), self.targets[index]
+
     def __repr__(self) -> str:
         return (f"ImageDataset({self.name!r}, {len(self)} images, {len(self.classes)} classes, "
                 f"augment={self.augment})")
@@ -101,27 +105,27 @@ class Splits:
     test: ImageDataset
     spec: Any
     manifest: Manifest
-    eval_on: str = "val"
+    select_on: str = "val"
     image_size: tuple[int, int] = (256, 256)
 
     @property
     def selection(self) -> ImageDataset:
         """The split that selects the epoch: ``val``, or ``test`` under the paper protocol."""
-        return self.test if self.eval_on == "test" else self.val
+        return self.test if self.select_on == "test" else self.val
 
     @property
     def protocol(self) -> str:
-        return EVAL_ON[self.eval_on]
+        return SELECT_ON[self.select_on]
 
     def counts(self) -> dict[str, int]:
         return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
 
 
-def _check_eval_on(eval_on: str) -> str:
-    if eval_on not in EVAL_ON:
-        raise ConfigError(f"eval_on={eval_on!r} is not one of {sorted(EVAL_ON)}; pass 'val' (held-out "
+def _check_select_on(select_on: str) -> str:
+    if select_on not in SELECT_ON:
+        raise ConfigError(f"select_on={select_on!r} is not one of {sorted(SELECT_ON)}; pass 'val' (held-out "
                           f"validation, the default) or 'test' (the paper protocol)")
-    return eval_on
+    return select_on
 
 
 def _check_val_fraction(val_fraction: float) -> float:
@@ -131,13 +135,13 @@ def _check_val_fraction(val_fraction: float) -> float:
         value = float("nan")
     if not 0.0 < value <= 0.5:
         raise ConfigError(f"val_fraction={val_fraction!r} is outside (0, 0.5]; pass e.g. 0.1, or "
-                          f"eval_on='test' for the paper protocol without a validation split")
+                          f"select_on='test' for the paper protocol without a validation split")
     return value
 
 
 def load(name: str, root: str | os.PathLike | None = None, fraction: float = 1.0, seed: int = 0,
          image_size: int | tuple[int, int] | None = None, augment: bool | None = None,
-         cache_dir: str | os.PathLike | None = None, val_fraction: float = 0.1, eval_on: str = "val",
+         cache_dir: str | os.PathLike | None = None, val_fraction: float = 0.1, select_on: str = "val",
          cache: bool = True, progress: bool = True) -> Splits:
     """Load dataset ``name`` from ``<root>/<name>/`` as train / val / test datasets.
 
@@ -148,7 +152,7 @@ def load(name: str, root: str | os.PathLike | None = None, fraction: float = 1.0
       share with the fixed seed ``SPLIT_SEED`` (the same test images for every run);
     - val: ``val_fraction`` of each class of the train part, stratified, fixed seed ``SPLIT_SEED``
       (whole groups, e.g. patients, when the reader's split has ``groups``);
-      with ``eval_on="test"`` (paper protocol) there is no validation split and ``val`` is ``test``;
+      with ``select_on="test"`` (paper protocol) there is no validation split and ``val`` is ``test``;
     - train: the rest, or a stratified ``fraction`` of the train part drawn with ``seed`` (at least one
       image per class; sized on the whole train part, so 1 % of CIFAR-10 is 500 images as in the paper);
     - ``image_size`` None = the paper's size for the dataset; ``augment`` None = the spec's choice
@@ -156,7 +160,7 @@ def load(name: str, root: str | os.PathLike | None = None, fraction: float = 1.0
     """
     dataset_spec = spec(name)
     fraction, seed = check_fraction(fraction), check_seed(seed)
-    eval_on = _check_eval_on(eval_on)
+    select_on = _check_select_on(select_on)
     size = check_image_size(dataset_spec.image_size if image_size is None else image_size)
     augment = dataset_spec.trivial_augment if augment is None else bool(augment)
     folder = sources.dataset_folder(name, root)  # for the cache fingerprint; digits has no files there
@@ -187,7 +191,7 @@ def load(name: str, root: str | os.PathLike | None = None, fraction: float = 1.0
 
     train_labels = [train_raw.labels[i] for i in all_train]
     train_ids = [train_raw.ids[i] for i in all_train]
-    if eval_on == "val":
+    if select_on == "val":
         groups = getattr(train_raw, "groups", None)  # e.g. BreakHis patients: none in both train and val
         keep, held = stratified_split(train_labels, _check_val_fraction(val_fraction), SPLIT_SEED,
                                       train_ids, None if groups is None else [groups[i] for i in all_train])
@@ -209,7 +213,7 @@ def load(name: str, root: str | os.PathLike | None = None, fraction: float = 1.0
     val = test if val_pos is None else dataset(train_images, train_raw, val_pos, False, "val")
     split_ids = {"train": tuple(train.ids), "val": tuple(val.ids) if val_pos is not None else (),
                  "test": tuple(test.ids)}
-    manifest = Manifest(dataset=name, fraction=fraction, seed=seed, eval_on=eval_on,
+    manifest = Manifest(dataset=name, fraction=fraction, seed=seed, select_on=select_on,
                         test_source=test_source, ids=split_ids)
     return Splits(train=train, val=val, test=test, spec=dataset_spec, manifest=manifest,
-                  eval_on=eval_on, image_size=size)
+                  select_on=select_on, image_size=size)

@@ -34,10 +34,58 @@ import math
 import numpy as np
 import torch
 from torchvision.transforms import v2
+from torchvision.transforms.v2 import functional as F
 
 MAP_CACHE_BYTES = 64 * 2**20
 """Source-pixel maps kept per process (least recently used dropped first). Shear and rotate have 183 distinct
 (op, magnitude) pairs; at 256 x 256 their maps take 48 MB, so all of them stay."""
+
+BINS = 31
+"""Magnitude bins of TrivialAugment Wide (torchvision's ``num_magnitude_bins`` default)."""
+
+SPACE = {
+    "Identity": (None, False),
+    "ShearX": (torch.linspace(0.0, 0.99, BINS), True),
+    "ShearY": (torch.linspace(0.0, 0.99, BINS), True),
+    "TranslateX": (torch.linspace(0.0, 32.0, BINS), True),
+    "TranslateY": (torch.linspace(0.0, 32.0, BINS), True),
+    "Rotate": (torch.linspace(0.0, 135.0, BINS), True),
+    "Brightness": (torch.linspace(0.0, 0.99, BINS), True),
+    "Color": (torch.linspace(0.0, 0.99, BINS), True),
+    "Contrast": (torch.linspace(0.0, 0.99, BINS), True),
+    "Sharpness": (torch.linspace(0.0, 0.99, BINS), True),
+    "Posterize": ((8 - (torch.arange(BINS) / ((BINS - 1) / 6))).round().int(), False),
+    "Solarize": (torch.linspace(1.0, 0.0, BINS), False),
+    "AutoContrast": (None, False),
+    "Equalize": (None, False),
+}
+"""TrivialAugment Wide's ops in torchvision's order: op -> (its magnitude bins or None, whether a sign is drawn). The
+wide ranges of Muller & Hutter (2021); ``tests/test_augment.py`` checks a long seeded stream against
+``torchvision.transforms.v2.TrivialAugmentWide``, so a difference in this table cannot go unnoticed."""
+
+
+def reference(image: torch.Tensor, name: str, magnitude: float) -> torch.Tensor:
+    """Op ``name`` at ``magnitude`` by torchvision's public kernels, with the arguments its ``TrivialAugmentWide``
+    passes (nearest-neighbour resampling, zero fill): what every fast kernel is tested against."""
+    nearest, shear = v2.InterpolationMode.NEAREST, math.degrees(math.atan(magnitude))
+    affine = dict(angle=0.0, scale=1.0, interpolation=nearest, fill=None)
+    ops = {
+        "Identity": lambda: image,
+        "ShearX": lambda: F.affine(image, translate=[0, 0], shear=[shear, 0.0], center=[0, 0], **affine),
+        "ShearY": lambda: F.affine(image, translate=[0, 0], shear=[0.0, shear], center=[0, 0], **affine),
+        "TranslateX": lambda: F.affine(image, translate=[int(magnitude), 0], shear=[0.0, 0.0], **affine),
+        "TranslateY": lambda: F.affine(image, translate=[0, int(magnitude)], shear=[0.0, 0.0], **affine),
+        "Rotate": lambda: F.rotate(image, angle=magnitude, interpolation=nearest, fill=None),
+        "Brightness": lambda: F.adjust_brightness(image, brightness_factor=1.0 + magnitude),
+        "Color": lambda: F.adjust_saturation(image, saturation_factor=1.0 + magnitude),
+        "Contrast": lambda: F.adjust_contrast(image, contrast_factor=1.0 + magnitude),
+        "Sharpness": lambda: F.adjust_sharpness(image, sharpness_factor=1.0 + magnitude),
+        "Posterize": lambda: F.posterize(image, bits=int(magnitude)),
+        "Solarize": lambda: F.solarize(image, threshold=(255.0 if image.dtype == torch.uint8 else 1.0) * magnitude),
+        "AutoContrast": lambda: F.autocontrast(image),
+        "Equalize": lambda: F.equalize(image),
+    }
+    return ops[name]()
 
 
 class TrivialAugmentWide:
@@ -47,62 +95,46 @@ class TrivialAugmentWide:
     """
 
     def __init__(self):
-        self.reference = v2.TrivialAugmentWide()
-        self.names = tuple(self.space)
-        self.bins = self.reference.num_magnitude_bins
-        self.tables: dict = {}   # (op, H, W) -> magnitudes
+        self.names = tuple(SPACE)
         self.maps: collections.OrderedDict = collections.OrderedDict()   # (op, magnitude, H, W) -> source positions
         self.map_bytes = 0
 
-    @property
-    def space(self) -> dict:
-        """torchvision's table: op name -> (magnitudes for (bins, height, width), whether a sign is drawn)."""
-        return self.reference._AUGMENTATION_SPACE
-
     def __getstate__(self):   # workers start with an empty cache rather than a pickled copy of this one
-        return {**self.__dict__, "tables": {}, "maps": collections.OrderedDict(), "map_bytes": 0}
+        return {**self.__dict__, "maps": collections.OrderedDict(), "map_bytes": 0}
 
-    def magnitudes(self, name: str, height: int, width: int) -> list[float] | None:
-        """torchvision's magnitude bins of op ``name`` as Python floats (computed once per op and size)."""
-        key = (name, height, width)
-        if key not in self.tables:
-            values = self.space[name][0](self.bins, height, width)
-            self.tables[key] = None if values is None else [float(v) for v in values]
-        return self.tables[key]
+    @staticmethod
+    def magnitudes(name: str) -> list[float] | None:
+        """The magnitude bins of op ``name`` as Python floats, or None for an op without magnitude."""
+        values = SPACE[name][0]
+        return None if values is None else [float(v) for v in values]
 
-    def every_draw(self, height: int, width: int, ops=None) -> list[tuple[str, float]]:
-        """Every (op, magnitude) that :meth:`draw` can return at this size (all bins, both signs where signed), for
-        the ops ``ops`` (default: all)."""
-        return [(op, sign * m) for op in (ops or self.names) for m in self.magnitudes(op, height, width) or [0.0]
-                for sign in ((1, -1) if self.space[op][1] else (1,))]
+    def every_draw(self, ops=None) -> list[tuple[str, float]]:
+        """Every (op, magnitude) that :meth:`draw` can return (all bins, both signs where signed), for the ops
+        ``ops`` (default: all)."""
+        return [(op, sign * m) for op in (ops or self.names) for m in self.magnitudes(op) or [0.0]
+                for sign in ((1, -1) if SPACE[op][1] else (1,))]
 
-    def draw(self, height: int, width: int) -> tuple[str, float]:
-        """(op, magnitude), drawing from torch's global generator exactly as torchvision's ``forward`` does."""
+    def draw(self) -> tuple[str, float]:
+        """(op, magnitude), drawing from torch's global generator with the calls, in the order, of torchvision's."""
         name = self.names[int(torch.randint(len(self.names), ()))]
-        magnitudes = self.magnitudes(name, height, width)
+        magnitudes = self.magnitudes(name)
         if magnitudes is None:
             return name, 0.0
-        magnitude = magnitudes[int(torch.randint(self.bins, ()))]
-        if self.space[name][1] and torch.rand(()) <= 0.5:
+        magnitude = magnitudes[int(torch.randint(BINS, ()))]
+        if SPACE[name][1] and torch.rand(()) <= 0.5:
             magnitude *= -1
         return name, magnitude
 
     def __call__(self, image: torch.Tensor) -> torch.Tensor:
-        name, magnitude = self.draw(*image.shape[-2:])
-        return self.apply(image, name, magnitude)
+        return self.apply(image, *self.draw())
 
     def apply(self, image: torch.Tensor, name: str, magnitude: float) -> torch.Tensor:
         """Op ``name`` at ``magnitude``: a fast kernel where there is one for this input, else torchvision's."""
         kernel = KERNELS.get(name)
         if kernel is None or image.dtype != torch.uint8 or image.ndim != 3 or image.shape[0] not in (1, 3) \
                 or image.device.type != "cpu" or image[0].numel() >= 2**24:   # positions exact in float32
-            return self.torchvision(image, name, magnitude)
+            return reference(image, name, magnitude)
         return kernel(self, image, name, magnitude)
-
-    def torchvision(self, image: torch.Tensor, name: str, magnitude: float) -> torch.Tensor:
-        """torchvision's own kernel for op ``name`` (the reference every fast kernel is tested against)."""
-        return self.reference._apply_image_or_video_transform(
-            image, name, magnitude, interpolation=self.reference.interpolation, fill=self.reference._fill)
 
     def sources(self, name: str, magnitude: float, height: int, width: int) -> np.ndarray:
         """For each output pixel (row-major), the position of the source pixel torchvision's op takes it from;
@@ -114,7 +146,7 @@ class TrivialAugmentWide:
         key = (name, magnitude, height, width)
         if key not in self.maps:
             geometric = [op for op, kernel in KERNELS.items() if kernel is _resample]
-            pairs = list(dict.fromkeys(self.every_draw(height, width, geometric)))   # -0.0 == 0.0: one map
+            pairs = list(dict.fromkeys(self.every_draw(geometric)))   # -0.0 == 0.0: one map
             if len(pairs) * height * width * 4 > MAP_CACHE_BYTES or (name, magnitude) not in pairs:
                 pairs = [(name, magnitude)]   # too many to keep, or a magnitude TrivialAugmentWide never draws
             for op, m in pairs:
@@ -129,7 +161,7 @@ class TrivialAugmentWide:
         # torchvision's op on an image whose values are 1 + each pixel's position: nearest-neighbour sampling copies
         # values, so each output pixel holds 1 + the position it was taken from, or 0 where it fell outside.
         positions = torch.arange(1, height * width + 1, dtype=torch.float32).view(1, height, width)
-        taken = self.torchvision(positions, name, magnitude).reshape(-1).to(torch.int64) - 1
+        taken = reference(positions, name, magnitude).reshape(-1).to(torch.int64) - 1
         taken[taken < 0] = height * width
         return taken.to(torch.int32).numpy()
 
@@ -206,7 +238,7 @@ def _translate(self: TrivialAugmentWide, image: torch.Tensor, name: str, magnitu
 
 def _sharpness(self: TrivialAugmentWide, image: torch.Tensor, name: str, magnitude: float) -> torch.Tensor:
     if image.shape[-1] <= 2 or image.shape[-2] <= 2:
-        return self.torchvision(image, name, magnitude)
+        return reference(image, name, magnitude)
     factor = 1.0 + magnitude
     # the blur kernel [[1, 1, 1], [1, 5, 1], [1, 1, 1]] / 13 as integer sums (at most 13 * 255, fits int16)
     pixels = image.to(torch.int16)

@@ -102,7 +102,7 @@ def class_balance(splits, title: str = ""):
 
     num_classes = len(splits.train.classes)
     parts = {"train": splits.train, "test": splits.test}
-    if splits.eval_on == "val":
+    if splits.select_on == "val":
         parts = {"train": splits.train, "val": splits.val, "test": splits.test}
     counts = pd.DataFrame({name: np.bincount(part.targets, minlength=num_classes)
                            for name, part in parts.items()})

@@ -156,7 +156,7 @@ class Manifest:
     dataset: str
     fraction: float
     seed: int
-    eval_on: str
+    select_on: str
     test_source: str  # "official" or "stratified <ratio> seed <SPLIT_SEED>"
     ids: dict[str, tuple[str, ...]] = field(compare=True)
 
@@ -172,7 +172,7 @@ class Manifest:
 
     def to_dict(self) -> dict:
         return {"dataset": self.dataset, "fraction": self.fraction, "seed": self.seed,
-                "eval_on": self.eval_on, "test_source": self.test_source,
+                "select_on": self.select_on, "test_source": self.test_source,
                 "counts": self.counts(), "sha256": self.sha256,
                 "ids": {name: list(ids) for name, ids in self.ids.items()}}
 
@@ -188,7 +188,7 @@ def read_manifest(path: str | os.PathLike) -> Manifest:
     try:
         data = json.loads(path.read_text())
         manifest = Manifest(dataset=data["dataset"], fraction=float(data["fraction"]),
-                            seed=int(data["seed"]), eval_on=data["eval_on"],
+                            seed=int(data["seed"]), select_on=data["select_on"],
                             test_source=data["test_source"],
                             ids={name: tuple(ids) for name, ids in data["ids"].items()})
     except (OSError, ValueError, KeyError, TypeError) as err:

@@ -1,0 +1,174 @@
+"""A run's configuration and a grid's plan: profile defaults merged with what was asked, validated before any work.
+
+``make_config`` turns a backbone, a dataset, a seed and overrides into a :class:`lib.train.TrainConfig`; ``plan``
+builds every configuration of a grid (and checks that the data is there); ``plan_status`` says which of them are
+recorded, resumable or still to run.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lib import profiles, results
+from lib.errors import ConfigError, UnknownNameError
+from lib.train import TrainConfig
+
+AMP_CHOICES = ("auto", "off", "fp16", "bf16")
+MAX_SEED = 2**32 - 1   # numpy's legacy seeding takes 32 bits; every seed the book derives stays inside 64
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; an unavailable CUDA is a ConfigError."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise ConfigError(f"device {device!r} is not allowed: use cpu, cuda or auto")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} requested but torch sees no CUDA GPU: use --device cpu")
+    return torch.device(device)
+
+
+def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for ``amp`` on ``device`` (None = full fp32). ``auto`` = fp16 on CUDA only."""
+    if amp == "auto":
+        return torch.float16 if device.type == "cuda" else None
+    return {"off": None, "fp16": torch.float16, "bf16": torch.bfloat16}[amp]
+
+
+def csv_list(text: str, kind=str, what: str = "values") -> list:
+    """``"a,b"`` -> ``["a", "b"]`` (converted with ``kind``); an empty list is a ConfigError naming ``what``."""
+    try:
+        items = [kind(x.strip()) for x in str(text).split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"could not read {text!r} as comma-separated {what}: give e.g. "
+                          f"{'0.1,1' if kind is float else '0,1,2' if kind is not str else 'a,b'}") from None
+    if not items:
+        raise ConfigError(f"the list of {what} {text!r} is empty: give at least one, comma-separated")
+    return items
+
+
+def _check_whole(name: str, value, what: str) -> None:
+    """ConfigError unless ``value`` is None or an int (a papermill parameter may arrive as text or float)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
+        raise ConfigError(f"{name} {value!r} is not a whole number: {what}")
+
+
+def make_config(backbone: str, dataset: str, seed: int = 0, profile: str = "workshop",
+                fraction: float | None = None, pretrained: bool | None = None,
+                image_size: int | tuple[int, int] | None = None, max_epochs: int | None = None,
+                batch_size: int | None = None, device: str | None = None, amp: str | None = None,
+                patience: int | None = None, select_on: str | None = None) -> TrainConfig:
+    """Validate every argument (names, ranges, device) and merge them over the profile's defaults."""
+    from lib import data, models
+
+    prof = profiles.get(profile)
+    if backbone not in models.names():
+        raise UnknownNameError(f"unknown backbone {backbone!r}: choose one of {', '.join(models.names())}")
+    data.spec(dataset)   # a registered name, or a reader's folder:<name> / csv:<file>.csv; else UnknownNameError
+    if fraction is not None and (isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.number))):
+        raise ConfigError(f"fraction {fraction!r} is not a number: use e.g. 0.01, 0.1 or 1")
+    _check_whole("seed", seed, "use a non-negative integer")
+    for name, value in (("max_epochs", max_epochs), ("batch size", batch_size), ("patience", patience)):
+        _check_whole(name, value, "use a whole number, 1 or more")
+    if not isinstance(image_size, (tuple, list)):
+        _check_whole("image size", image_size, "use a whole number of pixels per side, e.g. 32")
+    fraction = prof.fraction if fraction is None else float(fraction)
+    if not 0.0 < fraction <= 1.0:
+        raise ConfigError(f"fraction {fraction} is outside (0, 1]: use e.g. 0.01, 0.1 or 1")
+    if not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"seed {seed} is not allowed: use an integer from 0 to {MAX_SEED}")
+    size = image_size if image_size is not None else prof.image_size
+    if size is None:
+        size = tuple(data.spec(dataset).image_size)
+    elif isinstance(size, int):
+        size = (size, size)
+    if min(size) < 8:
+        raise ConfigError(f"image size {size} is too small: use at least 8 pixels per side (e.g. 32)")
+    max_epochs = prof.max_epochs if max_epochs is None else max_epochs
+    min_sgd = prof.min_sgd_epochs
+    if max_epochs is not None:
+        if max_epochs < 1:
+            raise ConfigError(f"max_epochs {max_epochs} is not allowed: use 1 or more (2+ to reach SGD)")
+        min_sgd = min(min_sgd, max_epochs - 1)
+    batch_size = prof.batch_size if batch_size is None else batch_size
+    if batch_size < 1:
+        raise ConfigError(f"batch size {batch_size} is not allowed: use a positive integer")
+    amp = prof.amp if amp is None else amp
+    if amp not in AMP_CHOICES:
+        raise ConfigError(f"amp {amp!r} is not allowed: choose one of {', '.join(AMP_CHOICES)}")
+    patience = prof.patience if patience is None else patience
+    if patience < 1:
+        raise ConfigError(f"patience {patience} is not allowed: use 1 or more (the paper uses 10)")
+    select_on = "val" if select_on is None else select_on
+    if select_on not in data.SELECT_ON:
+        raise ConfigError(f"select_on {select_on!r} is not allowed: choose 'val' (default) or 'test' "
+                          f"(the paper's protocol)")
+    return TrainConfig(
+        backbone=backbone, dataset=dataset, seed=int(seed), profile=profile, fraction=fraction,
+        pretrained=prof.pretrained if pretrained is None else bool(pretrained), image_size=tuple(size),
+        batch_size=batch_size, patience=patience, max_epochs=max_epochs, min_sgd_epochs=min_sgd, amp=amp,
+        channels_last=prof.channels_last, eval_test_every_epoch=prof.eval_test_every_epoch,
+        device=str(resolve_device(device or prof.device)), select_on=select_on)
+
+
+def plan(profile: str = "workshop", backbones: str | list[str] | None = None,
+         datasets: str | list[str] | None = None, fractions: str | list[float | None] | None = None,
+         seeds: str | list[int] | None = None, data_root: Path | str | None = None,
+         **overrides) -> list[TrainConfig]:
+    """Every run of a grid, validated before any work (names, ranges, device, data on disk).
+
+    ``None`` picks the profile's choice; names may be comma-separated text (``"all"`` = every backbone).
+    ``overrides`` are :func:`make_config`'s keyword arguments (``max_epochs``, ``pretrained``, ...).
+    """
+    from lib import data, models
+
+    prof = profiles.get(profile)
+    if backbones is None:
+        backbones = list(prof.backbones or models.names())
+    elif backbones == "all":
+        backbones = models.names()
+    elif isinstance(backbones, str):
+        backbones = csv_list(backbones, what="backbones")
+    datasets = list(prof.datasets) if datasets is None else (
+        csv_list(datasets, what="datasets") if isinstance(datasets, str) else list(datasets))
+    fractions = [None] if fractions is None else (
+        csv_list(fractions, float, "fractions") if isinstance(fractions, str) else list(fractions))
+    seeds = list(prof.seeds) if seeds is None else (
+        csv_list(seeds, int, "seeds") if isinstance(seeds, str) else list(seeds))
+    for what, items in (("backbones", backbones), ("datasets", datasets), ("fractions", fractions),
+                        ("seeds", seeds)):
+        if not items:
+            raise ConfigError(f"the list of {what} is empty: give at least one (or None for the profile's)")
+    configs = [make_config(b, d, seed=s, profile=profile, fraction=f, **overrides)
+               for d in datasets for f in fractions for b in backbones for s in seeds]
+    root = Path(data_root) if data_root is not None else data.default_root()
+    for dataset in dict.fromkeys(datasets):
+        data.read_source(dataset, root)   # a DataError naming the missing files and the download URL
+    return list(dict.fromkeys(configs))
+
+
+def plan_status(configs: list[TrainConfig], results_dir: Path | str,
+                checkpoint_dir: Path | str | None = None) -> "pd.DataFrame":
+    """One row per planned run: recorded (re-used), resumable (checkpoint), to run, or corrupt (named)."""
+    import pandas as pd
+
+    from lib.checkpoints import has_header
+    from lib.runs import CHECKPOINT_DIR
+
+    rows = []
+    for cfg in configs:
+        key = results.run_key(cfg.as_dict())
+        record = results.record_path(key, results_dir)
+        checkpoint = Path(checkpoint_dir or CHECKPOINT_DIR) / f"{key}.pt"
+        if record.exists():
+            state = "recorded" if results.is_intact(record) else "corrupt record: delete it to run again"
+        elif checkpoint.exists():
+            state = "resumable" if has_header(checkpoint) else "corrupt checkpoint: delete it to start again"
+        else:
+            state = "to run"
+        rows.append({"backbone": cfg.backbone, "dataset": cfg.dataset, "fraction": cfg.fraction,
+                     "seed": cfg.seed, "image_size": f"{cfg.image_size[0]}x{cfg.image_size[1]}",
+                     "pretrained": cfg.pretrained, "status": state, "run_key": key})
+    return pd.DataFrame(rows)

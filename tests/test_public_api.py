@@ -1,0 +1,38 @@
+"""lib/ and bench/ use public APIs only: no private torch, torchvision or numpy members, no ctypes into libc, no
+CPython internals. A torch upgrade must not be able to break the book silently."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from lib.provenance import REPO_ROOT
+
+SOURCES = sorted(p for folder in ("lib", "bench") for p in (REPO_ROOT / folder).rglob("*.py"))
+
+# module.attribute chains ending in an underscored member (dunders such as __version__ are public)
+PRIVATE_MEMBER = re.compile(r"\b(torch|torchvision|v2|F|nn|np|numpy|PIL|Image|sys|os|multiprocessing|tv)"
+                            r"(\.[A-Za-z]\w*)*\._(?!_)\w+")
+PRIVATE_IMPORT = re.compile(r"^\s*(from\s+(torch|torchvision|numpy|PIL)[\w.]*\s+import\s+.*\b_(?!_)\w+"
+                            r"|from\s+(torch|torchvision|numpy|PIL)(\.\w+)*\._\w+|import\s+(torch|torchvision)(\.\w+)*\._\w+)",
+                            re.M)
+LOW_LEVEL = re.compile(r"\bimport ctypes\b|\bctypes\.|\bmallopt\b|_storage_Use_Count|StorageWeakRef|sys\._getframe"
+                       r"|\bgc\.get_referrers\b")
+
+
+def offences(text: str) -> list[str]:
+    found = [m.group(0) for pattern in (PRIVATE_MEMBER, PRIVATE_IMPORT, LOW_LEVEL) for m in pattern.finditer(text)]
+    return found
+
+
+def test_the_scan_sees_each_kind_of_private_use():
+    for line in ("torch._C._storage_Use_Count(x)", "from torch.utils.data._utils.worker import _generate_state",
+                 "space = v2.TrivialAugmentWide._AUGMENTATION_SPACE", "import ctypes", "np.core._multiarray_umath",
+                 "from torchvision.transforms.v2._utils import _get_fill"):
+        assert offences(line), line
+    assert not offences("torch.__version__, torchvision.__version__, torch.random.fork_rng(devices=[])")
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_no_private_api(path):
+    assert not offences(path.read_text()), f"{path.relative_to(REPO_ROOT)}: {offences(path.read_text())}"

@@ -27,7 +27,23 @@ class ConfigError(BookError, ValueError):
     """A parameter outside its allowed range or of the wrong type."""
 
 
+def printable(text: str) -> str:
+    """``text`` as one printable line: control characters (a newline in a file name) become escapes such as
+    ``\\n``, and the bytes of a file name that is not UTF-8 become ``\\xNN``."""
+    try:
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:   # a lone surrogate that no file name produced
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def one_line(err: BaseException) -> str:
-    """The first line of an error message, for command-line output."""
+    """An error message as one printable line, for command-line output.
+
+    A BookError is one line by contract, so a line break in it came from a name it quotes (an image called
+    ``a\\nb.png``) and is shown escaped rather than cutting the message short; other errors keep their first line.
+    """
     text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
+    if not text:
+        return type(err).__name__
+    return printable(text if isinstance(err, BookError) else text.splitlines()[0])

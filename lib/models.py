@@ -200,6 +200,12 @@ def _url_file_name(url: str) -> str:
 
 def _missing_weights_error(backbone: BackboneSpec, path: Path) -> WeightsError:
     url = checkpoint_url(backbone)
+    blocker = next((p for p in path.parents if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():   # e.g. TORCH_HOME set to a file: the path cannot exist
+        return WeightsError(
+            f"{backbone.display} ImageNet weights cannot be found at {path}: {blocker} is a file, not a folder; "
+            f"set TORCH_HOME to a folder (weights are read from $TORCH_HOME/hub/checkpoints) or unset it"
+        )
     if backbone.weights is not None:  # torchvision fetches into $TORCH_HOME/hub/checkpoints and checks the hash
         entry = f"torchvision.models.get_weight('{backbone.weights}')"
         fetch = f"import torchvision; {entry}.get_state_dict(check_hash=True)"

@@ -89,16 +89,40 @@ def write_record(record: dict, folder: Path | str = RUNS_DIR) -> Path:
 
 
 def read_record(path: Path | str) -> dict:
-    """Read one record and verify its checksum (a record edited by hand or truncated is refused)."""
+    """Read one record and verify its shape and checksum (a record edited by hand or truncated is refused)."""
     path = Path(path)
     try:
-        record = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise DataError(f"run record {path} is unreadable ({err.__class__.__name__}): "
                         f"delete it and run that configuration again") from None
+    if not isinstance(record, dict):
+        raise DataError(f"run record {path} holds a JSON {type(record).__name__}, not a record: delete it and run "
+                        f"that configuration again")
     if record.get("checksum") != checksum(record):
         raise DataError(f"run record {path} fails its checksum (edited or damaged): records are never "
                         f"edited by hand; delete it and run that configuration again")
+    absent = [f for f in REQUIRED_FIELDS if f not in record]
+    if absent:
+        raise DataError(f"run record {path} lacks {', '.join(absent[:3])}{' ...' if len(absent) > 3 else ''}: it "
+                        f"is not a run record of this book; move it out of the records folder")
+    return record
+
+
+def check_record_is(record: dict, key: str, path: Path | str) -> dict:
+    """``record`` if it is the record of run ``key``: its own run key, and the key of its own configuration.
+
+    A record copied or renamed from another run (seed 0's saved under seed 1's name) would otherwise answer for
+    a run that never happened; it is refused, naming the file.
+    """
+    try:
+        own = run_key(record["config"])
+    except (KeyError, TypeError, ValueError):
+        own = None
+    if record.get("run_key") != key or own != key:
+        found = record.get("run_key") if record.get("run_key") != key else own
+        raise DataError(f"run record {path} is of run {found}, not of {key} asked for (copied or renamed from "
+                        f"another run): delete or move it, and run {key} again")
     return record
 
 
@@ -112,9 +136,12 @@ def is_intact(path: Path | str) -> bool:
 
 
 def find_record(key: str, folder: Path | str = RUNS_DIR) -> dict | None:
-    """The stored record of run ``key``, or None when that run has not finished yet."""
+    """The stored record of run ``key``, or None when that run has not finished yet.
+
+    The file found must be intact (:func:`read_record`) and be run ``key``'s own (:func:`check_record_is`).
+    """
     path = record_path(key, folder)
-    return read_record(path) if path.exists() else None
+    return check_record_is(read_record(path), key, path) if path.exists() else None
 
 
 def load_records(folder: Path | str = RUNS_DIR) -> pd.DataFrame:

@@ -28,6 +28,7 @@ import argparse
 import math
 import sys
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,13 +40,13 @@ import torch
 from PIL import Image
 
 from lib import models, paper, profiles, results, runs, train
-from lib.config import make_config, resolve_device
-from lib.atomic import atomic_write_text
+from lib.atomic import atomic_write_text, folder_problem
 from lib.checkpoints import save_checkpoint
-from lib.data import sources
+from lib.config import make_config, resolve_device
+from lib.data import formats, sources
 from lib.data.cache import fingerprint
 from lib.data.splits import Manifest, check_fraction, write_manifest
-from lib.errors import BookError, ConfigError, DataError, UnknownNameError, one_line
+from lib.errors import BookError, ConfigError, DataError, UnknownNameError, one_line, printable
 from lib.loaders import make_loader
 from lib.provenance import REPO_ROOT
 
@@ -100,14 +101,13 @@ class DatasetCheck:
 
 
 def _inspect(path: Path) -> tuple[int, int, str] | str:
-    """(width, height, mode) of a fully decoded image, or the reason it cannot be decoded."""
+    """(width, height, mode) of an image decoded as training will decode it (turned upright by its EXIF
+    orientation; the mode is the file's own), or the reason it cannot be decoded or is refused."""
     try:
-        with Image.open(path) as image:
-            image.load()
-            return image.width, image.height, image.mode
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
-        text = str(err).strip()
-        return text.splitlines()[0] if text else type(err).__name__
+        image, mode = formats.decode_file(path, orient=True)
+        return image.width, image.height, mode
+    except formats.DECODE_ERRORS as err:
+        return formats.reason(err)
 
 
 def _ignored_files(location: Path, listed: set[str]) -> list[str]:
@@ -144,8 +144,10 @@ def check_dataset(path: str | Path, image_size: int = 32, val_fraction: float = 
         listed = ", ".join(f"{c!r} ({n})" for c, n in few[:5]) + (f" and {len(few) - 5} more" if len(few) > 5 else "")
         raise DataError(f"{len(few)} classes have fewer than {min_per_class} images, too few for a stratified "
                         f"train/validation/test split: {listed}; add images to them or remove them")
-    splits = data.load(name, root=root, image_size=image_size, val_fraction=val_fraction, cache=False,
-                       progress=False)
+    with warnings.catch_warnings():   # the read above has warned about look-alike labels already
+        warnings.simplefilter("ignore", formats.LookAlikeLabelsWarning)
+        splits = data.load(name, root=root, image_size=image_size, val_fraction=val_fraction, cache=False,
+                           progress=False)
     label_of = dict(zip(raw.ids, raw.labels))
     per_class = pd.DataFrame({"class": source.classes, "images": counts})
     for split, ids in splits.manifest.ids.items():
@@ -174,6 +176,10 @@ def write_demo_folder(dest: str | Path, per_class: int | None = None) -> Path:
     from sklearn.datasets import load_digits
 
     dest = Path(dest)
+    problem = folder_problem(dest)
+    if problem:
+        raise ConfigError(f"demo folder {dest} cannot be written ({problem}); choose a folder you can write to "
+                          f"(demo_dir=)")
     bunch = load_digits()
     pixels = np.clip(np.round(bunch.images * 255.0 / 16.0), 0, 255).astype(np.uint8)
     kept = {d: list(np.flatnonzero(bunch.target == d))[:per_class] for d in range(10)}
@@ -388,6 +394,8 @@ def plan_search(path: str | Path, domain: str = "overall", budget_minutes: float
     """
     start = time.perf_counter()
     prof = profiles.get(profile)
+    if out_dir:
+        check_out_dir(out_dir)
     domain = check_domain(domain)
     chosen = _backbones(backbones, profile)
     seed_list = _seeds(seeds, profile)
@@ -420,7 +428,8 @@ def plan_search(path: str | Path, domain: str = "overall", budget_minutes: float
         raise ConfigError(f"costs has rows for {sorted(costs.backbone)}, not the candidates {chosen}; measure them "
                           f"again with measure_costs")
     loader_s = measure_loader_start(check, cfg)
-    out = Path(out_dir) if out_dir else DEFAULT_OUT / f"{sources.cache_name(check.name, check.root)}-{check.fingerprint}"
+    out = Path(out_dir) if out_dir else check_out_dir(
+        DEFAULT_OUT / f"{sources.cache_name(check.name, check.root)}-{check.fingerprint}")
     plan = SearchPlan(check=check, profile=profile, domain=domain, budget_s=budget * 60.0, backbones=chosen,
                       top_k=int(top_k), seeds=seed_list, probe_fraction=probe_fraction, probe_epochs=probe_epochs,
                       full_epochs=full_epochs, image_size=size, batch_size=batch, device=device,
@@ -435,6 +444,16 @@ def plan_search(path: str | Path, domain: str = "overall", budget_minutes: float
                           f"{totals['probe_s'] / 60:.1f} min and one full run at least {cheapest_full / 60:.1f} min; "
                           f"pass at least {math.ceil(needed / 60)} minutes, fewer backbones or a smaller probe_fraction")
     return plan
+
+
+def check_out_dir(out_dir: str | Path) -> Path:
+    """``out_dir`` as a Path if the manifest, records and report can be written there; else a ConfigError now,
+    before minutes of measuring (nothing is created here)."""
+    problem = folder_problem(out_dir)
+    if problem:
+        raise ConfigError(f"output folder {out_dir} cannot be used ({problem}); choose a folder you can write to "
+                          f"with --out (out_dir= in Python)")
+    return Path(out_dir)
 
 
 UNCAPPED_EPOCHS = 30
@@ -745,8 +764,23 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def _say(text: str, file=None) -> None:
+    """Print ``text`` line by line, with the bytes of a non-UTF-8 file name escaped rather than crashing print."""
+    print("\n".join(printable(line) for line in text.splitlines()), file=file or sys.stdout)
+
+
+def _warn_on_one_line(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"warning: {printable(str(message))}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    with warnings.catch_warnings():     # look-alike labels and the like: one line each, as errors are
+        warnings.showwarning = _warn_on_one_line
+        return _main(argv)
+
+
+def _main(argv: list[str]) -> int:
     try:
         args = parse_args(argv)
         plan = plan_search(args.data, domain=args.domain, budget_minutes=args.budget, backbones=args.backbones,
@@ -758,8 +792,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {one_line(err)}", file=sys.stderr)
         return 2
     with pd.option_context("display.width", 160, "display.max_colwidth", 120):
-        print(plan.summary().to_string())
-        print(plan.table().round(2).to_string(index=False))
+        _say(plan.summary().to_string())
+        _say(plan.table().round(2).to_string(index=False))
     if args.dry_run:
         return 0
     try:
@@ -770,8 +804,8 @@ def main(argv: list[str] | None = None) -> int:
     files = write_report(result)
     with pd.option_context("display.width", 160):
         print(ranking(result).round(2).to_string(index=False))
-    print(recommendation(result).replace("**", ""))
-    print(f"spent {result.spent_s / 60:.1f} of {plan.budget_s / 60:.1f} budgeted minutes; report in {files['ranking'].parent}")
+    _say(recommendation(result).replace("**", ""))
+    _say(f"spent {result.spent_s / 60:.1f} of {plan.budget_s / 60:.1f} budgeted minutes; report in {files['ranking'].parent}")
     return 0
 
 

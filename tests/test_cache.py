@@ -1,5 +1,6 @@
 """The decode-once cache: built once, re-used, rebuilt on change, never read half-written."""
 import os
+import subprocess
 import warnings
 
 import numpy as np
@@ -8,7 +9,7 @@ import torch
 from PIL import Image
 
 import lib.data as data
-from lib.data.cache import BUILDS, CachedImages, cached_split, open_cache
+from lib.data.cache import BUILDS, CachedImages, cached_split, fingerprint, open_cache
 from lib.data.transforms import resize_rgb
 
 SIZE = (12, 16)  # H x W, deliberately not square
@@ -84,6 +85,30 @@ def test_leftover_temp_file_is_ignored(folder, tmp_path):
     again = build(folder, cache_dir)
     assert again == path and BUILDS[str(path)] == 2
     assert np.load(path).shape == (6, *SIZE, 3)
+
+
+def test_a_killed_builds_temporary_is_removed_when_the_next_build_starts(folder, tmp_path):
+    from lib.atomic import HOST
+
+    cache_dir = tmp_path / "cache"
+    path = build(folder, cache_dir)
+    path.unlink()
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    killed = path.parent / f".{path.name}.{HOST}.{ended.pid}.0badf00d.tmp"      # its writer is gone
+    live = path.parent / f".{path.name}.{HOST}.{os.getpid()}.0badf00d.tmp"     # a build still running here
+    for tmp in (killed, live):
+        tmp.write_bytes(b"\x93NUMPY half")
+    build(folder, cache_dir)
+    assert not killed.exists() and live.exists()
+
+
+def test_a_file_name_that_is_not_utf8_has_a_fingerprint(tmp_path):
+    odd = os.fsdecode(b"caf\xe9.png")                               # Latin-1 bytes, as an old camera wrote them
+    (tmp_path / odd).write_bytes(b"x")
+    first = fingerprint(tmp_path, [odd, "plain.png"], SIZE)
+    (tmp_path / odd).write_bytes(b"xy")
+    assert fingerprint(tmp_path, [odd, "plain.png"], SIZE) != first
 
 
 def test_truncated_cache_is_detected_and_rebuilt(folder, tmp_path):

@@ -407,3 +407,32 @@ def test_chapter_executes_with_the_ci_profile(tmp_path, monkeypatch):
     assert {"ch7_winner", "ch7_gap_verdict", "ch7_spent_minutes", "ch7_budget_minutes"} <= glued
     assert (tmp_path / "search" / "manifest.json").exists() and list((tmp_path / "search" / "runs").glob("*.json"))
     assert not list((REPO_ROOT / "results" / "runs").glob("*digits_demo*"))
+
+
+def test_a_folder_with_file_names_that_are_not_utf8_is_checked_and_cached(tmp_path):
+    """Names from an old camera or a Windows share: the fingerprint, cache name and messages cope (issue 21)."""
+    import os
+
+    from lib import data
+    from lib.data import sources
+
+    root = write_folder(tmp_path / os.fsdecode(b"caf\xe9"), {"a": 4, "b": 4})
+    (root / "a" / "0.png").rename(root / "a" / os.fsdecode(b"\xff0.png"))
+    check = yourdata.check_dataset(root, image_size=32)
+    assert check.per_class.images.tolist() == [4, 4] and len(check.fingerprint) == 12
+    assert sources.cache_name(check.name, check.root).startswith("folder-caf_-")
+    splits = data.load(check.name, root=check.root, image_size=8, cache_dir=tmp_path / "cache", progress=False)
+    assert len(splits.train) + len(splits.val) + len(splits.test) == 8
+
+
+def test_one_image_listed_under_two_labels_is_found_however_its_path_is_spelt(tmp_path):
+    for spelling in ("img/dog/../cat/0.png", str(tmp_path / "img" / "cat" / "0.png"), "./img/cat/0.png"):
+        with pytest.raises(DataError, match=r"under two labels, 'cat' and 'dog'; keep one row per image"):
+            yourdata.check_dataset(write_csv(tmp_path, "path,label\n" + GOOD_ROWS + f"{spelling},dog\n"))
+
+
+def test_the_same_image_linked_into_two_class_folders_is_refused(tmp_path):
+    root = write_folder(tmp_path / "pets", {"cat": 4, "dog": 4})
+    (root / "dog" / "4.png").symlink_to(root / "cat" / "1.png")
+    with pytest.raises(DataError, match=r"cat/1\.png and dog/4\.png are the same file \(a link\)"):
+        yourdata.check_dataset(root)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import collections
 import hashlib
 import os
-import uuid
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,12 +20,14 @@ from typing import Callable
 import numpy as np
 from tqdm import tqdm  # plain text bars: notebooks here have no ipywidgets
 
+from lib.atomic import remove_stale_temporaries, temporary_path
 from lib.data.transforms import RESAMPLE, resize_rgb
 from lib.errors import DataError
 from lib.provenance import REPO_ROOT
 
-CACHE_FORMAT = 1
-"""Bump when decoding changes (resize filter, layout) so that old cache files are not used."""
+CACHE_FORMAT = 2
+"""Bump when decoding changes (resize filter, layout) so that old cache files are not used. 2: images decode as a
+viewer shows them (16-bit and float pixels scaled, alpha on white; the reader's own turned by EXIF orientation)."""
 
 BUILDS: collections.Counter = collections.Counter()
 """How many times this process built each cache file (by path); tests use it to prove re-use."""
@@ -47,16 +48,16 @@ def fingerprint(folder: Path, ids: list[str], size: tuple[int, int]) -> str:
     digest = hashlib.sha256(f"format {CACHE_FORMAT}; {RESAMPLE.name}; {size[0]}x{size[1]}\n".encode())
     seen: set[str] = set()
     for i in ids:
-        digest.update(i.encode("utf-8") + b"\n")
+        digest.update(os.fsencode(i) + b"\n")   # a file name need not be UTF-8
         file = i.split("#", 1)[0]
         if file in seen:
             continue
         seen.add(file)
         try:
             st = os.stat(folder / file)
-            digest.update(f"{file} {st.st_size} {st.st_mtime_ns}\n".encode())
+            digest.update(os.fsencode(f"{file} {st.st_size} {st.st_mtime_ns}\n"))
         except OSError:
-            digest.update(f"{file} absent\n".encode())
+            digest.update(os.fsencode(f"{file} absent\n"))
     return digest.hexdigest()
 
 
@@ -80,13 +81,15 @@ def build_cache(path: Path, count: int, decode: Callable[[int], np.ndarray], siz
                 desc: str = "decoding", progress: bool = True, workers: int | None = None) -> Path:
     """Decode ``count`` images into a new ``.npy`` at ``path``: temp file, flush, atomic rename.
 
-    ``decode(i)`` returns image ``i`` as uint8 ``H x W x 3``. Threads overlap file reading and JPEG
+    ``decode(i)`` returns image ``i`` as uint8 ``H x W x 3``. Temporaries that killed builds left in the folder
+    are removed first (not those of builds still running, here or on another machine). Threads overlap file reading and JPEG
     decoding (PIL releases the GIL); rows are written in order of index.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+    tmp = temporary_path(path)
     workers = workers or min(4, os.cpu_count() or 1)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(path.parent)   # left by builds that were killed (up to a cache's size each)
         array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(count, *size, 3))
     except OSError as err:
         need = count * size[0] * size[1] * 3 / 1e9

@@ -10,12 +10,13 @@ from __future__ import annotations
 import csv
 import json
 import pickle
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from lib.errors import DataError
 
@@ -98,22 +99,6 @@ def check_labels(spec: DatasetSpec, classes: list[str], labels: list[int], where
         raise malformed(spec, where, f"label {bad[0]} outside 0..{len(classes) - 1}")
 
 
-def open_rgb(path: Path, spec: DatasetSpec) -> Image.Image:
-    """Decode one image file to RGB, turning any decoder failure into a DataError that names the file."""
-    try:
-        with Image.open(path) as image:
-            image.load()
-            return image.convert("RGB")
-    except FileNotFoundError:
-        raise DataError(f"{spec.display}: image {path} not found; re-extract it from {spec.url}") from None
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise DataError(
-            f"{spec.display}: cannot decode image {path} ({reason}); replace the file with a fresh copy from "
-            f"{spec.url}"
-        ) from None
-
-
 def file_split(spec: DatasetSpec, folder: Path, ids: list[str], labels: list[int]) -> RawSplit:
     """A split whose images are individual files, ids relative to ``folder``."""
     return RawSplit(ids=ids, labels=labels, load=lambda i: open_rgb(folder / ids[i], spec))
@@ -155,6 +140,101 @@ def image_folder(spec: DatasetSpec, folder: Path, relative: str = "") -> tuple[l
     labels = [label for _, label in samples]
     check_labels(spec, classes, labels, base)
     return classes, ids, labels
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Decoding: every image to the 8-bit RGB pixels an image viewer shows
+
+
+WHITE = (255, 255, 255)
+"""Transparent pixels are shown on white, as a viewer on a white page shows them (not the colour hidden under
+alpha 0, which is often black and differs from tool to tool)."""
+
+HOW_TO_CONVERT = "save it as 8- or 16-bit integer PNG or TIFF, or as JPEG"
+
+WIDE_MODES = {"I;16": 65535, "I;16L": 65535, "I;16B": 65535, "I;16N": 65535, "I": 65535}
+"""Pillow's one-channel integer modes wider than 8 bits and the value shown as white: 16-bit PNG, TIFF and
+PGM (Pillow already stretches a PGM's own maximum to 65535). Pillow itself reduces 16-bit colour files
+(RGB, RGBA, grey+alpha) to their high byte, which is this scaling to within one level."""
+
+
+def _bits_per_sample(image: Image.Image) -> int | None:
+    tags = getattr(image, "tag_v2", None)   # TIFF only
+    bits = tags.get(258) if tags is not None else None
+    return int(bits[0] if isinstance(bits, tuple) else bits) if bits else None
+
+
+def viewer_rgb(image: Image.Image, orient: bool = False) -> Image.Image:
+    """``image`` as 8-bit RGB, as a viewer shows it; a ValueError (one line, with how to convert) for pixels
+    that have no agreed way to be shown.
+
+    - 16-bit grey (PNG, TIFF, PGM): 0..65535 scaled to 0..255 (the file's bit depth is its range, as in a
+      viewer; a 12-bit image stored in 16 bits looks dark there too);
+    - float grey (TIFF): 0.0..1.0 scaled to 0..255; values outside 0..1, NaN or infinity are refused, since
+      viewers disagree on them (float colour TIFFs Pillow cannot open at all);
+    - 32-bit integer TIFF and CIELab: refused;
+    - palette, CMYK, 1-bit, grey: Pillow's conversion to RGB; alpha: composited on :data:`WHITE`;
+    - ``orient``: turn the image as its EXIF orientation tag says (a phone photo taken upright), as viewers do
+      and torchvision's loaders do not. Embedded colour profiles are not applied (nor by torchvision).
+    """
+    bits = _bits_per_sample(image)   # read before turning: the turned copy has no TIFF tags
+    if orient:
+        image = ImageOps.exif_transpose(image)
+    mode = image.mode
+    if mode in WIDE_MODES:
+        if mode == "I" and bits == 32:
+            raise ValueError(f"32-bit integer pixels have no agreed range to show; {HOW_TO_CONVERT}")
+        pixels = np.asarray(image, dtype=np.float64)
+        if pixels.size and (pixels.min() < 0 or pixels.max() > WIDE_MODES[mode]):
+            raise ValueError(f"integer pixels span {pixels.min():g}..{pixels.max():g}, outside 0..65535; "
+                             f"{HOW_TO_CONVERT}")
+        image = Image.fromarray(np.rint(pixels * (255.0 / WIDE_MODES[mode])).astype(np.uint8), "L")
+    elif mode == "F":
+        pixels = np.asarray(image, dtype=np.float64)
+        if not np.isfinite(pixels).all():
+            raise ValueError(f"float pixels include NaN or infinity; replace them, then {HOW_TO_CONVERT}")
+        if pixels.size and (pixels.min() < 0 or pixels.max() > 1):
+            raise ValueError(f"float pixels span {pixels.min():.4g}..{pixels.max():.4g}, outside 0..1 (black..white); "
+                             f"rescale them to 0..1, or {HOW_TO_CONVERT}")
+        image = Image.fromarray(np.rint(pixels * 255.0).astype(np.uint8), "L")
+    elif mode == "LAB":
+        raise ValueError(f"CIELab pixels are not converted here; {HOW_TO_CONVERT} in RGB")
+    if image.has_transparency_data:
+        rgba = image.convert("RGBA")
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, (*WHITE, 255)), rgba)
+    return image.convert("RGB")
+
+
+def decode_file(path: Path, orient: bool = False) -> tuple[Image.Image, str]:
+    """The file at ``path`` as :func:`viewer_rgb` shows it, and the file's own Pillow mode. Raises what Pillow
+    raises for a damaged file, and ValueError for refused pixels."""
+    with Image.open(path) as image:
+        image.load()
+        return viewer_rgb(image, orient), image.mode
+
+
+DECODE_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
+"""What decoding a damaged, foreign or refused file raises (FileNotFoundError is an OSError: check it first)."""
+
+
+def reason(err: BaseException) -> str:
+    """The first line of a decoder's complaint, for an error message."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def open_rgb(path: Path, spec: DatasetSpec) -> Image.Image:
+    """Decode one image file of a registered dataset to RGB (:func:`viewer_rgb`, without EXIF orientation, as
+    torchvision's loaders read the paper's datasets), turning any decoder failure into a DataError naming it."""
+    try:
+        return decode_file(path)[0]
+    except FileNotFoundError:
+        raise DataError(f"{spec.display}: image {path} not found; re-extract it from {spec.url}") from None
+    except DECODE_ERRORS as err:
+        raise DataError(
+            f"{spec.display}: cannot decode image {path} ({reason(err)}); replace the file with a fresh copy from "
+            f"{spec.url}"
+        ) from None
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -615,27 +695,52 @@ def _natural_order(labels) -> list[str]:
 
 
 def reader_image(path: Path) -> Image.Image:
-    """Decode one of the reader's images to RGB; a failure names the file and says what to do."""
+    """Decode one of the reader's images as a viewer shows it (:func:`viewer_rgb`, EXIF orientation applied:
+    a phone photo is trained on upright, as its owner sorted it); a failure names the file and what to do."""
     try:
-        with Image.open(path) as image:
-            image.load()
-            return image.convert("RGB")
+        return decode_file(path, orient=True)[0]
     except FileNotFoundError:
         raise DataError(f"image {path} not found (it was there when the dataset was read); restore it or "
                         f"remove it from the dataset") from None
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise DataError(f"cannot decode image {path} ({reason}); replace or remove the file") from None
+    except DECODE_ERRORS as err:
+        raise DataError(f"cannot decode image {path} ({reason(err)}); replace, convert or remove the file") from None
 
 
 def _reader_split(base: Path, ids: list[str], labels: list[int]) -> RawSplit:
     return RawSplit(ids=ids, labels=labels, load=lambda i: reader_image(base / ids[i]))
 
 
+class LookAlikeLabelsWarning(UserWarning):
+    """Two class names that differ only in case, spacing, ``_``/``-`` or leading zeros (``1`` and ``01``)."""
+
+
+def _look_alike_key(label: str) -> str:
+    text = " ".join(label.replace("_", " ").replace("-", " ").split()).casefold()
+    try:
+        return repr(float(text))          # 1, 01 and 1.0 are one number
+    except ValueError:
+        return text
+
+
+def warn_look_alike(labels, where: Path) -> None:
+    """Warn (not fail: they may really be two classes) when some labels look alike but count as different."""
+    groups: dict[str, list[str]] = {}
+    for label in dict.fromkeys(labels):
+        groups.setdefault(_look_alike_key(label), []).append(label)
+    alike = [g for g in groups.values() if len(g) > 1]
+    if alike:
+        shown = " and ".join(repr(label) for label in alike[0])
+        more = f" ({len(alike) - 1} more such groups)" if len(alike) > 1 else ""
+        warnings.warn(f"{where}: labels {shown} look alike but are {len(alike[0])} separate classes{more}; if "
+                      f"they are one class, spell them the same way", LookAlikeLabelsWarning, stacklevel=4)
+
+
 def read_reader_folder(folder: Path, spec: DatasetSpec) -> Source:
     """``<folder>/<class>/<image>`` (sub-folders inside a class are walked too), as torchvision's ImageFolder.
 
     Hidden files and folders are skipped; files of other types are left out (``lib.yourdata`` reports them).
+    One file reached twice (a link to another class folder or image) is refused: it would sit in two classes,
+    or in the training and the test split at once.
     """
     if not folder.is_dir():
         raise DataError(f"{folder} is not a folder; pass a folder holding one sub-folder of images per class "
@@ -647,6 +752,7 @@ def read_reader_folder(folder: Path, spec: DatasetSpec) -> Source:
         raise DataError(f"{folder} has no class sub-folders{hint}; put each class's images into "
                         f"{folder}/<class>/, or pass a CSV with columns {','.join(CSV_COLUMNS)}")
     classes, ids, labels, empty = [], [], [], []
+    seen: dict[Path, str] = {}
     for class_dir in class_dirs:
         files = sorted(p for p in class_dir.rglob("*") if p.is_file() and p.suffix.lower() in READER_EXTENSIONS
                        and all(_visible(part) for part in p.relative_to(folder).parents if part.name)
@@ -654,6 +760,11 @@ def read_reader_folder(folder: Path, spec: DatasetSpec) -> Source:
         if not files:
             empty.append(class_dir.name)
             continue
+        for file in files:
+            first = seen.setdefault(file.resolve(), file.relative_to(folder).as_posix())
+            if first != file.relative_to(folder).as_posix():
+                raise DataError(f"{folder}: {first} and {file.relative_to(folder).as_posix()} are the same file "
+                                f"(a link); keep each image once, in its one class folder")
         classes.append(class_dir.name)
         ids += [p.relative_to(folder).as_posix() for p in files]
         labels += [len(classes) - 1] * len(files)
@@ -664,11 +775,16 @@ def read_reader_folder(folder: Path, spec: DatasetSpec) -> Source:
     if len(classes) < 2:
         raise DataError(f"{folder} has only one class ({classes[0]!r}); a classifier needs at least two class "
                         f"folders")
+    warn_look_alike(classes, folder)
     return Source(classes, _reader_split(folder, ids, labels), None)
 
 
 def read_reader_csv(path: Path, spec: DatasetSpec) -> Source:
-    """A CSV with a header row holding ``path`` and ``label``; relative paths are relative to the CSV's folder."""
+    """A CSV with a header row holding ``path`` and ``label``; relative paths are relative to the CSV's folder.
+
+    Paths are resolved before they are compared, so one image listed twice is found however it is spelt
+    (``b/../a/0.png``, absolute and relative); it is refused, naming both lines and labels.
+    """
     if not path.is_file():
         raise DataError(f"{path} is not a file; pass a CSV with columns {','.join(CSV_COLUMNS)}, or a folder "
                         f"of class sub-folders")
@@ -676,34 +792,41 @@ def read_reader_csv(path: Path, spec: DatasetSpec) -> Source:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
             columns = [c.strip() for c in (reader.fieldnames or [])]
-            rows = [{k.strip(): (v or "").strip() for k, v in row.items() if k is not None} for row in reader]
-    except (UnicodeDecodeError, csv.Error) as err:
-        raise DataError(f"{path} is not a readable UTF-8 CSV ({type(err).__name__}: {err}); save it as CSV "
+            rows = [{k.strip(): (v or "").strip() for k, v in row.items() if isinstance(k, str)} for row in reader]
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path} is not UTF-8 text (byte {err.start} cannot be read); save it as a UTF-8 CSV "
                         f"with columns {','.join(CSV_COLUMNS)}") from None
+    except csv.Error as err:
+        raise DataError(f"{path} is not a readable CSV ({reason(err)}); save it as CSV with columns "
+                        f"{','.join(CSV_COLUMNS)}") from None
     absent = [c for c in CSV_COLUMNS if c not in columns]
     if absent:
         raise DataError(f"{path} has columns {columns}, without {absent[0]!r}; the first row must name the "
                         f"columns, including {' and '.join(repr(c) for c in CSV_COLUMNS)}")
     if not rows:
         raise DataError(f"{path} lists no images; add one row per image: <path>,<label>")
-    seen: dict[str, int] = {}
-    for line, row in enumerate(rows, start=2):  # line 1 is the header
-        if not row["path"] or not row["label"]:
-            empty = "path" if not row["path"] else "label"
-            raise DataError(f"{path} line {line} has an empty {empty!r}; every row needs a path and a label")
-        key = Path(row["path"]).as_posix()
-        if key in seen:
-            raise DataError(f"{path} lists {row['path']!r} twice (lines {seen[key]} and {line}); keep one row "
-                            f"per image")
-        seen[key] = line
     base = path.parent
+    seen: dict[Path, tuple[int, dict]] = {}
+    for line, row in enumerate(rows, start=2):  # line 1 is the header
+        if not row.get("path") or not row.get("label"):
+            empty = "path" if not row.get("path") else "label"
+            raise DataError(f"{path} line {line} has an empty {empty!r}; every row needs a path and a label")
+        first_line, first = seen.setdefault((base / row["path"]).resolve(), (line, row))
+        if first_line != line:
+            spelt = f", spelt {first['path']!r} there" if first["path"] != row["path"] else ""
+            labels = (f"under two labels, {first['label']!r} and {row['label']!r}" if first["label"] != row["label"]
+                      else f"both times as {row['label']!r}")
+            raise DataError(f"{path} lists {row['path']!r} twice (lines {first_line} and {line}{spelt}), {labels}; "
+                            f"keep one row per image, with its one label")
     ids = [Path(row["path"]).as_posix() for row in rows]
     absent_files = [i for i in ids if not (base / i).is_file()]
     if absent_files:
         raise DataError(f"image {base / absent_files[0]} listed in {path} not found ({len(absent_files)} of "
-                        f"{len(ids)} listed images are missing); fix the paths (relative to {base}) or the files")
+                        f"{len(ids)} listed images are missing or not files); fix the paths (relative to {base}) "
+                        f"or the files")
     classes = _natural_order(row["label"] for row in rows)
     if len(classes) < 2:
         raise DataError(f"{path} has only one label ({classes[0]!r}); a classifier needs at least two classes")
+    warn_look_alike(classes, path)
     index = {c: k for k, c in enumerate(classes)}
     return Source(classes, _reader_split(base, ids, [index[row["label"]] for row in rows]), None)

@@ -347,7 +347,10 @@ def _reader_spec(kind: str, entry: str) -> DatasetSpec:
 
 def reader_name(path: str | os.PathLike) -> tuple[Path, str]:
     """``(root, name)`` for a folder of class folders or a CSV: ``/home/me/leaves`` -> ``(/home/me, "folder:leaves")``."""
-    location = Path(path).expanduser().absolute()
+    location = Path(os.path.abspath(Path(path).expanduser()))   # "..", "." and "a/../b" by name, not "/a/.."
+    if location == location.parent:   # "/" or a drive: no parent to be the data root
+        raise DataError(f"{path} is the top of the file system, not a dataset; pass the folder that holds your "
+                        f"class sub-folders (e.g. ~/leaves, holding leaves/<class>/<image>) or your CSV")
     if location.is_dir():
         kind = "folder"
     elif location.suffix.lower() == ".csv":
@@ -358,9 +361,9 @@ def reader_name(path: str | os.PathLike) -> tuple[Path, str]:
     else:
         raise DataError(f"{location} does not exist; pass a folder of class sub-folders (<class>/<image>) or a "
                         f"CSV with columns path,label")
-    name = f"{kind}:{location.name}"
-    _parse_reader_name(name)
-    return location.parent, name
+    if "\\" in location.name:
+        raise DataError(f"{location} has a backslash in its name; rename it (or its CSV) without one")
+    return location.parent, f"{kind}:{location.name}"
 
 
 def dataset_folder(name: str, root: str | os.PathLike | None = None) -> Path:
@@ -379,6 +382,6 @@ def cache_name(name: str, root: str | os.PathLike | None = None) -> str:
         return name
     kind, entry = _parse_reader_name(name)
     location = (data_root(root) / entry).absolute()
-    digest = hashlib.sha256(str(location).encode("utf-8")).hexdigest()[:10]
+    digest = hashlib.sha256(os.fsencode(location)).hexdigest()[:10]     # a folder name need not be UTF-8
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in entry)
     return f"{kind}-{safe}-{digest}"

@@ -120,6 +120,23 @@ def table1_agreement(df: pd.DataFrame, published: pd.DataFrame, domains: dict[st
     return pd.DataFrame(rows)
 
 
+def table1_rules_per_column(df: pd.DataFrame, published: pd.DataFrame, rules=RULES) -> pd.DataFrame:
+    """Per column of the published Table 1: which rules reproduce it in order, which give its three backbones in
+    another order (empty where none does)."""
+    compared = {rule: compare_table1(recompute_table1(df, rule), published).set_index("domain") for rule in rules}
+    rows = []
+    for domain in dict.fromkeys(published["domain"]):
+        rows.append({"domain": domain, "paper": compared[rules[0]].loc[domain, "paper"],
+                     "same order": ", ".join(r for r in rules if compared[r].loc[domain, "same_order"]),
+                     "same three": ", ".join(r for r in rules if compared[r].loc[domain, "same_set"])})
+    return pd.DataFrame(rows)
+
+
+def rules_fitting_all_columns(per_column: pd.DataFrame, rules=RULES) -> list[str]:
+    """The rules that reproduce every column of Table 1 in order (empty: no single rule does)."""
+    return [r for r in rules if all(r in cell.split(", ") for cell in per_column["same order"])]
+
+
 # ----------------------------------------------------------------------------------------- the observations
 
 @dataclass

@@ -264,13 +264,12 @@ def write_dtd(root: Path, per_class: int = 3) -> Path:
     split = _official(47, per_class)
     lines: dict[str, list[str]] = {"train1": [], "val1": [], "test1": []}
     seen = [0] * 47
-    for part, labels in (("train", split["train"]), ("test1", split["test"])):
+    for part, labels in (("train1", split["train"]), ("val1", split["test"]), ("test1", split["test"])):
         for label in labels:
             seen[label] += 1
             line = f"{classes[label]}/{classes[label]}_{seen[label]:04d}.jpg"
             _save(base / "images" / line, label)
-            target = part if part == "test1" else ("train1" if seen[label] % 2 else "val1")
-            lines[target].append(line)
+            lines[part].append(line)
     (base / "labels").mkdir(parents=True)
     for name, entries in lines.items():
         (base / "labels" / f"{name}.txt").write_text("\n".join(sorted(entries)) + "\n")
@@ -307,11 +306,12 @@ EUROSAT_CLASSES = ["AnnualCrop", "Forest", "HerbaceousVegetation", "Highway", "I
                    "PermanentCrop", "Residential", "River", "SeaLake"]
 
 
-def write_eurosat(root: Path, per_class: int = 3) -> Path:
+def write_eurosat(root: Path, per_class: int = 3, top: str = "2750") -> Path:
+    """``2750/`` as torchvision's mirror unpacks; ``top="EuroSAT_RGB"`` as the publisher's zip does."""
     folder = Path(root) / "eurosat"
     for label, name in enumerate(EUROSAT_CLASSES):
         for i in range(1, per_class + 1):
-            _save(folder / "2750" / name / f"{name}_{i}.jpg", label)
+            _save(folder / top / name / f"{name}_{i}.jpg", label)
     return folder
 
 

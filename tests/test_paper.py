@@ -125,3 +125,14 @@ def test_wide_keeps_the_papers_layout():
 def test_unknown_table_is_a_one_line_error():
     with pytest.raises(UnknownNameError, match="choose one of 4, 5, 6, 7, 8"):
         paper.load("3")
+
+
+def test_the_earlier_version_prints_food101_and_rsna_in_table8():
+    t8 = paper.load("8")
+    printed = t8[t8.dataset.isin(["food101", "rsna"])]
+    assert len(printed) == 11 * 2 * 2 and printed.top1_earlier.notna().all()
+    assert (printed.top1 == printed.top1_earlier).all()
+    earlier = paper.version_full_data("earlier")
+    assert set(paper.full_data().dataset) - set(earlier.dataset) == {"neu"} and earlier.dataset.nunique() == 19
+    rsna = earlier[earlier.dataset == "rsna"].set_index("backbone").top1
+    assert rsna.idxmax() == "resnext50_32x4d" and rsna.max() == 87.89

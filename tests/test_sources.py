@@ -182,7 +182,8 @@ def test_matches_torchvision(name, tmp_path):
         test = datasets.Food101(tmp_path / "food101", "test")
     else:
         train, val, test = (datasets.DTD(tmp_path, split) for split in ("train", "val", "test"))
-        assert sorted(train._labels + val._labels) == sorted(source.train.labels)
+        assert sorted(train._labels) == sorted(source.train.labels)  # train1 only
+        assert sorted(val._labels) == sorted(source.val.labels)
     assert train.classes == source.classes
     assert sorted(zip(map(str, test._image_files), test._labels)) == \
         sorted(zip((str(tmp_path / name / i) for i in source.test.ids), source.test.labels))
@@ -285,7 +286,50 @@ def test_wrong_layout_one_folder_too_deep(tmp_path):
     (folder / "2750").rename(folder / "EuroSAT")
     with pytest.raises(DataError) as err:
         sources.read_source("eurosat", tmp_path)
-    assert str(folder / "2750") in one_line_error(err)
+    message = one_line_error(err)
+    assert str(folder / "EuroSAT_RGB") in message and "2750/<class>" in message  # both layouts named
+
+
+def test_eurosat_reads_the_publishers_zip_and_torchvisions_mirror_alike(tmp_path):
+    publisher = sources.read_source("eurosat", FIXTURES["eurosat"](tmp_path / "a", top="EuroSAT_RGB").parent)
+    mirror = sources.read_source("eurosat", FIXTURES["eurosat"](tmp_path / "b").parent)
+    assert publisher.classes == mirror.classes and publisher.train.labels == mirror.train.labels
+    assert publisher.train.ids[0].startswith("EuroSAT_RGB/") and mirror.train.ids[0].startswith("2750/")
+    FIXTURES["eurosat"](tmp_path / "b", top="EuroSAT_RGB")  # both copies in one folder: refused, not guessed
+    with pytest.raises(DataError, match="keep one copy") as err:
+        sources.read_source("eurosat", tmp_path / "b")
+    one_line_error(err)
+
+
+def test_stanford_dogs_lists_at_the_top_as_lists_tar_unpacks(tmp_path):
+    folder = FIXTURES["stanford_dogs"](tmp_path)
+    for mat in (folder / "lists").iterdir():
+        mat.rename(folder / mat.name)
+    (folder / "lists").rmdir()
+    source = sources.read_source("stanford_dogs", tmp_path)
+    assert len(source.train) == 120 * PER_CLASS and len(source.test) == 120 * held_out_per_class(PER_CLASS)
+
+
+def test_plantvillage_inside_the_zips_top_folder(tmp_path):
+    folder = FIXTURES["plantvillage"](tmp_path, per_class=1)
+    top = folder / "Plant_leave_diseases_dataset_without_augmentation"
+    top.mkdir()
+    for class_dir in [p for p in folder.iterdir() if p != top]:
+        class_dir.rename(top / class_dir.name)
+    source = sources.read_source("plantvillage", tmp_path)
+    assert len(source.classes) == 39 and source.train.ids[0].startswith(top.name + "/")
+
+
+def test_dtd_validates_on_val1_not_on_a_share_of_train1(tmp_path):
+    import lib.data
+
+    FIXTURES["dtd"](tmp_path)
+    source = sources.read_source("dtd", tmp_path)
+    splits = lib.data.load("dtd", root=tmp_path, image_size=16, cache_dir=tmp_path / "cache", progress=False)
+    assert list(splits.val.ids) == source.val.ids and list(splits.train.ids) == source.train.ids
+    assert not set(splits.train.ids) & set(splits.val.ids)
+    assert splits.counts() == {"train": 47 * PER_CLASS, "val": 47 * held_out_per_class(PER_CLASS),
+                               "test": 47 * held_out_per_class(PER_CLASS)}
 
 
 def test_wrong_class_count_is_refused(tmp_path):

@@ -29,7 +29,8 @@ from lib.data.transforms import ToModelInput, check_image_size
 from lib.errors import ConfigError
 
 __all__ = ["names", "spec", "load", "Splits", "ImageDataset", "Manifest", "write_manifest",
-           "read_manifest", "read_source", "data_root", "default_root", "default_cache_dir", "SELECT_ON"]
+           "read_manifest", "read_source", "data_root", "default_root", "default_cache_dir", "SELECT_ON",
+           "split_counts", "train_test_positions"]
 
 SELECT_ON = {
     "val": "held-out validation split (carved from train); the test split is scored once, at the end",
@@ -121,6 +122,28 @@ class Splits:
         return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
 
 
+def train_test_positions(source, dataset_spec) -> tuple[np.ndarray, np.ndarray, str]:
+    """The train part and the test split of a read source: positions in ``source.train`` and in the test split's
+    own list (``source.test``, or ``source.train`` where the test split is held out of it), and how the test
+    split was formed. Labels only: the same rule gives the counts of Table 3 without decoding an image."""
+    train_raw = source.train
+    if source.test is not None:
+        test_source = "official" if dataset_spec.official_test else "the reader's split (see split_note)"
+        return np.arange(len(train_raw.ids)), np.arange(len(source.test.ids)), test_source
+    ratio = held_out_ratio(dataset_spec)
+    train_pos, test_pos = stratified_split(train_raw.labels, ratio, SPLIT_SEED, train_raw.ids,
+                                           getattr(train_raw, "groups", None))
+    return train_pos, test_pos, f"stratified {ratio:g} of the source, seed {SPLIT_SEED}"
+
+
+def split_counts(source, dataset_spec) -> dict[str, int | None]:
+    """Images in the train part, the publisher's validation split (None where there is none: ``load`` then carves
+    one from train) and the test split, as ``load`` forms them at ``fraction=1``."""
+    train_pos, test_pos, _ = train_test_positions(source, dataset_spec)
+    return {"train": len(train_pos), "val": None if source.val is None else len(source.val.ids),
+            "test": len(test_pos)}
+
+
 def _check_select_on(select_on: str) -> str:
     if select_on not in SELECT_ON:
         raise ConfigError(f"select_on={select_on!r} is not one of {sorted(SELECT_ON)}; pass 'val' (held-out "
@@ -150,7 +173,8 @@ def load(name: str, root: str | os.PathLike | None = None, fraction: float = 1.0
 
     - test: the official test split when the dataset has one, else a stratified ``held_out_ratio``
       share with the fixed seed ``SPLIT_SEED`` (the same test images for every run);
-    - val: ``val_fraction`` of each class of the train part, stratified, fixed seed ``SPLIT_SEED``
+    - val: the publisher's validation split where it is not part of the paper's training images (DTD's val1),
+      else ``val_fraction`` of each class of the train part, stratified, fixed seed ``SPLIT_SEED``
       (whole groups, e.g. patients, when the reader's split has ``groups``);
       with ``select_on="test"`` (paper protocol) there is no validation split and ``val`` is ``test``;
     - train: the rest, or a stratified ``fraction`` of the train part drawn with ``seed`` (at least one
@@ -177,21 +201,19 @@ def load(name: str, root: str | os.PathLike | None = None, fraction: float = 1.0
 
     train_raw = source.train
     train_images = images_of("train", train_raw)
-    all_train = np.arange(len(train_raw.ids))
+    all_train, test_pos, test_source = train_test_positions(source, dataset_spec)
     if source.test is not None:
         test_raw, test_images = source.test, images_of("test", source.test)
-        test_pos = np.arange(len(test_raw.ids))
-        test_source = "official" if dataset_spec.official_test else "the reader's split (see split_note)"
     else:
-        ratio = held_out_ratio(dataset_spec)
-        all_train, test_pos = stratified_split(train_raw.labels, ratio, SPLIT_SEED, train_raw.ids,
-                                               getattr(train_raw, "groups", None))
         test_raw, test_images = train_raw, train_images
-        test_source = f"stratified {ratio:g} of the source, seed {SPLIT_SEED}"
 
     train_labels = [train_raw.labels[i] for i in all_train]
     train_ids = [train_raw.ids[i] for i in all_train]
-    if select_on == "val":
+    official_val = source.val if select_on == "val" else None  # the publisher's validation split (DTD's val1)
+    if official_val is not None:
+        _check_val_fraction(val_fraction)  # unused here, but a bad value is refused for every dataset alike
+        pool, val_pos = all_train, np.arange(len(official_val.ids))
+    elif select_on == "val":
         groups = getattr(train_raw, "groups", None)  # e.g. BreakHis patients: none in both train and val
         keep, held = stratified_split(train_labels, _check_val_fraction(val_fraction), SPLIT_SEED,
                                       train_ids, None if groups is None else [groups[i] for i in all_train])
@@ -210,7 +232,12 @@ def load(name: str, root: str | os.PathLike | None = None, fraction: float = 1.0
 
     train = dataset(train_images, train_raw, pool, augment, "train")
     test = dataset(test_images, test_raw, test_pos, False, "test")
-    val = test if val_pos is None else dataset(train_images, train_raw, val_pos, False, "val")
+    if val_pos is None:
+        val = test
+    elif official_val is not None:
+        val = dataset(images_of("val", official_val), official_val, val_pos, False, "val")
+    else:
+        val = dataset(train_images, train_raw, val_pos, False, "val")
     split_ids = {"train": tuple(train.ids), "val": tuple(val.ids) if val_pos is not None else (),
                  "test": tuple(test.ids)}
     manifest = Manifest(dataset=name, fraction=fraction, seed=seed, select_on=select_on,

@@ -39,11 +39,13 @@ class RawSplit:
 
 @dataclass
 class Source:
-    """A dataset as its publisher ships it; ``test`` is None where there is no fixed test split."""
+    """A dataset as its publisher ships it; ``test`` is None where there is no fixed test split, ``val`` is set
+    only where the publisher fixes a validation split that is not part of the paper's training images (DTD)."""
 
     classes: list[str]
     train: RawSplit
     test: RawSplit | None
+    val: RawSplit | None = None
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -276,15 +278,16 @@ def _unpickle(spec: DatasetSpec, path: Path) -> dict:
 
 
 def read_cifar10(folder: Path, spec: DatasetSpec) -> Source:
-    """``cifar-10-batches-py/``: data_batch_1..5 (train), test_batch, batches.meta."""
-    train = [f"data_batch_{k}" for k in range(1, 6)]
-    return _cifar_batches(spec, folder, "cifar-10-batches-py", (train, ["test_batch"]), "labels",
+    """``cifar-10-batches-py/``: data_batch_1..5 (train), test_batch, batches.meta (the spec's ``lists``)."""
+    lists = spec.split_lists
+    return _cifar_batches(spec, folder, "cifar-10-batches-py", (lists["train"], lists["test"]), "labels",
                           "batches.meta", "label_names")
 
 
 def read_cifar100(folder: Path, spec: DatasetSpec) -> Source:
     """``cifar-100-python/``: train, test, meta; the 100 fine labels."""
-    return _cifar_batches(spec, folder, "cifar-100-python", (["train"], ["test"]), "fine_labels",
+    lists = spec.split_lists
+    return _cifar_batches(spec, folder, "cifar-100-python", (lists["train"], lists["test"]), "fine_labels",
                           "meta", "fine_label_names")
 
 
@@ -323,13 +326,17 @@ def read_tiny_imagenet(folder: Path, spec: DatasetSpec) -> Source:
 
 
 def read_stanford_dogs(folder: Path, spec: DatasetSpec) -> Source:
-    """``Images/<wnid>-<breed>/`` with ``lists/train_list.mat`` and ``lists/test_list.mat`` (1-based labels)."""
+    """``Images/<wnid>-<breed>/`` with ``train_list.mat`` and ``test_list.mat`` (1-based labels).
+
+    ``lists.tar`` unpacks its .mat files without a folder; a ``lists/`` folder (a common way to keep them apart)
+    is read too."""
     images = need(spec, folder, "Images", "one folder per breed")
     breeds = sorted(p.name for p in images.iterdir() if p.is_dir())
     classes = [b.split("-", 1)[-1].replace("_", " ") for b in breeds]
 
     def split(list_name: str) -> RawSplit:
-        path = need(spec, folder, f"lists/{list_name}", "extract lists.tar into lists/")
+        here = "" if (folder / list_name).exists() or not (folder / "lists").is_dir() else "lists/"
+        path = need(spec, folder, f"{here}{list_name}", "extract lists.tar into the dataset folder")
         content = loadmat(spec, path, ("file_list", "labels"))
         files = [str(f) for f in np.atleast_1d(content["file_list"])]
         labels = [int(y) - 1 for y in np.atleast_1d(content["labels"])]
@@ -342,7 +349,8 @@ def read_stanford_dogs(folder: Path, spec: DatasetSpec) -> Source:
         require_listed_files(spec, folder, ids, path.name)
         return file_split(spec, folder, ids, labels)
 
-    train, test = split("train_list.mat"), split("test_list.mat")
+    (train_list,), (test_list,) = spec.split_lists["train"], spec.split_lists["test"]
+    train, test = split(train_list), split(test_list)
     check_labels(spec, classes, train.labels, images)
     return Source(classes, train, test)
 
@@ -365,8 +373,8 @@ def read_flowers102(folder: Path, spec: DatasetSpec) -> Source:
         require_listed_files(spec, folder, ids, setid_path.name)
         return file_split(spec, folder, ids, [int(label_of[n - 1]) for n in numbers])
 
-    # The paper's 2,040 training images are the official train (1,020) plus val (1,020) sets.
-    train, test = split(("trnid", "valid")), split(("tstid",))
+    # The paper's 2,040 training images are the official train (1,020) plus val (1,020) sets (the spec's lists).
+    train, test = split(spec.split_lists["train"]), split(spec.split_lists["test"])
     classes = list(Flowers102.classes)  # torchvision's names, in label order
     check_labels(spec, classes, train.labels + test.labels, labels_path)
     return Source(classes, train, test)
@@ -442,7 +450,8 @@ def read_food101(folder: Path, spec: DatasetSpec) -> Source:
             raise malformed(spec, path, "expected an object mapping class name to image list")
         return content
 
-    train_map, test_map = listing("train.json"), listing("test.json")
+    (train_list,), (test_list,) = spec.split_lists["train"], spec.split_lists["test"]
+    train_map, test_map = listing(train_list), listing(test_list)
     classes = sorted(train_map)  # torchvision's order
 
     def split(content: dict[str, list[str]], name: str) -> RawSplit:
@@ -455,7 +464,7 @@ def read_food101(folder: Path, spec: DatasetSpec) -> Source:
         require_listed_files(spec, folder, ids, name)
         return file_split(spec, folder, ids, [y for _, y in pairs])
 
-    train, test = split(train_map, "train.json"), split(test_map, "test.json")
+    train, test = split(train_map, train_list), split(test_map, test_list)
     check_labels(spec, classes, train.labels, folder / base / "meta")
     return Source(classes, train, test)
 
@@ -465,9 +474,11 @@ def read_food101(folder: Path, spec: DatasetSpec) -> Source:
 
 
 def read_dtd(folder: Path, spec: DatasetSpec) -> Source:
-    """``dtd/images/<class>/``, ``dtd/labels/{train,val,test}1.txt``; train = train1 + val1, test = test1."""
+    """``dtd/images/<class>/``, ``dtd/labels/{train,val,test}1.txt``; train = train1, val = val1, test = test1
+    (the spec's ``lists``)."""
+    composition = spec.split_lists
     lists = {}
-    for part in ("train1", "val1", "test1"):
+    for part in dict.fromkeys(p for parts in composition.values() for p in parts):
         path = need(spec, folder, f"dtd/labels/{part}.txt", "split 1 of the official ten")
         lists[part] = read_lines(path)
         if any(line.count("/") != 1 for line in lists[part]):
@@ -481,9 +492,9 @@ def read_dtd(folder: Path, spec: DatasetSpec) -> Source:
         require_listed_files(spec, folder, ids, f"dtd/labels/{'+'.join(parts)}.txt")
         return file_split(spec, folder, ids, [index[line.split("/")[0]] for line in lines])
 
-    train, test = split(("train1", "val1")), split(("test1",))
-    check_labels(spec, classes, train.labels + test.labels, folder / "dtd" / "labels")
-    return Source(classes, train, test)
+    train, val, test = (split(composition[k]) for k in ("train", "val", "test"))
+    check_labels(spec, classes, train.labels + val.labels + test.labels, folder / "dtd" / "labels")
+    return Source(classes, train, test, val)
 
 
 NEU_CLASSES = {"Cr": "crazing", "In": "inclusion", "Pa": "patches", "PS": "pitted surface",
@@ -514,15 +525,28 @@ def read_ucmerced(folder: Path, spec: DatasetSpec) -> Source:
     return Source(classes, file_split(spec, folder, ids, labels), None)
 
 
+EUROSAT_FOLDERS = {"EuroSAT_RGB": "the publisher's EuroSAT_RGB.zip (Zenodo)",
+                   "2750": "torchvision's mirror EuroSAT.zip"}
+"""The folder EuroSAT's class folders sit in, by where the archive came from; the images are the same."""
+
+
 def read_eurosat(folder: Path, spec: DatasetSpec) -> Source:
-    """EuroSAT RGB as torchvision unpacks it: ``2750/<class>/<class>_N.jpg``; no official split."""
-    classes, ids, labels = image_folder(spec, folder, "2750")
+    """EuroSAT RGB, ``EuroSAT_RGB/<class>/`` (the publisher's zip) or ``2750/<class>/`` (torchvision's mirror);
+    no official split. File ids keep the folder name, so the two layouts have different manifests."""
+    present = [name for name in EUROSAT_FOLDERS if (folder / name).is_dir()]
+    if len(present) > 1:
+        raise DataError(f"{spec.display}: both {folder / present[0]} and {folder / present[1]} exist; keep one "
+                        f"copy of the images ({'; '.join(f'{k}/ is {v}' for k, v in EUROSAT_FOLDERS.items())})")
+    classes, ids, labels = image_folder(spec, folder, present[0] if present else next(iter(EUROSAT_FOLDERS)))
     return Source(classes, file_split(spec, folder, ids, labels), None)
 
 
 def read_class_folders(folder: Path, spec: DatasetSpec) -> Source:
-    """An ImageFolder whose class folders sit directly in the dataset folder (PlantVillage, PlantCLEF subset)."""
-    classes, ids, labels = image_folder(spec, folder)
+    """An ImageFolder whose class folders sit in the dataset folder (PlantVillage, PlantCLEF subset), or in the
+    one top folder an archive unpacks to (PlantVillage's Mendeley zip)."""
+    entries = [p for p in folder.iterdir() if not p.name.startswith(".")] if folder.is_dir() else []
+    wrapper = entries[0].name if len(entries) == 1 and entries[0].is_dir() else ""
+    classes, ids, labels = image_folder(spec, folder, wrapper)
     return Source(classes, file_split(spec, folder, ids, labels), None)
 
 

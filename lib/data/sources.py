@@ -48,14 +48,22 @@ class DatasetSpec:
     test_ratio: float | None = None  # test share when there is no official split (the paper's counts imply it)
     split_note: str = ""  # how train/test are formed, and how that relates to the paper's counts
     workshop: bool = False  # runs offline on a laptop (only digits)
+    lists: tuple[tuple[str, tuple[str, ...]], ...] = ()  # official splits: ours -> the publisher's lists forming it
+
+    @property
+    def split_lists(self) -> dict[str, tuple[str, ...]]:
+        """Which of the publisher's lists form each of our splits, e.g. DTD ``{"train": ("train1",), ...}``."""
+        return dict(self.lists)
 
 
 def _spec(name, display, domain, classes, train, test, url, licence, layout, reader, cite, *,
-          official=True, test_ratio=None, note="", size=PAPER_SIZE, augment=True, workshop=False) -> DatasetSpec:
+          official=True, test_ratio=None, note="", size=PAPER_SIZE, augment=True, workshop=False,
+          lists=None) -> DatasetSpec:
     return DatasetSpec(name=name, display=display, domain=domain, num_classes=classes, paper_train=train,
                        paper_test=test, image_size=size, trivial_augment=augment, url=url, licence=licence,
                        layout=layout.strip("\n"), official_test=official, reader=reader, cite=cite,
-                       test_ratio=test_ratio, split_note=note, workshop=workshop)
+                       test_ratio=test_ratio, split_note=note, workshop=workshop,
+                       lists=tuple((k, tuple(v)) for k, v in (lists or {}).items()))
 
 
 _IMAGENET_TERMS = "ImageNet terms of access: non-commercial research and education only"
@@ -94,7 +102,8 @@ cifar-10-batches-py/
   test_batch
   batches.meta                    (label_names)
 """, formats.read_cifar10, "krizhevsky2009cifar",
-          note="Official split: data_batch_1..5 (50,000) / test_batch (10,000), as torchvision's CIFAR10."),
+          note="Official split: data_batch_1..5 (50,000) / test_batch (10,000), as torchvision's CIFAR10.",
+          lists={"train": [f"data_batch_{k}" for k in range(1, 6)], "test": ["test_batch"]}),
     _spec("cifar100", "CIFAR-100", "natural", 100, 50_000, 10_000,
           "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
           "no licence stated; free to use with citation (Krizhevsky 2009)",
@@ -103,7 +112,8 @@ cifar-100-python/
   train  test   (pickled dicts: data N x 3072 uint8, fine_labels)
   meta          (fine_label_names)
 """, formats.read_cifar100, "krizhevsky2009cifar",
-          note="Official split, the 100 fine labels, as torchvision's CIFAR100."),
+          note="Official split, the 100 fine labels, as torchvision's CIFAR100.",
+          lists={"train": ["train"], "test": ["test"]}),
     _spec("tiny_imagenet", "Tiny ImageNet", "natural", 200, 100_000, 10_000,
           "http://cs231n.stanford.edu/tiny-imagenet-200.zip", _IMAGENET_TERMS,
           """
@@ -112,14 +122,16 @@ tiny-imagenet-200/
   train/<wnid>/images/<wnid>_<k>.JPEG
   val/val_annotations.txt  val/images/val_<k>.JPEG
 """, formats.read_tiny_imagenet, "le2015tinyimagenet",
-          note="The paper's 10,000 test images are the labelled val set (50 per class); test/ has no labels."),
+          note="The paper's 10,000 test images are the labelled val set (50 per class); test/ has no labels.",
+          lists={"train": ["train"], "test": ["val"]}),
     _spec("stanford_dogs", "Stanford Dogs", "natural", 120, 12_000, 8_580,
           "http://vision.stanford.edu/aditya86/ImageNetDogs/", _IMAGENET_TERMS,
           """
-Images/<wnid>-<breed>/<wnid>_<k>.jpg     (images.tar)
-lists/train_list.mat  lists/test_list.mat  (lists.tar: file_list, labels 1..120)
+Images/<wnid>-<breed>/<wnid>_<k>.jpg     (images.tar unpacks to Images/)
+train_list.mat  test_list.mat            (lists.tar unpacks them here, no folder; lists/ is accepted too)
 """, formats.read_stanford_dogs, "khosla2011dogs",
-          note="Official split from lists/train_list.mat (100 per breed) and test_list.mat."),
+          note="Official split from train_list.mat (100 per breed) and test_list.mat.",
+          lists={"train": ["train_list.mat"], "test": ["test_list.mat"]}),
     _spec("flowers102", "Flowers-102", "natural", 102, 2_040, 6_149,
           "https://www.robots.ox.ac.uk/~vgg/data/flowers/102/",
           "no licence stated; research use with citation (Nilsback & Zisserman 2008)",
@@ -129,7 +141,8 @@ imagelabels.mat   (labels 1..102)
 setid.mat         (trnid, valid, tstid)
 """, formats.read_flowers102, "nilsback2008flowers",
           note="Train = the official train + val sets (1,020 + 1,020 = the paper's 2,040); test = tstid (6,149). "
-               "The authors' code used torchvision's split='train' (1,020) instead."),
+               "The authors' code used torchvision's split='train' (1,020) instead.",
+          lists={"train": ["trnid", "valid"], "test": ["tstid"]}),
     _spec("cub200", "CUB-200-2011", "natural", 200, 5_994, 5_794,
           "https://data.caltech.edu/records/65de6-vp158",
           "research use; images from Flickr under their owners' terms",
@@ -138,7 +151,8 @@ CUB_200_2011/
   images.txt  image_class_labels.txt  train_test_split.txt  classes.txt
   images/<NNN.Class_name>/<file>.jpg
 """, formats.read_cub200, "welinder2010cub",
-          note="Official split from train_test_split.txt (1 = train)."),
+          note="Official split from train_test_split.txt (1 = train).",
+          lists={"train": ["is_training_image=1"], "test": ["is_training_image=0"]}),
     _spec("stanford_cars", "Stanford Cars", "natural", 196, 8_144, 8_041,
           "https://ai.stanford.edu/~jkrause/cars/car_dataset.html (offline; use a mirror in torchvision's layout)",
           _IMAGENET_TERMS,
@@ -149,7 +163,8 @@ cars_test_annos_withlabels.mat
 cars_test/<NNNNN>.jpg
 """, formats.read_stanford_cars, "dehghan2017cars",
           note="torchvision's StanfordCars layout (the original site is gone; the labelled test annotations "
-               "come from the devkit update). Official split 8,144 / 8,041."),
+               "come from the devkit update). Official split 8,144 / 8,041.",
+          lists={"train": ["devkit/cars_train_annos.mat"], "test": ["cars_test_annos_withlabels.mat"]}),
     _spec("food101", "Food-101", "natural", 101, 75_750, 25_250,
           "https://data.vision.ee.ethz.ch/cvl/datasets_extra/food-101/",
           "images from foodspotting.com; non-commercial research use",
@@ -158,7 +173,8 @@ food-101/
   meta/train.json  meta/test.json   ({class: ["class/id", ...]})
   images/<class>/<id>.jpg
 """, formats.read_food101, "bossard2014food101",
-          note="Official split (750 / 250 per class), as torchvision's Food101."),
+          note="Official split (750 / 250 per class), as torchvision's Food101.",
+          lists={"train": ["train.json"], "test": ["test.json"]}),
     _spec("dtd", "DTD", "texture", 47, 1_880, 1_880,
           "https://www.robots.ox.ac.uk/~vgg/data/dtd/",
           "research use only (images from Flickr)",
@@ -167,7 +183,10 @@ dtd/
   images/<class>/<class>_<k>.jpg
   labels/train1.txt  labels/val1.txt  labels/test1.txt
 """, formats.read_dtd, "cimpoi2014dtd",
-          note="Partition 1: train = train1 + val1 (1,880), test = test1 (1,880), matching the paper's counts."),
+          note="Partition 1 of the publisher's ten: train = train1 (1,880), validation = val1 (1,880), test = test1 "
+               "(1,880); train and test match the paper's counts. val1 is the natural validation split, so none is "
+               "carved from train1.",
+          lists={"train": ["train1"], "val": ["val1"], "test": ["test1"]}),
     _spec("neu", "NEU Surface Defects", "surface_defects", 6, 1_440, 360,
           "http://faculty.neu.edu.cn/songkechen/zh_CN/zdylm/263270/list/index.htm",
           "research use with citation (Song & Yan 2013)",
@@ -185,10 +204,11 @@ UCMerced_LandUse/Images/<class>/<class>NN.tif   (21 classes x 100)
 """, formats.read_ucmerced, "yang2010ucmerced", official=False, test_ratio=0.2,
           note="No official split: stratified 80/20 (1,680/420)."),
     _spec("eurosat", "EuroSAT", "remote_sensing", 10, 18_900, 8_100,
-          "https://zenodo.org/records/7711810 (EuroSAT_RGB.zip; torchvision's copy unpacks to 2750/)",
+          "https://zenodo.org/records/7711810 (EuroSAT_RGB.zip)",
           "MIT",
           """
-2750/<class>/<class>_<k>.jpg   (10 classes, 27,000 RGB images)
+EuroSAT_RGB/<class>/<class>_<k>.jpg   (the publisher's EuroSAT_RGB.zip; 10 classes, 27,000 RGB images)
+2750/<class>/<class>_<k>.jpg          (the same images as torchvision's mirror EuroSAT.zip unpacks them)
 """, formats.read_eurosat, "helber2019eurosat", official=False, test_ratio=0.3,
           note="No official split: stratified 70/30 (18,900/8,100)."),
     _spec("plantvillage", "PlantVillage", "plant", 39, 44_343, 11_105,
@@ -196,6 +216,7 @@ UCMerced_LandUse/Images/<class>/<class>NN.tif   (21 classes x 100)
           "CC BY 4.0 (Mendeley Data record; check the page)",
           """
 <class>/<image>.jpg   (39 class folders, incl. Background_without_leaves; 55,448 images)
+(or inside the one top folder the Mendeley zip unpacks to: <top folder>/<class>/<image>.jpg)
 """, formats.read_class_folders, "hughes2016plantvillage", official=False, test_ratio=0.2,
           note="No official split: stratified 80/20. The 39-class release (with background) matches the paper's "
                "44,343 + 11,105 = 55,448 images; the common 38-class copy does not and is refused."),

@@ -1,0 +1,108 @@
+"""The claims register: each claim kind on hand-made numbers (so a flipped rule fails), the verdicts on the paper's
+tables that the book reports, the quotes against the paper's text, and the committed CSV against the code."""
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lib import claims, findings, paper
+
+PAPER_TEXT = Path("/work/shared/paper")
+
+
+def ctx(table: dict[str, dict[str, float]], low: pd.DataFrame | None = None) -> claims.Context:
+    full = pd.DataFrame([{"backbone": b, "dataset": d, "top1": v} for d, row in table.items() for b, v in row.items()])
+    return claims.Context("later", full, low if low is not None else pd.DataFrame(columns=["backbone", "dataset",
+                                                                                            "fraction", "top1"]))
+
+
+TOY = ctx({"cifar10": {"a": 90, "b": 80, "c": 70, "d": 60}, "cifar100": {"a": 70, "b": 80, "c": 90, "d": 60},
+           "dtd": {"a": 50, "b": 50, "c": 40, "d": 30}})
+
+
+@pytest.mark.parametrize("spec,verdict", [
+    (claims.Best("cifar10", ("a",)), "supported"),
+    (claims.Best("cifar10", ("b",)), "contradicted"),
+    (claims.Best("dtd", ("a",)), "partly"),  # a and b tie
+    (claims.Best("dtd", ("a", "b")), "supported"),
+    (claims.NeverBest("d"), "supported"),
+    (claims.NeverBest("c"), "contradicted"),
+    (claims.Beats("a", "b", ("cifar10", "cifar100")), "partly"),
+    (claims.Beats("b", "d"), "supported"),
+    (claims.Beats("d", "b"), "contradicted"),
+    (claims.TopThreeOn("b", "natural", 2, 2), "supported"),
+    (claims.TopThreeOn("d", "natural", 2, 2), "contradicted"),
+    (claims.NeverTopThree("d", "natural"), "supported"),
+    (claims.NeverTopThree("a", "natural"), "contradicted"),
+    (claims.BestOnAllBut("a", "natural", ("cifar100",)), "supported"),
+    (claims.Number("x", lambda: 1440, 1200), "contradicted"),
+    (claims.Number("x", lambda: 7945, 7909), "partly"),
+    (claims.Number("x", lambda: 17736, 17000, "~"), "supported"),
+    (claims.Number("x", lambda: 55448, 54000, ">="), "supported"),
+    (claims.Number("x", lambda: 109.5, 100, "<="), "contradicted"),
+])
+def test_each_claim_kind_decides_on_hand_made_numbers(spec, verdict):
+    assert spec.check(TOY).verdict == verdict
+
+
+def test_gain_and_low_data_leaders():
+    galaxy = ctx({"galaxy10": {"w": 95.10, "c": 87.29, "r": 80}})
+    assert claims.Gain("galaxy10", "w", "c", 9).check(galaxy).verdict == "supported"
+    assert claims.Gain("galaxy10", "w", "c", 5).check(galaxy).verdict == "partly"
+    assert claims.Gain("galaxy10", "c", "w", 9).check(galaxy).verdict == "contradicted"
+    low = pd.DataFrame({"backbone": ["a", "b", "c"], "dataset": "rsna", "fraction": 0.1, "top1": [3.0, 2.0, 1.0]})
+    assert claims.LowDataLeaders(("rsna",), (0.1,), ("a",)).check(ctx({}, low)).verdict == "supported"
+    assert claims.LowDataLeaders(("rsna",), (0.1,), ("b",)).check(ctx({}, low)).verdict == "contradicted"
+
+
+def test_verdicts_on_the_papers_tables():
+    table = claims.register()
+    assert set(table.verdict) <= set(claims.VERDICTS) and set(table.version) == {"earlier", "later"}
+    assert not table.duplicated(["version", "sentence"]).any()
+    assert (table.loc[table.verdict == "not checkable", "evidence"] != "").all()
+    verdict = table.set_index(["version", "sentence"]).verdict
+    never_best = [s for s in table.sentence if "did not perform the best in any" in s]
+    # EfficientNet ties for best on NEU, which only the later version prints
+    assert sorted(verdict[(v, s)] for v in ("earlier", "later") for s in never_best if (v, s) in verdict) == \
+        ["contradicted", "supported"]
+    neu = table[table.sentence.str.contains("1,200 training images")]
+    assert (neu.verdict == "contradicted").all() and len(neu) == 2
+    efficient = table[table.sentence.str.startswith("EfficientNetV2-S also performs well")]
+    assert set(efficient.verdict) == {"supported"}  # 5 of Table 4's 7, and 6 of the later 8: both hold
+
+
+def test_changed_sentences_are_those_that_move_a_number_or_a_ranking():
+    changed = claims.changed_between_versions()
+    moved = dict(zip(changed.earlier.str[:25], changed.moved))
+    assert moved["EfficientNetV2-S also perf"[:25]] == "5, 6, 7, 8"
+    assert "surface defects" in moved["RegNet also performs well"]
+    assert not any("Efficient has" in s for s in changed.earlier)  # "Efficient" and "EfficientNet" are one name
+
+
+def test_register_csv_is_what_the_code_computes():
+    committed = pd.read_csv(claims.REGISTER, keep_default_na=False)
+    assert committed.equals(claims.register().astype(str).astype(committed.dtypes.to_dict())), \
+        "results/paper/claims.csv is stale: run python -m lib.claims"
+
+
+@pytest.mark.skipif(not PAPER_TEXT.is_dir(), reason="the paper's text is not on this machine")
+def test_every_quote_is_in_its_version_verbatim():
+    files = {"earlier": "000_76b4c8bc91c37d00.txt", "later": "001_3c1269cb2a009abc.txt"}
+
+    def norm(text):  # whitespace, bold and the LaTeX of "32 x 32" aside
+        text = text.replace("**", "").replace("$", "").replace("\\times", "×").replace(" × ", "×")
+        return re.sub(r"\s+", " ", text)
+
+    texts = {v: norm((PAPER_TEXT / f).read_text()) for v, f in files.items()}
+    for claim in claims.CLAIMS:
+        for version, quote in claim.quotes.items():
+            assert norm(quote) in texts[version], (version, quote)
+
+
+def test_no_single_rule_reproduces_table1():
+    full = findings.at_fraction(paper.full_data()[["backbone", "dataset", "fraction", "top1"]])
+    per_column = findings.table1_rules_per_column(full, paper.table1())
+    assert findings.rules_fitting_all_columns(per_column) == []
+    assert per_column.set_index("domain").loc["medical", "same three"] == ""
+    assert "mean_top1" in per_column.set_index("domain").loc["plant", "same order"]

@@ -16,8 +16,7 @@ from pathlib import Path
 
 from lib.errors import ConfigError
 from lib.provenance import REPO_ROOT, environment, now
-
-KERNEL = "which-backbone"
+from lib.setup import KERNEL   # the Jupyter kernel that python -m lib.setup registers in the venv
 PROFILES = ("ci", "workshop", "paper")
 TIMINGS_CSV = REPO_ROOT / "results" / "book" / "timings.csv"
 METADATA_KEY = "which-backbone"  # output metadata key that marks a provenance box in an executed notebook

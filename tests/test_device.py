@@ -82,3 +82,13 @@ def test_the_profiles_devices_resolve(machine):
     machine(cuda=0, mps=False)
     for name in profiles.names():
         assert device.resolve_device(profiles.get(name).device) == torch.device("cpu")
+
+
+def test_provenance_names_the_device_auto_picks(machine):
+    """A run's record names the device it ran on: on an MPS-only machine that is the Apple GPU, not the CPU."""
+    from lib import provenance
+
+    machine(cuda=0, mps=True)
+    assert provenance.device_name().startswith("Apple MPS GPU (")
+    machine(cuda=0, mps=False)
+    assert provenance.device_name().startswith("CPU: ")

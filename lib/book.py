@@ -30,7 +30,7 @@ from lib.provenance import REPO_ROOT, environment, now
 
 KERNEL = chapter_lib.KERNEL
 PROFILES = chapter_lib.PROFILES
-BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib")
+BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib", "_static/book.css")
 RECORD_FOLDERS = ("results/runs", "results/paper", "results/bench", "results/book")  # what chapters read
 CODE_FILES = ("requirements.txt",)
 

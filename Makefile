@@ -2,19 +2,15 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-KERNEL := which-backbone
 PROFILE ?= workshop
 STAMP  := $(VENV)/.setup-done
 
 .PHONY: setup book timings test bench clean
 
-# (Re)install when requirements.txt or pyproject.toml change; register the named kernel inside the venv.
-$(STAMP): requirements.txt pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
-	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Which Backbone? (.venv)" >/dev/null
-	@touch $(STAMP)
+# (Re)install when requirements.txt, pyproject.toml or the set-up itself change. lib/setup.py is the one
+# description of the set-up (venv, pins, editable lib, the named kernel); without make: python -m lib.setup.
+$(STAMP): requirements.txt pyproject.toml lib/setup.py
+	$(PYTHON) -m lib.setup --venv $(VENV)
 
 setup: $(STAMP)
 

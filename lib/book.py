@@ -31,7 +31,7 @@ from lib.provenance import REPO_ROOT, environment, now
 
 KERNEL = chapter_lib.KERNEL
 PROFILES = chapter_lib.PROFILES
-BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib")
+BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib", "_static/book.css")
 RECORD_FOLDERS = ("results/runs", "results/paper", "results/bench", "results/book")  # what chapters read
 CODE_FILES = ("requirements.txt",)
 
@@ -101,6 +101,16 @@ def is_fresh(out: Path, rel: Path, key: str) -> bool:
 
 # --- executing one chapter ---------------------------------------------------------------------------
 
+def kernel_config():
+    """The kernel manager's settings: CurveZMQ keys for the kernel's sockets when pyzmq has CurveZMQ and the
+    kernel says it takes them (ipykernel's kernel spec does), so that the kernel does not warn, once per chapter,
+    that it "is running over TCP without encryption"; without CurveZMQ, the default (no encryption)."""
+    import zmq
+    from traitlets.config import Config
+
+    return Config({"KernelManager": {"transport_encryption": "auto" if zmq.has("curve") else "disabled"}})
+
+
 def execute_chapter(nb: Path, out_nb: Path, profile: str, parameters: dict | None = None,
                     kernel: str = KERNEL, root: Path = REPO_ROOT) -> float:
     """Run one chapter with papermill under ``profile``; return the seconds it took."""
@@ -109,7 +119,7 @@ def execute_chapter(nb: Path, out_nb: Path, profile: str, parameters: dict | Non
     out_nb.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     pm.execute_notebook(str(nb), str(out_nb), parameters={"profile": profile, **(parameters or {})},
-                        kernel_name=kernel, cwd=str(root), progress_bar=False)
+                        kernel_name=kernel, cwd=str(root), progress_bar=False, config=kernel_config())
     return time.perf_counter() - start
 
 

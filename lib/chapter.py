@@ -1,8 +1,8 @@
 """What every chapter shows around its work: how to re-run it, how long it takes, and where it was computed.
 
-A chapter calls three things from here: :func:`parameter_values` (its parameters, read back from its own
-``parameters`` cell), :func:`time_to_run` (the measured times from ``results/book/timings.csv``) and, as its
-last cell, :func:`provenance_box`. ``python -m lib.book`` reads the box's facts back out of the executed
+A chapter calls four things from here: :func:`glue` (a value for its prose), :func:`parameter_values` (its
+parameters, read back from its own ``parameters`` cell), :func:`time_to_run` (the measured times from
+``results/book/timings.csv``) and, as its last cell, :func:`provenance_box`. ``python -m lib.book`` reads the box's facts back out of the executed
 notebook to record timings, so the box is also the chapter's machine-readable receipt.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from lib import profiles
 from lib.errors import ConfigError
 from lib.provenance import REPO_ROOT, environment, now
 
-KERNEL = "which-backbone"
+from lib.setup import KERNEL   # the Jupyter kernel that python -m lib.setup registers in the venv
 PROFILES = tuple(profiles.names())
 TIMINGS_CSV = REPO_ROOT / "results" / "book" / "timings.csv"
 METADATA_KEY = "which-backbone"  # output metadata key that marks a provenance box in an executed notebook
@@ -136,10 +136,24 @@ def time_to_run(chapter: str, path: Path = TIMINGS_CSV):
     return pd.DataFrame(rows).astype({"reused": "Int64", "computed": "Int64"})
 
 
+def plain(value):
+    """``value`` as the reader should read it: a numpy scalar (``np.float64(10.9)``) becomes the Python number or
+    string it holds (``10.9``); anything else is returned as it is."""
+    import numpy as np
+
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def glue(name: str, value, display: bool = True) -> None:
+    """myst_nb's ``glue`` for a chapter's prose, with numpy scalars made plain first: ``{glue:text}`` shows a
+    value's repr, and since numpy 2 the repr of a numpy number names its type (``np.float64(10.9) minutes``)."""
+    from myst_nb import glue as myst_glue
+
+    myst_glue(name, plain(value), display=display)
+
+
 def glue_time_to_run(chapter: str, path: Path = TIMINGS_CSV):
     """Glue ``time_ci``, ``time_workshop``, ``time_paper`` and ``time_device`` for the prose; return the table."""
-    from myst_nb import glue
-
     table = time_to_run(chapter, path)
     for row in table.itertuples():
         glue(f"time_{row.profile}", row.time, display=False)

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 from lib import data, results
-from lib.config import AMP_CHOICES, MAX_SEED, csv_list, plan
+from lib.config import MAX_SEED, csv_list, plan
+from lib.device import AMP_CHOICES
 from lib.errors import BookError, ConfigError, one_line
 from lib.runs import CHECKPOINT_DIR, run_all
 
@@ -40,7 +41,7 @@ def _options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-epochs", type=int, default=None, help="cap on AdamW + SGD epochs")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--image-size", type=int, default=None, help="square side in pixels")
-    p.add_argument("--device", default=None, help="cpu, cuda or auto")
+    p.add_argument("--device", default=None, help="auto (CUDA, then Apple MPS, then CPU), cpu, cuda, cuda:N or mps")
     p.add_argument("--amp", default=None, choices=AMP_CHOICES)
     p.add_argument("--pretrained", action=argparse.BooleanOptionalAction, default=None,
                    help="ImageNet weights (default: the profile's choice)")

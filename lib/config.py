@@ -9,32 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from lib import profiles, results
+from lib.device import AMP_CHOICES, channels_last, resolve_device
 from lib.errors import ConfigError, UnknownNameError
 from lib.train import TrainConfig
 
-AMP_CHOICES = ("auto", "off", "fp16", "bf16")
 MAX_SEED = 2**32 - 1   # numpy's legacy seeding takes 32 bits; every seed the book derives stays inside 64
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; an unavailable CUDA is a ConfigError."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise ConfigError(f"device {device!r} is not allowed: use cpu, cuda or auto")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device {device!r} requested but torch sees no CUDA GPU: use --device cpu")
-    return torch.device(device)
-
-
-def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for ``amp`` on ``device`` (None = full fp32). ``auto`` = fp16 on CUDA only."""
-    if amp == "auto":
-        return torch.float16 if device.type == "cuda" else None
-    return {"off": None, "fp16": torch.float16, "bf16": torch.bfloat16}[amp]
 
 
 def csv_list(text: str, kind=str, what: str = "values") -> list:
@@ -105,12 +86,13 @@ def make_config(backbone: str, dataset: str, seed: int = 0, profile: str = "work
     if select_on not in data.SELECT_ON:
         raise ConfigError(f"select_on {select_on!r} is not allowed: choose 'val' (default) or 'test' "
                           f"(the paper's protocol)")
+    device = resolve_device(device or prof.device)
     return TrainConfig(
         backbone=backbone, dataset=dataset, seed=int(seed), profile=profile, fraction=fraction,
         pretrained=prof.pretrained if pretrained is None else bool(pretrained), image_size=tuple(size),
         batch_size=batch_size, patience=patience, max_epochs=max_epochs, min_sgd_epochs=min_sgd, amp=amp,
-        channels_last=prof.channels_last, eval_test_every_epoch=prof.eval_test_every_epoch,
-        device=str(resolve_device(device or prof.device)), select_on=select_on)
+        channels_last=channels_last(prof.channels_last, device), eval_test_every_epoch=prof.eval_test_every_epoch,
+        device=str(device), select_on=select_on)
 
 
 def plan(profile: str = "workshop", backbones: str | list[str] | None = None,

@@ -10,7 +10,7 @@ import dataclasses
 import pandas as pd
 import torch
 
-from lib.config import autocast_dtype
+from lib.device import autocast_dtype
 from lib.provenance import REPO_ROOT
 from lib.train import TrainConfig
 

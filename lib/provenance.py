@@ -29,9 +29,13 @@ def device_name(device: str | None = None) -> str:
     import torch
 
     if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+        from lib.device import resolve_device
+
+        device = str(resolve_device("auto"))
     if str(device).startswith("cuda"):
         return torch.cuda.get_device_name(torch.device(device))
+    if str(device).startswith("mps"):
+        return f"Apple MPS GPU ({platform.machine()}, macOS {platform.mac_ver()[0] or 'unknown'})"
     cpu = platform.processor() or platform.machine()
     try:  # /proc/cpuinfo has the marketing name on Linux
         for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -55,15 +55,24 @@ def _fraction_text(fraction: float) -> str:
     return f"{fraction:g}".replace(".", "p")
 
 
+def _portable(text: str) -> str:
+    """``text`` with every character that some file system forbids (``:`` on Windows) replaced by ``-``."""
+    return "".join(ch if ch.isascii() and (ch.isalnum() or ch in "._-") else "-" for ch in text)
+
+
 def run_key(config: dict) -> str:
-    """File-name-safe key of one run: the experiment's coordinates plus a hash of the other knobs."""
+    """File-name-safe key of one run on every OS: the experiment's coordinates plus a hash of the other knobs.
+
+    A reader's dataset ``folder:leaves`` appears as ``folder-leaves``; the hash covers the exact name, so two
+    names that read alike in the key still get keys of their own.
+    """
     h, w = config["image_size"]
     knobs = {k: v for k, v in sorted(config.items())
              if k not in _NOT_IN_KEY and not (k in _ADDED_KNOBS and v == _ADDED_KNOBS[k])}
     digest = hashlib.sha256(_canonical(knobs).encode()).hexdigest()[:8]
     weights = "imagenet" if config["pretrained"] else "scratch"
-    return (f"{config['backbone']}__{config['dataset']}__f{_fraction_text(config['fraction'])}"
-            f"__s{config['seed']}__{config['profile']}__{weights}__{h}x{w}__{digest}")
+    return (f"{_portable(config['backbone'])}__{_portable(config['dataset'])}__f{_fraction_text(config['fraction'])}"
+            f"__s{config['seed']}__{_portable(config['profile'])}__{weights}__{h}x{w}__{digest}")
 
 
 def record_path(key: str, folder: Path | str = RUNS_DIR) -> Path:

@@ -59,7 +59,7 @@ def run(cfg: TrainConfig, data_root: Path | str | None = None, results_dir: Path
     fast a run goes, not what it computes: they are not part of the run key, and are kept in the record.
     """
     from lib import data, models, profiles
-    from lib.config import autocast_dtype
+    from lib.device import autocast_dtype
     from lib.loaders import make_loader
     from lib.train import Runtime, dual_opt_fit
 

@@ -42,7 +42,8 @@ from PIL import Image
 from lib import models, paper, profiles, results, runs, train
 from lib.atomic import atomic_write_text, folder_problem
 from lib.checkpoints import save_checkpoint
-from lib.config import make_config, resolve_device
+from lib.config import make_config
+from lib.device import resolve_device
 from lib.data import formats, sources
 from lib.data.cache import fingerprint
 from lib.data.splits import Manifest, check_fraction, write_manifest

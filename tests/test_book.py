@@ -73,6 +73,25 @@ def test_training_chapters_take_an_executor(nb_path):
     assert any("executor=executor" in c.source for c in nb.cells if "runs.run_all(" in c.source)
 
 
+CODE_COLUMNS = 88   # what fits the page column of a 1280-px screen (tests/test_browser.py checks the rendering)
+
+
+@pytest.mark.parametrize("nb_path", CHAPTERS, ids=lambda p: p.stem)
+def test_code_cells_fit_the_page_column(nb_path):
+    nb = nbformat.read(nb_path, as_version=4)
+    long = [f"cell {i}: {len(line)} columns: {line[:40]}..." for i, c in enumerate(nb.cells)
+            if c.cell_type == "code" for line in c.source.splitlines() if len(line) > CODE_COLUMNS]
+    assert not long, f"code lines wider than {CODE_COLUMNS} columns run past the page: {long}"
+
+
+@pytest.mark.parametrize("nb_path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapters_glue_plain_values(nb_path):
+    """Chapters glue through lib.chapter.glue, which turns numpy scalars into plain numbers for the prose."""
+    nb = nbformat.read(nb_path, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "glue(" in code and "from lib.chapter import glue" in code and "myst_nb" not in code
+
+
 def executed_path(built_book, nb_path: Path) -> Path:
     """Where the session's ci build wrote its executed copy of ``nb_path``."""
     out, _ = built_book
@@ -129,6 +148,29 @@ def test_book_renders_every_page(built_book):
 
 
 # --- lib.chapter -------------------------------------------------------------------------------------
+
+def test_glued_numpy_values_read_as_plain_numbers():
+    """Since numpy 2 a numpy number's repr names its type; {glue:text} shows the repr ("np.float64(10.9) minutes")."""
+    import numpy as np
+
+    assert repr(np.float64(10.9)) == "np.float64(10.9)"           # the cause
+    for value, plain in ((np.float64(10.9), 10.9), (np.int64(3), 3), (np.bool_(True), True), (np.str_("a"), "a")):
+        assert type(chapter.plain(value)) is type(plain) and repr(chapter.plain(value)) == repr(plain)
+    assert chapter.plain("10.9 minutes") == "10.9 minutes" and chapter.plain(None) is None
+
+
+def test_chapter_kernels_do_not_warn_about_unencrypted_tcp(tmp_path, capfd):
+    """The kernel manager hands the kernel CurveZMQ keys, so ipykernel does not warn once per chapter."""
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": chapter.KERNEL, "language": "python",
+                                                           "display_name": chapter.KERNEL}})
+    nb.cells = [nbformat.v4.new_code_cell("profile = 'workshop'", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("print(40 + 2)")]
+    nbformat.write(nb, tmp_path / "tiny.ipynb")
+    book.execute_chapter(tmp_path / "tiny.ipynb", tmp_path / "out.ipynb", "ci", root=tmp_path)
+    executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    assert executed.cells[-1].outputs[0]["text"] == "42\n"
+    assert "without encryption" not in capfd.readouterr().err
+
 
 def test_papermill_command_and_parameters():
     cmd = chapter.papermill_command("03_fine_tuning", "paper", {"backbones": "resnet50,wavemix_192_16"})

@@ -1,6 +1,8 @@
 """The rendered book in a real browser: serve the session's `ci` build on localhost, open every page in headless
 Chromium and check what a reader would see: no error output, no broken image or missing local file, no glue value
-missing, no internal link to nowhere. One screenshot per page goes to `_build/screenshots/`.
+missing, no internal link to nowhere; and that the book reads cleanly on a 1280-px screen: no numpy repr
+(`np.float64(10.9)`) in the text, no code line past the page column, no table wider than the column unless it
+scrolls inside its own box. One screenshot per page goes to `_build/screenshots/`.
 
 Without a Chromium on the machine the test is skipped with a message, except under `CI=true` (then it fails:
 `.ci/run` installs Chromium from the system packages).
@@ -42,7 +44,53 @@ PAGE_PROBLEMS_JS = """() => {
     unrendered_roles: (document.querySelector('main') || document.body).innerText.match(/\\{glue(:[a-z]+)?\\}`[^`]*`/g) || [],
     tracebacks: document.body.innerText.includes('Traceback (most recent call last)'),
     links: all('a[href]').map(a => a.getAttribute('href')),
+    numpy_reprs: numpyReprs(),
+    code_past_column: all('div.cell_input pre').filter(pre => pre.offsetParent !== null && (
+        pre.scrollWidth > pre.clientWidth + 1 || pre.getBoundingClientRect().right > columnRight(pre) + 1))
+      .map(pre => longestLine(pre)),
+    tables_past_column: all('main table').filter(t => t.offsetParent !== null && !tableFits(t))
+      .map(t => text(t.querySelector('tr') || t).replace(/\\s+/g, ' ').slice(0, 80)),
   };
+  // the right edge of the page column an element sits in (the article, without the side bars)
+  function columnRight(el) {
+    const column = el.closest('article') || el.closest('main') || document.body;
+    return column.getBoundingClientRect().right;
+  }
+  function longestLine(pre) {
+    const lines = (pre.innerText || '').split('\\n');
+    const line = lines.reduce((a, b) => (b.length > a.length ? b : a), '');
+    return line.length + ' columns: ' + line.trim().slice(0, 60);
+  }
+  // a table fits when it ends inside the column, or when a box between it and the column scrolls sideways
+  // and itself ends inside the column
+  function tableFits(table) {
+    const right = columnRight(table);
+    if (table.getBoundingClientRect().right <= right + 1) return true;
+    for (let el = table; el && el.tagName !== 'ARTICLE' && el.tagName !== 'MAIN'; el = el.parentElement) {
+      const style = getComputedStyle(el);
+      if (['auto', 'scroll'].includes(style.overflowX) && el.getBoundingClientRect().right <= right + 1) return true;
+    }
+    return false;
+  }
+  // numpy's repr of a scalar ("np.float64(10.9)") in prose or in an output; code as written is left out
+  function numpyReprs() {
+    const root = document.querySelector('main') || document.body;
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    const found = [];
+    const pattern = /\\b(np|numpy)\\.(float|int|uint|bool|str|bytes|complex|datetime|timedelta)\\w*\\(/;
+    while (walker.nextNode()) {
+      const node = walker.currentNode;
+      const el = node.parentElement;
+      if (el.closest('div.cell_input') || (el.closest('pre, code') && !el.closest('div.cell_output'))) continue;
+      const match = node.textContent.match(pattern);
+      if (match) {   // shown in its sentence (or output line), as the reader meets it
+        const block = (el.closest('p, li, td, th, pre, dd, dt, h1, h2, h3, h4') || el).innerText;
+        const at = block.indexOf(match[0]);
+        found.push(block.slice(Math.max(0, at - 40), at + 50).trim());
+      }
+    }
+    return found;
+  }
 }"""
 
 
@@ -139,6 +187,9 @@ def check_pages(chromium: str, html: Path, entries: list[str], screenshots: Path
                 "local files that failed to load": list(failed_files),
                 "javascript errors": [e for e in js_errors if e not in KNOWN_JS_ERRORS],
                 "internal links to nowhere": _internal_targets(html / f"{entry}.html", found["links"], html),
+                "numpy reprs in the text": found["numpy_reprs"],
+                "code past the page column": found["code_past_column"],
+                "tables past the page column": found["tables_past_column"],
             }
             report[entry] = {kind: items for kind, items in problems.items() if items}
         browser.close()
@@ -172,6 +223,40 @@ def test_the_check_sees_what_a_reader_would(tmp_path, chromium_path):
                                   "unrendered glue roles", "local files that failed to load", "javascript errors",
                                   "internal links to nowhere"}
     assert (tmp_path / "shots" / "bad.png").exists()
+
+
+# A page column 400 px wide, like the book's article beside its side bars.
+COLUMN = "<html><body><main><article style='width: 400px'>{}</article></main></body></html>"
+WIDE_TABLE = "<table><tr>" + "<td>a_long_column_name</td>" * 12 + "</tr></table>"
+CODE = "<div class='cell_input'><div class='highlight'><pre style='overflow: auto'>{}</pre></div></div>"
+
+
+def test_the_check_sees_what_reads_badly(tmp_path, chromium_path):
+    """Each reading check fails on a page made to break it, and passes on its corrected twin: a numpy repr in the
+    prose or an output, a code line running past the page column, and a wide table that neither fits the column
+    nor scrolls inside a box of its own."""
+    html = tmp_path / "html"
+    html.mkdir()
+    pages = {
+        "numpy_bad": "<p>These runs took <span class='pasted-text'>np.float64(10.9)</span> minutes.</p>"
+                     "<div class='cell_output'><pre>[np.int64(3), np.int64(4)]</pre></div>",
+        "numpy_good": "<p>These runs took <span class='pasted-text'>10.9</span> minutes.</p>"
+                      + CODE.format("x = np.float64(10.9)"),   # code as written may name numpy
+        "code_bad": CODE.format("x = " + "1 + " * 60 + "1"),
+        "code_good": CODE.format("x = 1 + 1"),
+        "table_bad": WIDE_TABLE,
+        "table_good": "<div style='overflow-x: auto'>" + WIDE_TABLE + "</div><table><tr><td>narrow</td></tr></table>",
+    }
+    for name, body in pages.items():
+        (html / f"{name}.html").write_text(COLUMN.format(body))
+    report = check_pages(chromium_path, html, list(pages), tmp_path / "shots")
+    assert report["numpy_bad"].keys() == {"numpy reprs in the text"}
+    assert report["numpy_bad"]["numpy reprs in the text"] == ["These runs took np.float64(10.9) minutes.",
+                                                              "[np.int64(3), np.int64(4)]"]
+    assert report["code_bad"].keys() == {"code past the page column"}
+    assert report["code_bad"]["code past the page column"][0].startswith("245 columns: x = 1 + 1 + 1")
+    assert report["table_bad"].keys() == {"tables past the page column"}
+    assert report["numpy_good"] == report["code_good"] == report["table_good"] == {}
 
 
 def test_missing_chromium_skips_or_fails_under_ci(monkeypatch):

@@ -38,6 +38,58 @@ def test_run_key_names_the_experiment_and_ignores_where_it_ran():
     assert "f0p1" in results.run_key(config(fraction=0.1))
 
 
+# Characters and names that Windows refuses in a file name (macOS and Linux accept them).
+WINDOWS_FORBIDDEN = set('<>:"/\\|?*')
+WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+
+
+def windows_problem(name: str) -> str | None:
+    """Why Windows would refuse the file name ``name``, or None."""
+    if WINDOWS_FORBIDDEN & set(name) or any(ord(ch) < 32 for ch in name):
+        return "a forbidden character"
+    if name.endswith((".", " ")):
+        return "a trailing dot or space"
+    if name.split(".")[0].lower() in WINDOWS_RESERVED:
+        return "a reserved device name"
+    return None
+
+
+@pytest.mark.parametrize("dataset, in_key", [("folder:leaves", "folder-leaves"), ("csv:labels.csv", "csv-labels.csv"),
+                                             ("folder:my leaves?*", "folder-my-leaves--")])
+def test_run_keys_of_a_readers_own_data_are_file_names_on_every_os(tmp_path, dataset, in_key):
+    key = results.run_key(config(dataset=dataset))
+    assert windows_problem(f"{key}.json") is None and " " not in key
+    assert key.startswith(f"resnet50__{in_key}__f1__")
+    look_alike = dataset.replace(":", "-")       # a name that reads the same in the key still has a key of its own
+    assert results.run_key(config(dataset=look_alike)) != key
+    assert results.find_record(key, tmp_path) is None
+    path = results.write_record(record(dataset=dataset), tmp_path)
+    assert results.find_record(key, tmp_path)["dataset"] == dataset and path.name == f"{key}.json"
+
+
+def test_committed_records_keep_their_names():
+    """Every committed record is still found under the key computed from its own configuration."""
+    paths = sorted(results.RUNS_DIR.glob("*.json"))
+    assert len(paths) >= 33
+    for path in paths:
+        rec = results.read_record(path)
+        assert results.record_path(results.run_key(rec["config"])) == path, path.name
+
+
+def test_every_tracked_file_name_is_valid_on_windows_and_unique_without_case():
+    import subprocess
+
+    from lib.provenance import REPO_ROOT
+
+    files = subprocess.run(["git", "ls-files"], cwd=REPO_ROOT, capture_output=True, text=True,
+                           check=True).stdout.splitlines()
+    assert files
+    bad = {f: why for f in files for part in f.split("/") if (why := windows_problem(part))}
+    assert not bad
+    folded = [f.lower() for f in files]
+    assert len(set(folded)) == len(folded), "two tracked files differ only in case (one of them is lost on macOS/Windows)"
+
+
 def test_write_read_roundtrip_and_checksum(tmp_path):
     path = results.write_record(record(), tmp_path)
     back = results.read_record(path)

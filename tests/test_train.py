@@ -158,12 +158,6 @@ def test_checkpoint_of_another_configuration_is_refused(tmp_path):
                            checkpoint=ck, log=lambda s: None)
 
 
-def test_autocast_choices():
-    assert config.autocast_dtype("auto", CPU) is None
-    assert config.autocast_dtype("auto", torch.device("cuda")) is torch.float16
-    assert config.autocast_dtype("bf16", CPU) is torch.bfloat16
-
-
 class ScriptedVal:
     """The real evaluation, except that validation top-1 follows a script (so the phases fall where a test wants)."""
 

@@ -331,7 +331,7 @@ def test_search_with_the_trainer_is_reproducible_for_a_seed(digits_folder, tmp_p
     pd.testing.assert_frame_equal(yourdata.ranking(a)[final], yourdata.ranking(b)[final])
     assert a.top == b.top and len(yourdata.ranking(a)) == 1
     records = sorted((tmp_path / "a" / "runs").glob("*.json"))
-    assert len(records) == 3 and all("__folder:digits_demo__" in p.name for p in records)
+    assert len(records) == 3 and all("__folder-digits_demo__" in p.name for p in records)
     assert json.loads(records[0].read_text())["dataset"] == "folder:digits_demo"
     manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
     assert manifest["counts"] == {"train": 40, "val": 10, "test": 10} and manifest["dataset"] == "folder:digits_demo"

@@ -92,7 +92,7 @@ def make_config(backbone: str, dataset: str, seed: int = 0, profile: str = "work
         pretrained=prof.pretrained if pretrained is None else bool(pretrained), image_size=tuple(size),
         batch_size=batch_size, patience=patience, max_epochs=max_epochs, min_sgd_epochs=min_sgd, amp=amp,
         channels_last=channels_last(prof.channels_last, device), eval_test_every_epoch=prof.eval_test_every_epoch,
-        device=str(device), select_on=select_on)
+        device=str(device), select_on=select_on, precise_bn_images=prof.precise_bn_images)
 
 
 def plan(profile: str = "workshop", backbones: str | list[str] | None = None,

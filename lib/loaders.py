@@ -25,14 +25,15 @@ class EpochBatches(Sampler):
     Call :meth:`set_epoch` before each epoch, as with PyTorch's ``DistributedSampler``.
     """
 
-    def __init__(self, size: int, batch_size: int, shuffle: bool, seed: int):
+    def __init__(self, size: int, batch_size: int, shuffle: bool, seed: int, limit: int | None = None):
         self.size, self.batch_size, self.shuffle, self.seed, self.epoch = size, batch_size, shuffle, seed, 1
+        self.limit = size if limit is None else min(limit, size)   # the first ``limit`` of each epoch's order
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return -(-self.size // self.batch_size)
+        return -(-self.limit // self.batch_size)
 
     def __iter__(self):
         if self.shuffle:
@@ -40,8 +41,8 @@ class EpochBatches(Sampler):
             order = torch.randperm(self.size, generator=generator).tolist()
         else:
             order = range(self.size)
-        for start in range(0, self.size, self.batch_size):
-            yield [(self.epoch, index) for index in order[start:start + self.batch_size]]
+        for start in range(0, self.limit, self.batch_size):
+            yield [(self.epoch, index) for index in order[start:min(start + self.batch_size, self.limit)]]
 
 
 class SeededItems(Dataset):
@@ -67,12 +68,14 @@ class SeededItems(Dataset):
 
 
 def make_loader(dataset, batch_size: int, shuffle: bool, seed: int, workers: int,
-                device: torch.device) -> DataLoader:
-    """The loader of one split: persistent workers (when any), pinned memory on CUDA.
+                device: torch.device, limit: int | None = None) -> DataLoader:
+    """The loader of one split: persistent workers (when any), pinned memory on CUDA; ``limit``: at most that many
+    items per epoch (the first of its shuffled order).
 
     The loader gets a generator of its own: starting workers draws a seed from it, which would otherwise come from
     torch's global generator and move the model's random stream (dropout) by as many draws as loaders were started.
     """
-    return DataLoader(SeededItems(dataset, seed), batch_sampler=EpochBatches(len(dataset), batch_size, shuffle, seed),
+    batches = EpochBatches(len(dataset), batch_size, shuffle, seed, limit)
+    return DataLoader(SeededItems(dataset, seed), batch_sampler=batches,
                       num_workers=workers, persistent_workers=workers > 0, pin_memory=device.type == "cuda",
                       generator=torch.Generator().manual_seed(seed))

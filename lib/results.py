@@ -33,7 +33,7 @@ _NOT_IN_KEY = ("device", "num_workers", "cpu_threads", "progress", "checkpoint_d
 
 # Knobs added after records existed: hashed only when they differ from this default, so that every
 # earlier record keeps its key (and is re-used) while a run with the new setting gets a key of its own.
-_ADDED_KNOBS = {"select_on": "val"}
+_ADDED_KNOBS = {"select_on": "val", "precise_bn_images": 0}
 
 # The columns every record has (the contract with the analysis modules and the chapters).
 REQUIRED_FIELDS = (

@@ -90,6 +90,9 @@ def run(cfg: TrainConfig, data_root: Path | str | None = None, results_dir: Path
         model = models.build(cfg.backbone, num_classes=num_classes, pretrained=cfg.pretrained)
         loaders = {name: make_loader(getattr(splits, name), cfg.batch_size, name == "train", cfg.seed, workers,
                                      device) for name in ("train", "val", "test")}
+        if cfg.precise_bn_images:   # a fixed seeded sample of the training images, not augmented
+            loaders["batchnorm"] = make_loader(splits.train.with_augment(False), cfg.batch_size, True, cfg.seed,
+                                               workers, device, limit=cfg.precise_bn_images)
         rt = Runtime(device, autocast_dtype(cfg.amp, device), cfg.channels_last, progress)
         log(f"run {key}: {len(splits.train)} train / {len(splits.val)} val / {len(splits.test)} test images, "
             f"{num_classes} classes, {'ImageNet weights' if cfg.pretrained else 'random initialisation'}, "

@@ -65,6 +65,8 @@ class TrainConfig:
     sgd_momentum: float = 0.9
     sgd_weight_decay: float = 0.0
     select_on: str = "val"               # "test" = the paper's protocol: early stopping and selection on test
+    precise_bn_images: int = 0           # > 0: BatchNorm statistics recomputed on this many training images
+                                         # before every evaluation (precise BN); 0 = the running averages
 
     def as_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -139,6 +141,30 @@ def evaluate(model: nn.Module, loader, rt: Runtime, desc: str = "eval") -> dict:
             "loss": total_loss / max(seen, 1)}
 
 
+BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+
+
+def precise_batchnorm(model: nn.Module, loader, rt: Runtime) -> None:
+    """Precise BatchNorm (Wu & Johnson 2021, "Rethinking 'Batch' in BatchNorm"): replace every BatchNorm layer's
+    running statistics by their exact average over ``loader``'s (un-augmented training) images under the current
+    weights. From scratch and with few steps, the running averages lag far behind the weights (torchvision builds
+    MobileNetV3 and EfficientNet with momentum 0.01) and evaluation collapses to chance while training learns."""
+    norms = [m for m in model.modules() if isinstance(m, BATCHNORMS)]
+    if not norms:
+        return
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None   # PyTorch's cumulative moving average: the exact mean over the batches seen
+    model.train()
+    with torch.no_grad():
+        for images, labels in loader:
+            with rt.autocast():
+                model(rt.to_device(images, labels)[0])
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+
+
 # ---------------------------------------------------------------------------------------------------
 # The optimizers and DualOpt
 # ---------------------------------------------------------------------------------------------------
@@ -192,7 +218,8 @@ def dual_opt_fit(model: nn.Module, loaders: dict, cfg: TrainConfig, rt: Runtime,
                  log: Callable[[str], None] = print, stop_after_epochs: int | None = None) -> dict | None:
     """Train ``model`` with DualOpt; return the summary (best epoch, test metrics, history).
 
-    ``loaders`` has ``train``, ``val`` and ``test`` (``lib.loaders.make_loader``). ``evaluate_fn(model, loader, rt,
+    ``loaders`` has ``train``, ``val`` and ``test`` (``lib.loaders.make_loader``), and ``batchnorm`` (un-augmented
+    training images) when ``cfg.precise_bn_images`` is set. ``evaluate_fn(model, loader, rt,
     desc)`` is injectable for tests. With ``checkpoint`` set, an existing checkpoint is resumed and a new one
     written every epoch. ``stop_after_epochs`` (a test hook) returns None after that many epochs, as if killed.
     """
@@ -225,6 +252,8 @@ def dual_opt_fit(model: nn.Module, loaders: dict, cfg: TrainConfig, rt: Runtime,
         start, epoch = time.perf_counter(), state.epoch + 1
         loaders["train"].batch_sampler.set_epoch(epoch)   # the shuffle and every augmentation draw follow the epoch
         tr = train_one_epoch(model, loaders["train"], optimizer, scaler, rt, f"epoch {epoch} {state.phase}")
+        if cfg.precise_bn_images:
+            precise_batchnorm(model, loaders["batchnorm"], rt)
         val = evaluate_fn(model, loaders["val"], rt, "val")
         test = evaluate_fn(model, loaders["test"], rt, "test") if cfg.eval_test_every_epoch else None
         state.epoch = epoch

@@ -47,14 +47,14 @@ def test_digits_splits_are_disjoint_stratified_and_complete(digits):
 
 
 def test_augmentation_on_train_only_and_switchable(digits):
-    assert data.spec("digits").trivial_augment and digits.train.augment
+    assert data.spec("digits").augmentation == "small_affine" and digits.train.augment
     assert not digits.val.augment and not digits.test.augment
     plain = digits.train.with_augment(False)
     assert not plain.augment and digits.train.augment, "with_augment returns a copy"
     assert torch.equal(plain[3][0], plain[3][0])
     torch.manual_seed(0)
     draws = [digits.train[3][0] for _ in range(8)]
-    assert any(not torch.equal(d, plain[3][0]) for d in draws), "TrivialAugment changes some draws"
+    assert any(not torch.equal(d, plain[3][0]) for d in draws), "the augmentation changes some draws"
 
 
 def test_manifest_is_stable_and_seed_only_moves_the_subset(cache_dir, digits):
@@ -146,7 +146,7 @@ def test_native_fixture_through_the_pipeline(name, tmp_path):
     ids = {split: set(getattr(splits, split).ids) for split in ("train", "val", "test")}
     assert not (ids["train"] & ids["val"] or ids["train"] & ids["test"] or ids["val"] & ids["test"])
     assert set(splits.train.targets) == set(range(spec.num_classes)), "every class keeps training images"
-    assert splits.train.augment == spec.trivial_augment and not splits.test.augment
+    assert splits.train.augment == (spec.augmentation is not None) and not splits.test.augment
     assert splits.manifest.test_source == ("official" if spec.official_test else splits.manifest.test_source)
     x, y = splits.train[0]
     assert x.shape == (3, 16, 16) and x.dtype == torch.float32 and isinstance(y, int)

@@ -53,7 +53,7 @@ class ImageDataset(torch.utils.data.Dataset):
     """
 
     def __init__(self, images: CachedImages | DecodedImages, positions: np.ndarray, targets: list[int],
-                 ids: list[str], classes: list[str], augment: bool, name: str = ""):
+                 ids: list[str], classes: list[str], augment: str | bool | None, name: str = ""):
         self.images = images
         self.positions = np.asarray(positions, dtype=np.int64)  # rows in the source split
         self.targets = list(targets)
@@ -66,8 +66,8 @@ class ImageDataset(torch.utils.data.Dataset):
     def augment(self) -> bool:
         return self.transform.augment
 
-    def with_augment(self, augment: bool) -> "ImageDataset":
-        """A copy sharing the images, with augmentation switched on or off."""
+    def with_augment(self, augment: str | bool | None) -> "ImageDataset":
+        """A copy sharing the images, with another augmentation (a name, True for TrivialAugmentWide) or none."""
         other = copy.copy(self)
         other.transform = ToModelInput(augment)
         return other
@@ -186,7 +186,8 @@ def load(name: str, root: str | os.PathLike | None = None, fraction: float = 1.0
     fraction, seed = check_fraction(fraction), check_seed(seed)
     select_on = _check_select_on(select_on)
     size = check_image_size(dataset_spec.image_size if image_size is None else image_size)
-    augment = dataset_spec.trivial_augment if augment is None else bool(augment)
+    augment = dataset_spec.augmentation if augment is None else (
+        (dataset_spec.augmentation or "trivial_augment_wide") if augment else None)
     folder = sources.dataset_folder(name, root)  # for the cache fingerprint; digits has no files there
     source = read_source(name, root)
     if cache:

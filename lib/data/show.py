@@ -51,7 +51,7 @@ def table3(root: str | os.PathLike | None = None, datasets: list[str] | None = N
             "classes": spec.num_classes,
             "train (paper)": spec.paper_train, "test (paper)": spec.paper_test,
             "image size (H×W)": f"{spec.image_size[0]}×{spec.image_size[1]}",
-            "TrivialAugment": "yes" if spec.trivial_augment else "no",
+            "augmentation": spec.augmentation or "none",
             "train/test split (ours)": split_rule(spec),
             "here": "present" if present else "absent",
         })

@@ -38,7 +38,8 @@ class DatasetSpec:
     paper_train: int | None  # Table 3 of the paper (None for digits)
     paper_test: int | None
     image_size: tuple[int, int]  # (H, W) the paper trains at
-    trivial_augment: bool  # the paper: TrivialAugment for all but BreakHis and Galaxy10
+    augmentation: str | None  # a name in lib.data.transforms.AUGMENTATIONS; the paper: TrivialAugment for all but
+                              # BreakHis and Galaxy10 (None)
     url: str  # where to download it
     licence: str
     layout: str  # a short text tree of the expected files under <root>/<name>/
@@ -51,16 +52,21 @@ class DatasetSpec:
     lists: tuple[tuple[str, tuple[str, ...]], ...] = ()  # official splits: ours -> the publisher's lists forming it
 
     @property
+    def trivial_augment(self) -> bool:
+        """Whether the paper's TrivialAugmentWide augments this dataset's training images."""
+        return self.augmentation == "trivial_augment_wide"
+
+    @property
     def split_lists(self) -> dict[str, tuple[str, ...]]:
         """Which of the publisher's lists form each of our splits, e.g. DTD ``{"train": ("train1",), ...}``."""
         return dict(self.lists)
 
 
 def _spec(name, display, domain, classes, train, test, url, licence, layout, reader, cite, *,
-          official=True, test_ratio=None, note="", size=PAPER_SIZE, augment=True, workshop=False,
+          official=True, test_ratio=None, note="", size=PAPER_SIZE, augment="trivial_augment_wide", workshop=False,
           lists=None) -> DatasetSpec:
     return DatasetSpec(name=name, display=display, domain=domain, num_classes=classes, paper_train=train,
-                       paper_test=test, image_size=size, trivial_augment=augment, url=url, licence=licence,
+                       paper_test=test, image_size=size, augmentation=augment, url=url, licence=licence,
                        layout=layout.strip("\n"), official_test=official, reader=reader, cite=cite,
                        test_ratio=test_ratio, split_note=note, workshop=workshop,
                        lists=tuple((k, tuple(v)) for k, v in (lists or {}).items()))
@@ -88,7 +94,7 @@ _BREAKHIS = [
           "https://web.inf.ufpr.br/vri/databases/breast-cancer-histopathological-database-breakhis/",
           "research use on request from the authors (UFPR/P&D Laboratory); cite Spanhol et al. 2016",
           _BREAKHIS_LAYOUT.format(mag=f"{mag}X"), formats.read_breakhis, "spanhol2016breakhis",
-          official=False, test_ratio=0.3, note=_BREAKHIS_NOTE, size=(448, 672), augment=False)
+          official=False, test_ratio=0.3, note=_BREAKHIS_NOTE, size=(448, 672), augment=None)
     for mag, train, test in ((40, 1398, 606), (100, 1458, 632), (200, 1411, 611), (400, 1276, 553))
 ]
 
@@ -234,7 +240,7 @@ EuroSAT_RGB/<class>/<class>_<k>.jpg   (the publisher's EuroSAT_RGB.zip; 10 class
           "public data (DESI Legacy Surveys images, Galaxy Zoo labels); cite Leung & Bovy",
           """
 Galaxy10_DECals.h5   (images: N x 256 x 256 x 3 uint8, ans: N labels 0..9)
-""", formats.read_galaxy10, "leung2018galaxy10", official=False, test_ratio=0.1, augment=False,
+""", formats.read_galaxy10, "leung2018galaxy10", official=False, test_ratio=0.1, augment=None,
           note="No official split: stratified 90/10 (15,962/1,774 of 17,736). No augmentation, as in the paper."),
     *_BREAKHIS,
     _spec("rsna", "RSNA Pneumonia Detection", "medical", 2, 24_181, 6_046,
@@ -253,6 +259,7 @@ stage_2_train_images/<patientId>.dcm
           """
 (no files: read from the scikit-learn installation)
 """, formats.read_digits, "", official=False, test_ratio=0.2, size=(32, 32), workshop=True,
+          augment="small_affine",
           note="1,797 greyscale 8x8 images with 16 levels, scaled to 0..255 and copied to three channels; "
                "stratified 80/20. A stand-in so every chapter runs offline; not one of the paper's datasets."),
 ]
@@ -287,7 +294,7 @@ def catalogue():
 
     rows = [{"dataset": s.name, "display": s.display, "domain": s.domain, "num_classes": s.num_classes,
              "paper_train": s.paper_train, "paper_test": s.paper_test,
-             "image_size": f"{s.image_size[0]}×{s.image_size[1]}", "trivial_augment": s.trivial_augment,
+             "image_size": f"{s.image_size[0]}×{s.image_size[1]}", "augmentation": s.augmentation,
              "test_split": "official" if s.official_test else f"{s.test_ratio:.0%} held out",
              "split_note": s.split_note, "url": s.url, "licence": s.licence, "cite": s.cite,
              "workshop": s.workshop} for s in specs()]

@@ -1,14 +1,17 @@
 """From decoded pixels to model input: resize once at decode time, augment and normalise per item.
 
-Order per item: uint8 image -> TrivialAugmentWide (train only, when the spec says so) -> float in
-[0, 1] -> ImageNet mean/std. Augmentation runs on uint8 tensors: torchvision's v2 TrivialAugmentWide, draw for draw
-and pixel for pixel, with faster kernels (``lib.data.augment``).
+Order per item: uint8 image -> the dataset's augmentation (train only; :data:`AUGMENTATIONS`) -> float in [0, 1] ->
+ImageNet mean/std. Augmentation runs on uint8 tensors and draws only from torch's global generator (the trainer's
+loaders seed it per image): the paper's TrivialAugmentWide (torchvision's draws and pixels, faster kernels,
+``lib.data.augment``), or, for the workshop's 8x8 digits, small affine moves.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 from PIL import Image
+
+from torchvision.transforms import v2
 
 from lib.data.augment import TrivialAugmentWide
 
@@ -17,6 +20,16 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 RESAMPLE = Image.Resampling.BILINEAR
 """PIL's bilinear filter (antialiased when shrinking), the filter torchvision's ``Resize`` uses on PIL images."""
+
+
+AUGMENTATIONS = {
+    # The paper's, for every dataset but BreakHis and Galaxy10.
+    "trivial_augment_wide": TrivialAugmentWide,
+    # Digits: shifts of up to 10 %, rotations of up to 10 degrees and scaling by 0.9-1.1 keep a digit the same digit;
+    # TrivialAugment's shears and rotations of up to 135 degrees turn a 6 into a 9 or a 1 into a 7.
+    "small_affine": lambda: v2.RandomAffine(degrees=10, translate=(0.1, 0.1), scale=(0.9, 1.1)),
+}
+"""Augmentations by name (a dataset spec's ``augmentation``): each builds a callable on uint8 ``C x H x W``."""
 
 
 def check_image_size(image_size) -> tuple[int, int]:
@@ -61,28 +74,34 @@ def normalise(images: torch.Tensor, out: torch.Tensor | None = None) -> torch.Te
 class ToModelInput:
     """Callable ``uint8 H x W x 3 array -> float32 3 x H x W`` tensor; picklable for DataLoader workers.
 
-    With ``augment=True`` a TrivialAugmentWide op is drawn from torch's global generator, so seeding
-    torch (or a DataLoader worker's seed) makes the augmentation reproducible. The two stages are also
+    ``augmentation`` is a name in :data:`AUGMENTATIONS` (``True``: TrivialAugmentWide) or None; its draws come from
+    torch's global generator, so seeding torch makes the augmentation reproducible. The two stages are also
     available apart: :meth:`augment_pixels` (uint8 in, uint8 out) and :func:`normalise`, which the
     trainer applies to whole batches on the device (a quarter of the bytes through the loader).
     """
 
-    def __init__(self, augment: bool):
-        self.augment = bool(augment)
-        self._trivial = TrivialAugmentWide() if self.augment else None
+    def __init__(self, augmentation: str | bool | None):
+        if augmentation is True:
+            augmentation = "trivial_augment_wide"
+        self.augmentation = augmentation or None
+        self._op = AUGMENTATIONS[self.augmentation]() if self.augmentation else None
+
+    @property
+    def augment(self) -> bool:
+        return self._op is not None
 
     def augment_pixels(self, pixels: np.ndarray) -> torch.Tensor:
         """uint8 ``H x W x 3`` array -> augmented uint8 ``3 x H x W`` tensor (contiguous)."""
         # Made contiguous first: TrivialAugmentWide's ops run ~30 % faster than on the permuted H x W x 3 view,
         # with bit-identical output (tests/test_fast_path.py checks it); numpy transposes uint8 twice as fast as torch.
         image = torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)))
-        return self._trivial(image) if self._trivial is not None else image
+        return self._op(image) if self._op is not None else image
 
     def __call__(self, pixels: np.ndarray) -> torch.Tensor:
         return normalise(self.augment_pixels(pixels))
 
     def __repr__(self) -> str:
-        return f"ToModelInput(augment={self.augment}, normalise=ImageNet)"
+        return f"ToModelInput(augmentation={self.augmentation}, normalise=ImageNet)"
 
 
 def denormalise(x: torch.Tensor) -> np.ndarray:

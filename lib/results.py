@@ -184,15 +184,28 @@ def to_frame(rows: list[dict]) -> pd.DataFrame:
     return df
 
 
+def ci95(values) -> float:
+    """Half-width of the 95 % confidence interval of the mean of ``values`` (Student's t, n - 1 degrees of
+    freedom): the mean is ``mean ± ci95``. NaN for fewer than two values, where no interval can be given."""
+    from scipy import stats
+
+    values = pd.Series(values, dtype=float).dropna()
+    if len(values) < 2:
+        return float("nan")
+    return float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / len(values) ** 0.5)
+
+
 def summarise(records: pd.DataFrame, metric: str = "test_top1") -> pd.DataFrame:
-    """One row per experiment cell: best of N seeds (the paper's rule), mean, std (ddof 1) and N."""
-    cols = CELL + [f"{metric}_best", f"{metric}_mean", f"{metric}_std", "n_seeds", "seeds"]
+    """One row per experiment cell: best of N seeds (the paper's rule), mean, std (ddof 1), the half-width of the
+    mean's 95 % interval (:func:`ci95`) and N."""
+    cols = CELL + [f"{metric}_best", f"{metric}_mean", f"{metric}_std", f"{metric}_ci95", "n_seeds", "seeds"]
     if records.empty:
         return pd.DataFrame(columns=cols)
     grouped = records.groupby(CELL, sort=True)[[metric, "seed"]]
-    out = grouped.agg(best=(metric, "max"), mean=(metric, "mean"), std=(metric, "std"),
+    out = grouped.agg(best=(metric, "max"), mean=(metric, "mean"), std=(metric, "std"), ci95=(metric, ci95),
                       n_seeds=("seed", "nunique"), seeds=("seed", lambda s: sorted(set(s))))
-    out = out.rename(columns={"best": f"{metric}_best", "mean": f"{metric}_mean", "std": f"{metric}_std"})
+    out = out.rename(columns={"best": f"{metric}_best", "mean": f"{metric}_mean", "std": f"{metric}_std",
+                              "ci95": f"{metric}_ci95"})
     return out.reset_index()[cols]
 
 

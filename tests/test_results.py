@@ -165,3 +165,10 @@ def test_compare_with_paper_matches_cells_and_leaves_digits_without_a_paper_numb
     assert out.loc[("cifar10", 1.0), "delta"] == pytest.approx(90.0 - 94.58)
     assert out.loc[("cifar10", 0.1), "paper_top1"] == 80.0
     assert math.isnan(out.loc[("digits", 1.0), "paper_top1"])
+
+
+def test_the_95_percent_interval_is_students_t_over_the_seeds():
+    # three seeds 90, 92, 94: mean 92, std 2, t(0.975, 2) = 4.303 -> 92 +- 4.97
+    assert abs(results.ci95([90.0, 92.0, 94.0]) - 4.302653 * 2 / 3 ** 0.5) < 1e-5
+    assert results.ci95([91.0, 91.0]) == 0.0
+    assert results.ci95([91.0]) != results.ci95([91.0])   # NaN: one seed gives no interval

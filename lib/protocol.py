@@ -17,6 +17,20 @@ from lib.train import TrainConfig
 PROTOCOL_CSV = REPO_ROOT / "results" / "paper" / "protocol.csv"
 
 
+def augmentation_text(dataset: str) -> str:
+    """What augments ``dataset``'s training images, from its spec and the augmentation registry."""
+    from lib import data
+    from lib.data.transforms import AUGMENTATIONS
+
+    name = data.spec(dataset).augmentation
+    if name is None:
+        return "none, as the paper for BreakHis and Galaxy10"
+    if name == "trivial_augment_wide":
+        return "TrivialAugmentWide on training images, as the paper"
+    return (f"{AUGMENTATIONS[name]()!r} on training images instead of TrivialAugmentWide: on the workshop's 8x8 "
+            "digits TrivialAugment's shears and rotations turn digits into other digits")
+
+
 def protocol_differences(cfg: TrainConfig) -> pd.DataFrame:
     """One row per aspect: ``paper`` (text), ``authors' code``, ``this book`` (this configuration)."""
     dtype = autocast_dtype(cfg.amp, torch.device(cfg.device.split(":")[0]))
@@ -31,6 +45,11 @@ def protocol_differences(cfg: TrainConfig) -> pd.DataFrame:
         "precision": f"autocast around forward and loss: {dtype or 'off (fp32)'} on {cfg.device}"
                      + ("; GradScaler (fp16)" if dtype == torch.float16 else ""),
         "weights": "ImageNet-pretrained" if cfg.pretrained else "random initialisation (no ImageNet weights)",
+        "augmentation": augmentation_text(cfg.dataset),
+        "batchnorm": (f"precise BatchNorm: recomputed on {cfg.precise_bn_images} training images (not augmented) "
+                      "before every evaluation, because from scratch the running averages lag behind the weights "
+                      "and evaluation collapses to chance (chapter 3)") if cfg.precise_bn_images else
+                     "running averages, as the paper",
     }
     table = pd.read_csv(PROTOCOL_CSV, keep_default_na=False)
     table["this_book"] = [template.format(**facts) for template in table["this_book"]]

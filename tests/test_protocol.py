@@ -1,0 +1,26 @@
+"""Chapter 3's protocol table: the paper's text and the authors' code from results/paper/protocol.csv, and this
+book's column computed from the configuration the runs use."""
+import pandas as pd
+
+from lib import config, protocol
+
+
+def column(cfg) -> dict:
+    table = protocol.protocol_differences(cfg)
+    return dict(zip(table["aspect"], table["this book (this run)"]))
+
+
+def test_every_fact_row_is_shown_and_the_book_column_follows_the_configuration():
+    facts = pd.read_csv(protocol.PROTOCOL_CSV, keep_default_na=False)
+    workshop = column(config.make_config("resnet50", "digits", profile="workshop"))
+    paper = column(config.make_config("resnet50", "digits", profile="paper", max_epochs=None))
+    assert list(workshop) == facts["aspect"].tolist() and all(v and "{" not in v for v in workshop.values())
+    assert "precise BatchNorm" in workshop["BatchNorm statistics at evaluation"] and "512" in \
+        workshop["BatchNorm statistics at evaluation"]
+    assert paper["BatchNorm statistics at evaluation"] == "running averages, as the paper"
+    assert "RandomAffine" in workshop["augmentation"] and "10 epochs in all" in workshop["epoch cap"]
+    assert paper["epoch cap"] == "none (patience alone)" and paper["weights"] == "ImageNet-pretrained"
+    test = column(config.make_config("resnet50", "digits", profile="ci", select_on="test"))
+    assert "paper protocol" in test["epoch selection and early stopping"]
+    assert protocol.augmentation_text("cifar10").startswith("TrivialAugmentWide")
+    assert protocol.augmentation_text("galaxy10").startswith("none")

@@ -87,12 +87,14 @@ def make_config(backbone: str, dataset: str, seed: int = 0, profile: str = "work
         raise ConfigError(f"select_on {select_on!r} is not allowed: choose 'val' (default) or 'test' "
                           f"(the paper's protocol)")
     device = resolve_device(device or prof.device)
+    lr = dict(prof.adamw_lr_by_backbone)   # the profile's departures from the paper's AdamW lr, named per backbone
     return TrainConfig(
         backbone=backbone, dataset=dataset, seed=int(seed), profile=profile, fraction=fraction,
         pretrained=prof.pretrained if pretrained is None else bool(pretrained), image_size=tuple(size),
         batch_size=batch_size, patience=patience, max_epochs=max_epochs, min_sgd_epochs=min_sgd, amp=amp,
         channels_last=channels_last(prof.channels_last, device), eval_test_every_epoch=prof.eval_test_every_epoch,
-        device=str(device), select_on=select_on, precise_bn_images=prof.precise_bn_images)
+        device=str(device), select_on=select_on, precise_bn_images=prof.precise_bn_images,
+        **({"adamw_lr": lr[backbone]} if backbone in lr else {}))
 
 
 def plan(profile: str = "workshop", backbones: str | list[str] | None = None,

@@ -24,13 +24,14 @@ from torch import nn
 
 from lib.atomic import atomic_write
 from lib.errors import BookError, ConfigError, one_line
-from lib.models import BATCH_NORMS
 from lib.provenance import REPO_ROOT, git_commit, now
+from lib.runs import torch_threads
+from lib.train import BATCHNORMS
 
 OUT_DIR = REPO_ROOT / "results" / "diagnosis"
 
 OLD_WORKSHOP = {"dataset": "digits", "image_size": 32, "fraction": 0.25, "seed": 0, "max_epochs": 4,
-                "min_sgd_epochs": 2, "patience": 2, "batch_size": 32}
+                "min_sgd_epochs": 2, "patience": 2, "batch_size": 32, "augmentation": "trivial_augment_wide"}
 """The workshop budget of the committed records that scored at chance (profile ``workshop`` before issue 17)."""
 
 CHANCE_MARGIN = 10.0
@@ -74,7 +75,7 @@ def mode_accuracies(model: nn.Module, dataset, device: torch.device | str = "cpu
 
     batch_stats = copy.deepcopy(model).eval()
     for module in batch_stats.modules():
-        if isinstance(module, BATCH_NORMS):
+        if isinstance(module, BATCHNORMS):
             module.train()
     order.manual_seed(seed)   # the same batches for both modes
     train_top1 = _top1(batch_stats, loader, device)
@@ -93,7 +94,8 @@ def verdict(test_top1: float, train_mode_top1: float, eval_mode_top1: float, num
 
 
 def old_record_top1(backbone: str, runs_dir: Path = REPO_ROOT / "results" / "runs") -> float | None:
-    """Test top-1 of the committed workshop record of ``backbone`` under :data:`OLD_WORKSHOP`, if there is one."""
+    """Test top-1 of the committed workshop record of ``backbone`` under :data:`OLD_WORKSHOP`, if there is one (the
+    records were removed with that profile, in 4403d41; ``results/diagnosis/old_workshop_modes.csv`` keeps them)."""
     from lib import results
 
     for path in sorted(Path(runs_dir).glob(f"{backbone}__digits__*.json")):
@@ -105,28 +107,31 @@ def old_record_top1(backbone: str, runs_dir: Path = REPO_ROOT / "results" / "run
     return None
 
 
-def diagnose(backbone: str, threads: int = 2, log=print) -> dict:
+def diagnose(backbone: str, threads: int = 1, log=print) -> dict:
     """Train ``backbone`` with DualOpt under :data:`OLD_WORKSHOP`, then compare the two modes on its training images."""
     import dataclasses
 
-    from lib import data, models, train
+    from lib import config, data, models
+    from lib.loaders import make_loader
+    from lib.train import Runtime, dual_opt_fit
 
-    torch.set_num_threads(threads)
     old = OLD_WORKSHOP
-    cfg = train.make_config(backbone, old["dataset"], seed=old["seed"], fraction=old["fraction"],
-                            image_size=old["image_size"], max_epochs=old["max_epochs"],
-                            batch_size=old["batch_size"], patience=old["patience"], device="cpu")
-    cfg = dataclasses.replace(cfg, min_sgd_epochs=old["min_sgd_epochs"], num_workers=0, cpu_threads=threads)
-    train.seed_everything(cfg.seed)
-    splits = data.load(cfg.dataset, fraction=cfg.fraction, seed=cfg.seed, image_size=cfg.image_size,
-                       progress=False)   # training images with TrivialAugmentWide, as the old profile had
-    model = models.build(backbone, num_classes=len(splits.train.classes))
+    cfg = config.make_config(backbone, old["dataset"], seed=old["seed"], fraction=old["fraction"],
+                             image_size=old["image_size"], max_epochs=old["max_epochs"],
+                             batch_size=old["batch_size"], patience=old["patience"], device="cpu")
+    cfg = dataclasses.replace(cfg, min_sgd_epochs=old["min_sgd_epochs"], precise_bn_images=0)
     device = torch.device("cpu")
-    loaders = {name: train.make_loader(getattr(splits, name), cfg.batch_size, name == "train", cfg.seed + i, 0,
-                                       device) for i, name in enumerate(("train", "val", "test"))}
-    start = time.perf_counter()
-    fit = train.dual_opt_fit(model, loaders, cfg, train.Runtime(device, progress=False), log=lambda _: None)
-    modes = mode_accuracies(model, splits.train.with_augment(False), device, batch_size=cfg.batch_size)
+    with torch_threads(threads), torch.random.fork_rng():
+        torch.manual_seed(cfg.seed)
+        splits = data.load(cfg.dataset, fraction=cfg.fraction, seed=cfg.seed, image_size=cfg.image_size,
+                           progress=False)
+        splits.train = splits.train.with_augment(old["augmentation"])
+        model = models.build(backbone, num_classes=len(splits.train.classes))
+        loaders = {name: make_loader(getattr(splits, name), cfg.batch_size, name == "train", cfg.seed, 0, device)
+                   for name in ("train", "val", "test")}
+        start = time.perf_counter()
+        fit = dual_opt_fit(model, loaders, cfg, Runtime(device, progress=False), log=lambda _: None)
+        modes = mode_accuracies(model, splits.train.with_augment(False), device, batch_size=cfg.batch_size)
     row = {"backbone": backbone, "old_record_test_top1": old_record_top1(backbone),
            "rerun_test_top1": fit["test_top1"], **modes,
            "final_train_loss": fit["history"][-1]["train_loss"], "epochs": len(fit["history"]),
@@ -153,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m lib.diagnose", description=__doc__.splitlines()[0])
     p.add_argument("--backbones", default="all", help="comma-separated names, or all (default)")
     p.add_argument("--out", type=Path, default=OUT_DIR / "old_workshop_modes.csv", help="CSV to write")
-    p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     args = p.parse_args(argv)
     try:
         names = models.names() if args.backbones == "all" else [b.strip() for b in args.backbones.split(",")]

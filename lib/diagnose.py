@@ -24,9 +24,9 @@ from torch import nn
 
 from lib.atomic import atomic_write
 from lib.errors import BookError, ConfigError, one_line
+from lib.models import BATCH_NORMS
 from lib.provenance import REPO_ROOT, git_commit, now
 
-BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
 OUT_DIR = REPO_ROOT / "results" / "diagnosis"
 
 OLD_WORKSHOP = {"dataset": "digits", "image_size": 32, "fraction": 0.25, "seed": 0, "max_epochs": 4,

@@ -169,6 +169,26 @@ def replace_head(model: nn.Module, head: str, num_classes: int) -> nn.Linear:
     return new
 
 
+BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+
+
+def set_batchnorm_momentum(model: nn.Module, momentum: float) -> int:
+    """Set the running-statistics momentum of every BatchNorm layer in ``model``; returns how many there are.
+
+    torchvision builds MobileNetV3 and EfficientNet with momentum 0.01 (TensorFlow's decay 0.99, made for ImageNet's
+    thousands of steps per epoch): trained from scratch for a few hundred steps, their running statistics lag so far
+    behind the weights that the evaluated network scores at chance (``lib.diagnose``). PyTorch's default, 0.1, makes
+    the running averages follow the last ~10 batches.
+    """
+    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0.0 < momentum <= 1.0:
+        raise ConfigError(f"BatchNorm momentum {momentum!r} is not allowed: give a number in (0, 1], e.g. 0.1 "
+                          f"(PyTorch's default)")
+    layers = [module for module in model.modules() if isinstance(module, BATCH_NORMS)]
+    for layer in layers:
+        layer.momentum = float(momentum)
+    return len(layers)
+
+
 # --- pretrained weights: local files only, hash-checked ---------------------------------------------------------
 
 

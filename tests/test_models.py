@@ -116,3 +116,15 @@ def test_citation_keys_exist_in_references_bib():
     bib = (REPO_ROOT / "references.bib").read_text(encoding="utf-8")
     keys = set(re.findall(r"^@\w+\{([^,]+),", bib, flags=re.MULTILINE))
     assert {s.cite for s in models.specs()} <= keys
+
+
+def test_set_batchnorm_momentum_reaches_every_batchnorm_layer():
+    model = models.build("mobilenet_v3_large", 10)
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert {m.momentum for m in norms} == {0.01}   # torchvision's choice, the cause of the collapse in lib.diagnose
+    assert models.set_batchnorm_momentum(model, 0.1) == len(norms) > 0
+    assert {m.momentum for m in norms} == {0.1}
+    for bad in (0, 1.5, True, "0.1"):
+        with pytest.raises(ConfigError, match="BatchNorm momentum"):
+            models.set_batchnorm_momentum(model, bad)
+    assert models.set_batchnorm_momentum(nn.Sequential(nn.Linear(2, 2), nn.LayerNorm(2)), 0.1) == 0

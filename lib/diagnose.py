@@ -38,8 +38,8 @@ CHANCE_MARGIN = 10.0
 
 VERDICTS = {
     "learns": "the evaluated network is above chance",
-    "evaluation-mode collapse": "above chance on batch statistics, at chance on running statistics",
-    "not learning": "at chance on batch statistics too",
+    "evaluation-mode collapse": "above chance on batch statistics, and well below that on running statistics",
+    "not learning": "near chance on batch statistics too, or no better than on running statistics",
 }
 
 
@@ -82,11 +82,12 @@ def mode_accuracies(model: nn.Module, dataset, device: torch.device | str = "cpu
 
 
 def verdict(test_top1: float, train_mode_top1: float, eval_mode_top1: float, num_classes: int = 10) -> str:
-    """One of :data:`VERDICTS`. "At chance" means within :data:`CHANCE_MARGIN` points of it (20 % for 10 classes)."""
+    """One of :data:`VERDICTS`. "At chance" means within :data:`CHANCE_MARGIN` points of it (20 % for 10 classes);
+    a collapse needs train mode above that and at least :data:`CHANCE_MARGIN` points above eval mode."""
     at_chance = 100.0 / num_classes + CHANCE_MARGIN
     if test_top1 > at_chance and eval_mode_top1 > at_chance:
         return "learns"
-    if train_mode_top1 > at_chance:
+    if train_mode_top1 > at_chance and train_mode_top1 - eval_mode_top1 >= CHANCE_MARGIN:
         return "evaluation-mode collapse"
     return "not learning"
 

@@ -68,7 +68,9 @@ def test_verdict_thresholds_ten_points_above_chance():
     assert diagnose.verdict(20.0, 90.0, 20.0) == "evaluation-mode collapse"
     assert diagnose.verdict(20.1, 90.0, 20.1) == "learns"
     assert diagnose.verdict(15.0, 20.0, 10.0) == "not learning"
-    assert diagnose.verdict(60.0, 61.0, 60.0, num_classes=2) == "evaluation-mode collapse"
+    assert diagnose.verdict(12.0, 20.6, 14.8) == "not learning"   # above chance on batch statistics, but barely
+    assert diagnose.verdict(60.0, 71.0, 60.0, num_classes=2) == "evaluation-mode collapse"
+    assert diagnose.verdict(60.0, 69.0, 60.0, num_classes=2) == "not learning"
     assert set(diagnose.VERDICTS) == {"learns", "evaluation-mode collapse", "not learning"}
 
 

@@ -143,6 +143,13 @@ def diagnose(backbone: str, threads: int = 1, log=print) -> dict:
     return row
 
 
+def old_workshop_modes(path: Path = OUT_DIR / "old_workshop_modes.csv") -> "pd.DataFrame":
+    """The committed diagnosis of the old workshop budget (ours), one row per backbone that sat at chance."""
+    import pandas as pd
+
+    return pd.read_csv(path)
+
+
 def write_csv(path: Path, rows: list[dict]) -> None:
     """``rows`` as a CSV at ``path``, written atomically."""
     def write(handle):

@@ -6,6 +6,7 @@ same code and shown side by side.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
@@ -165,28 +166,120 @@ def paper_training_images() -> pd.DataFrame:
         drop=True)
 
 
-def from_records(records: pd.DataFrame) -> pd.DataFrame:
-    """Our run records (``lib.results.to_frame`` / ``load_records``) as the long table this module analyses.
-
-    One row per (backbone, dataset, fraction): the best test top-1 over seeds (the paper's rule), the number of
-    seeds, and the training images actually used (from the record's split sizes). Records of several profiles,
-    image sizes or weights are refused: they are different experiments and must not be ranked together.
-    """
-    from lib.results import summarise
-
-    columns = ["source", "backbone", "dataset", "fraction", "top1", "n_seeds", "train_images"]
-    if records.empty:
-        return pd.DataFrame(columns=columns)
+def _one_setup(records: pd.DataFrame) -> pd.DataFrame:
     setups = records[["profile", "pretrained", "image_size"]].drop_duplicates()
     if len(setups) > 1:
         raise ValueError(f"records mix {len(setups)} setups (profile, weights, image size): "
                          f"{setups.to_dict('records')}; pass the records of one setup")
-    best = summarise(records).rename(columns={"test_top1_best": "top1"})
+    return records
+
+
+def from_records(records: pd.DataFrame) -> pd.DataFrame:
+    """Our run records (``lib.results.to_frame`` / ``load_records``) as the long table this module analyses.
+
+    One row per (backbone, dataset, fraction): ``top1`` is the mean test top-1 over seeds (what ours are ranked
+    by), ``top1_ci95`` the half-width of its 95 % interval (NaN with one seed), ``top1_best`` the best seed (the
+    paper's rule), the number of seeds, and the training images actually used (from the record's split sizes).
+    Records of several profiles, image sizes or weights are refused: they are different experiments and must not
+    be ranked together.
+    """
+    from lib.results import summarise
+
+    columns = ["source", "backbone", "dataset", "fraction", "top1", "top1_ci95", "top1_best", "n_seeds",
+               "train_images"]
+    if records.empty:
+        return pd.DataFrame(columns=columns)
+    cells = summarise(_one_setup(records)).rename(columns={
+        "test_top1_mean": "top1", "test_top1_ci95": "top1_ci95", "test_top1_best": "top1_best"})
     images = records.assign(train_images=[s["train"] for s in records["split_sizes"]])
     images = images.groupby(["dataset", "fraction"]).train_images.median().round().astype(int).reset_index()
-    out = best.merge(images, on=["dataset", "fraction"], how="left").assign(source="ours")
+    out = cells.merge(images, on=["dataset", "fraction"], how="left").assign(source="ours")
     return out[columns].sort_values(["dataset", "fraction", "top1"], ascending=[True, False, False]).reset_index(
         drop=True)
+
+
+def seed_table(records: pd.DataFrame) -> pd.DataFrame:
+    """Our run records as one row per run (backbone, dataset, fraction, seed, top1): the input of the bootstrap
+    intervals below. Records of several setups are refused, as in :func:`from_records`."""
+    columns = ["backbone", "dataset", "fraction", "seed", "top1"]
+    if records.empty:
+        return pd.DataFrame(columns=columns)
+    return _one_setup(records).rename(columns={"test_top1": "top1"})[columns].reset_index(drop=True)
+
+
+def mean_ci_table(ours: pd.DataFrame, digits: int = 1) -> pd.DataFrame:
+    """Ours as ``mean ± half-width of the 95 % interval`` over seeds, one row per backbone and one column per
+    (dataset, fraction), largest fraction first; a cell with one seed says so instead of an interval."""
+    if ours.empty:
+        return pd.DataFrame()
+
+    def cell(row) -> str:
+        if row.n_seeds < 2 or pd.isna(row.top1_ci95):
+            return f"{row.top1:.{digits}f} (1 seed)"
+        return f"{row.top1:.{digits}f} ± {row.top1_ci95:.{digits}f}"
+
+    shown = ours.assign(cell=[cell(r) for r in ours.itertuples()])
+    wide = shown.pivot(index="backbone", columns=["dataset", "fraction"], values="cell")
+    return wide.reindex(columns=sorted(wide.columns, key=lambda c: (c[0], -c[1])))
+
+
+# ------------------------------------------------------------------------ how our fractions map to the paper's
+
+# Issue 17: the smallest fraction of the workshop's grid keeps at least this many training images per class (the
+# paper's 1 % of digits is about one image per class, which no backbone can learn a class from).
+MIN_IMAGES_PER_CLASS = 5
+
+
+def images_per_class(dataset: str, fractions, root=None) -> pd.DataFrame:
+    """Training images per class at each fraction, as ``lib.data.load`` draws them (labels only, nothing is
+    decoded): one row per fraction with the total and the smallest and largest class."""
+    from lib import data
+
+    rows = []
+    for fraction in sorted({float(f) for f in fractions}, reverse=True):
+        train = data.load(dataset, root, fraction=fraction, seed=0, cache=False, progress=False).train
+        counts = np.bincount(np.asarray(train.targets), minlength=len(train.classes))
+        rows.append({"dataset": dataset, "fraction": fraction, "train_images": len(train),
+                     "per_class_min": int(counts.min()), "per_class_max": int(counts.max())})
+    return pd.DataFrame(rows, columns=["dataset", "fraction", "train_images", "per_class_min", "per_class_max"])
+
+
+def fraction_mapping(counts: pd.DataFrame, ours, theirs) -> pd.DataFrame:
+    """Which of our fractions is which of the paper's: one row per (dataset, share) in either grid, with the
+    training images per class at that share (``counts`` from :func:`images_per_class`) and whether it keeps
+    :data:`MIN_IMAGES_PER_CLASS`. A share is the same experiment in both when the fraction is equal (both are
+    stratified shares of the whole training part)."""
+    ours, theirs = {float(f) for f in ours}, {float(f) for f in theirs}
+    out = counts.assign(ours=counts.fraction.isin(ours), paper=counts.fraction.isin(theirs))
+    out = out[out.ours | out.paper]
+    out["enough_per_class"] = out.per_class_min >= MIN_IMAGES_PER_CLASS
+    return out.sort_values(["dataset", "fraction"], ascending=[True, False]).reset_index(drop=True)
+
+
+def _per_class_text(row) -> str:
+    lo, hi = row.per_class_min, row.per_class_max
+    span = f"{lo}" if lo == hi else f"{lo}-{hi}"
+    return f"{span} image{'' if hi == 1 else 's'} per class"
+
+
+def describe_mapping(mapping: pd.DataFrame, dataset_names: dict | None = None) -> str:
+    """One markdown bullet per dataset saying which of our fractions is which of the paper's, with the images
+    per class each keeps; a share below :data:`MIN_IMAGES_PER_CLASS` per class is flagged."""
+    bullets = []
+    for dataset, part in mapping.groupby("dataset", sort=True):
+        name = (dataset_names or {}).get(dataset, dataset)
+        parts = []
+        for row in part.itertuples():
+            share, per_class = f"{row.fraction:.0%}", _per_class_text(row)
+            low = "" if row.enough_per_class else f", below the {MIN_IMAGES_PER_CLASS} per class a fraction must keep"
+            if row.ours and row.paper:
+                parts.append(f"our {share} is the paper's {share} (the same share: {per_class}{low})")
+            elif row.paper:
+                parts.append(f"the paper's {share} has no counterpart in our grid (it would be {per_class}{low})")
+            else:
+                parts.append(f"our {share} has no counterpart in the paper ({per_class}{low})")
+        bullets.append(f"- {name}: " + "; ".join(parts) + ".")
+    return "\n".join(bullets)
 
 
 def images_lookup(counts: pd.DataFrame):
@@ -226,8 +319,197 @@ def keep_lead(df: pd.DataFrame, k: int = 3, reference: float | None = None) -> d
                                        left_on=["dataset", "fraction_a", "fraction_b"],
                                        right_on=["dataset", "reference", "fraction"])
     share = float(kept.kept.mean() / k)
-    verdict = ("supported" if share >= SUPPORTED_SHARE else "partly supported" if share >= PARTLY_SHARE
-               else "not supported")
-    return {**out, "verdict": verdict, "mean_kept": float(kept.kept.mean()), "share_kept": share,
+    return {**out, "verdict": _verdict(share), "mean_kept": float(kept.kept.mean()), "share_kept": share,
             "above_chance": int((kept.p_chance < 0.05).sum()), "tied_pairs": int(kept.tied_at_cutoff.sum()),
             "median_spearman": float(corr.spearman.median()) if len(corr) else np.nan}
+
+
+# ------------------------------------------------------------------------ bootstrap intervals over seeds
+
+N_RESAMPLES, LEVEL = 2000, 0.95
+NO_INTERVAL = "no interval: one seed per cell"
+
+
+@dataclass
+class _Resampled:
+    """One dataset's cells: backbones (sorted by name, which breaks ties), fractions (largest first), the mean
+    over seeds ``point[f, b]``, ``draws[f, r, b]`` the mean of a resample of the seeds, and the fewest seeds."""
+
+    backbones: list
+    fractions: list
+    point: np.ndarray
+    draws: np.ndarray
+    min_seeds: int
+
+
+def _resample(seeds: pd.DataFrame, n_resamples: int, seed: int) -> dict[str, _Resampled]:
+    """Per dataset, every (backbone, fraction) cell's seeds resampled with replacement ``n_resamples`` times,
+    independently per cell, and averaged (the seeded generator makes the intervals reproducible)."""
+    missing = {"backbone", "dataset", "fraction", "seed", "top1"} - set(seeds.columns)
+    if missing:
+        raise ValueError(f"seed table lacks column(s) {sorted(missing)}; need backbone, dataset, fraction, seed, "
+                         f"top1 (lib.lowdata.seed_table)")
+    if seeds.duplicated(["dataset", "fraction", "backbone", "seed"]).any():
+        raise ValueError("seed table has several rows for one (dataset, fraction, backbone, seed): pass one "
+                         "record per run")
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples={n_resamples} must be at least 1; the book uses {N_RESAMPLES}")
+    rng = np.random.default_rng(seed)
+    out = {}
+    for dataset, part in seeds.groupby("dataset", sort=True):
+        backbones = sorted(part.backbone.unique())
+        fractions = sorted(part.fraction.unique(), reverse=True)
+        point = np.full((len(fractions), len(backbones)), np.nan)
+        draws = np.full((len(fractions), n_resamples, len(backbones)), np.nan)
+        cells = part.groupby(["fraction", "backbone"]).top1
+        for (fraction, backbone), values in cells:
+            f, b = fractions.index(fraction), backbones.index(backbone)
+            values = values.to_numpy(dtype=float)
+            point[f, b] = values.mean()
+            draws[f, :, b] = values[rng.integers(0, len(values), size=(n_resamples, len(values)))].mean(axis=1)
+        out[dataset] = _Resampled(backbones, fractions, point, draws, int(cells.size().min()))
+    return out
+
+
+def _spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Spearman's rho between ``a[r]`` and ``b[r]`` for every row (average ranks on ties; NaN where a row is
+    constant)."""
+    ra, rb = stats.rankdata(a, axis=1), stats.rankdata(b, axis=1)
+    ra, rb = ra - ra.mean(axis=1, keepdims=True), rb - rb.mean(axis=1, keepdims=True)
+    denom = np.sqrt((ra ** 2).sum(axis=1) * (rb ** 2).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denom > 0, (ra * rb).sum(axis=1) / np.where(denom > 0, denom, 1), np.nan)
+
+
+def _kept_rows(a: np.ndarray, b: np.ndarray, k: int) -> np.ndarray:
+    """How many of each row's top k in ``a`` are in its top k in ``b`` (columns are in name order, so a stable
+    sort breaks ties by name, as :func:`top_k` does)."""
+    def top(x):
+        mask = np.zeros(x.shape, dtype=bool)
+        np.put_along_axis(mask, np.argsort(-x, axis=1, kind="stable")[:, :k], True, axis=1)
+        return mask
+    return (top(a) & top(b)).sum(axis=1)
+
+
+def _interval(samples: np.ndarray, level: float) -> tuple[float, float]:
+    samples = samples[~np.isnan(samples)]
+    if not len(samples):
+        return np.nan, np.nan
+    tail = 100 * (1 - level) / 2
+    return float(np.percentile(samples, tail)), float(np.percentile(samples, 100 - tail))
+
+
+def _pairs(cells: _Resampled, reference: float | None = None):
+    """(a, b, column mask) for every pair of fractions, larger first, over the backbones both fractions have;
+    with ``reference`` only the pairs (reference, smaller fraction)."""
+    for i, j in combinations(range(len(cells.fractions)), 2):
+        if reference is not None and cells.fractions[i] != reference:
+            continue
+        shared = ~np.isnan(cells.point[i]) & ~np.isnan(cells.point[j])
+        yield i, j, shared
+
+
+def spearman_samples(seeds: pd.DataFrame, fraction_a: float, fraction_b: float, dataset: str | None = None,
+                     n_resamples: int = N_RESAMPLES, seed: int = 0) -> np.ndarray:
+    """The bootstrap distribution of Spearman's rho between two fractions' rankings (means over resampled seeds),
+    one value per resample: what :func:`rank_correlation_intervals` takes percentiles of."""
+    resampled = _resample(seeds, n_resamples, seed)
+    cells = resampled[dataset] if dataset is not None else next(iter(resampled.values()))
+    i, j = cells.fractions.index(fraction_a), cells.fractions.index(fraction_b)
+    shared = ~np.isnan(cells.point[i]) & ~np.isnan(cells.point[j])
+    return _spearman_rows(cells.draws[i][:, shared], cells.draws[j][:, shared])
+
+
+def _reading(low: float, high: float, null: float, above: str, below: str, noise: str) -> str:
+    if np.isnan(low):
+        return NO_INTERVAL
+    return above if low > null else below if high < null else noise
+
+
+def rank_correlation_intervals(seeds: pd.DataFrame, n_resamples: int = N_RESAMPLES, seed: int = 0,
+                               level: float = LEVEL) -> pd.DataFrame:
+    """Spearman's rho between the rankings (mean over seeds) at every pair of fractions, with a bootstrap interval
+    over seeds: each cell's seeds are resampled with replacement, rho is recomputed, and the ``level`` interval is
+    read from the percentiles. ``reading`` says whether the interval excludes 0 (no relation) or the ranking is
+    within noise of it. With one seed in a cell there is nothing to resample: the interval is NaN and
+    ``reading`` says so."""
+    columns = ["dataset", "fraction_a", "fraction_b", "backbones", "min_seeds", "spearman", "spearman_low",
+               "spearman_high", "reading"]
+    rows = []
+    for dataset, cells in _resample(seeds, n_resamples, seed).items():
+        for i, j, shared in _pairs(cells):
+            if shared.sum() < 3:
+                continue
+            rho = float(_spearman_rows(cells.point[i][None, shared], cells.point[j][None, shared])[0])
+            low, high = (_interval(_spearman_rows(cells.draws[i][:, shared], cells.draws[j][:, shared]), level)
+                         if cells.min_seeds >= 2 else (np.nan, np.nan))
+            rows.append({"dataset": dataset, "fraction_a": cells.fractions[i], "fraction_b": cells.fractions[j],
+                         "backbones": int(shared.sum()), "min_seeds": cells.min_seeds, "spearman": rho,
+                         "spearman_low": low, "spearman_high": high,
+                         "reading": _reading(low, high, 0.0, "ranking kept (interval above 0)",
+                                             "ranking reversed (interval below 0)", "within noise of no relation")})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _beats_chance(kept: float, n: int, k: int) -> bool:
+    return bool(stats.hypergeom.sf(kept - 1, n, k, k) < 0.05)
+
+
+def retention_intervals(seeds: pd.DataFrame, k: int = 3, reference: float | None = None,
+                        n_resamples: int = N_RESAMPLES, seed: int = 0, level: float = LEVEL) -> pd.DataFrame:
+    """Top-k retention (:func:`retention_vs_chance` on the means over seeds) with a bootstrap interval of the
+    count kept. ``reading``: *above chance* when every count in the interval beats a random re-ranking at the
+    5 % level, *not above chance* when none does, *within noise* when the interval holds both."""
+    columns = ["dataset", "reference", "fraction", "backbones", "k", "kept", "kept_low", "kept_high",
+               "chance_kept", "reading"]
+    rows = []
+    for dataset, cells in _resample(seeds, n_resamples, seed).items():
+        ref = cells.fractions[0] if reference is None else reference
+        for i, j, shared in _pairs(cells, ref):
+            n = int(shared.sum())
+            if n <= k:
+                continue
+            kept = int(_kept_rows(cells.point[i][None, shared], cells.point[j][None, shared], k)[0])
+            low, high = (_interval(_kept_rows(cells.draws[i][:, shared], cells.draws[j][:, shared], k)
+                                   .astype(float), level) if cells.min_seeds >= 2 else (np.nan, np.nan))
+            reading = NO_INTERVAL if np.isnan(low) else (
+                "above chance" if _beats_chance(low, n, k) else
+                "not above chance" if not _beats_chance(high, n, k) else "within noise")
+            rows.append({"dataset": dataset, "reference": ref, "fraction": cells.fractions[j], "backbones": n,
+                         "k": k, "kept": kept, "kept_low": low, "kept_high": high, "chance_kept": k * k / n,
+                         "reading": reading})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _verdict(share: float) -> str:
+    return ("supported" if share >= SUPPORTED_SHARE else "partly supported" if share >= PARTLY_SHARE
+            else "not supported")
+
+
+def keep_lead_interval(seeds: pd.DataFrame, k: int = 3, reference: float | None = None,
+                       n_resamples: int = N_RESAMPLES, seed: int = 0, level: float = LEVEL) -> dict:
+    """:func:`keep_lead`'s share of the top k kept, on the means over seeds, with a bootstrap interval (the share
+    recomputed over all pairs in each resample). ``reading`` is the verdict, and *within noise* of another
+    verdict when the interval reaches across one of chapter 6's thresholds."""
+    out = {"verdict": "no data", "share_kept": np.nan, "share_low": np.nan, "share_high": np.nan,
+           "reading": "no data"}
+    shares, points, min_seeds = [], [], []
+    for cells in _resample(seeds, n_resamples, seed).values():
+        ref = cells.fractions[0] if reference is None else reference
+        for i, j, shared in _pairs(cells, ref):
+            if shared.sum() <= k:
+                continue
+            points.append(_kept_rows(cells.point[i][None, shared], cells.point[j][None, shared], k)[0] / k)
+            shares.append(_kept_rows(cells.draws[i][:, shared], cells.draws[j][:, shared], k) / k)
+            min_seeds.append(cells.min_seeds)
+    if not points:
+        return out
+    share = float(np.mean(points))
+    out.update(verdict=_verdict(share), share_kept=share)
+    if min(min_seeds) < 2:
+        return {**out, "reading": f"{out['verdict']} ({NO_INTERVAL})"}
+    low, high = _interval(np.mean(shares, axis=0), level)
+    ends = {_verdict(low), _verdict(high)}
+    reading = (f"{out['verdict']} (the interval stays there)" if ends == {out["verdict"]} else
+               f"{out['verdict']}, within noise (the interval reaches from {_verdict(low)} to {_verdict(high)})")
+    return {**out, "share_low": low, "share_high": high, "reading": reading}

@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -90,11 +91,14 @@ def record(backbone, fraction, seed, top1, train, profile="workshop"):
             "pretrained": False, "image_size": "32x32", "test_top1": top1, "split_sizes": {"train": train}}
 
 
-def test_from_records_takes_the_best_seed_and_the_images_used():
+def test_from_records_takes_the_mean_over_seeds_its_interval_the_best_and_the_images_used():
     records = pd.DataFrame([record("a", 1.0, 0, 50.0, 1295), record("a", 1.0, 1, 60.0, 1295),
                             record("b", 1.0, 0, 55.0, 1295), record("a", 0.01, 0, 12.0, 10)])
     out = lowdata.from_records(records).set_index(["backbone", "fraction"])
-    assert out.loc[("a", 1.0), "top1"] == 60.0 and out.loc[("a", 1.0), "n_seeds"] == 2
+    a = out.loc[("a", 1.0)]
+    assert (a.top1, a.top1_best, a.n_seeds) == (55.0, 60.0, 2)
+    assert a.top1_ci95 == pytest.approx(12.706 * 5.0, rel=1e-3)     # t(0.975, 1) * sd 7.07 / sqrt 2
+    assert np.isnan(out.loc[("b", 1.0), "top1_ci95"])
     assert out.loc[("a", 0.01), "train_images"] == 10 and out.loc[("b", 1.0), "train_images"] == 1295
     assert set(out.source) == {"ours"}
 
@@ -132,3 +136,115 @@ def test_keep_lead_agrees_with_chapter_6_on_the_papers_tables():
     ours, theirs = lowdata.keep_lead(low), findings.check_top_models_keep_lead(low)
     assert ours["verdict"] == theirs.verdict
     assert f"on average {ours['mean_kept']:.2f} of the top 3" in theirs.evidence
+
+
+def test_mean_ci_table_shows_the_interval_or_says_there_is_one_seed():
+    records = pd.DataFrame([record("a", 1.0, 0, 50.0, 1295), record("a", 1.0, 1, 60.0, 1295),
+                            record("a", 0.1, 0, 20.0, 143)])
+    out = lowdata.mean_ci_table(lowdata.from_records(records))
+    assert list(out.columns) == [("digits", 1.0), ("digits", 0.1)]
+    assert out.loc["a"].tolist() == ["55.0 ± 63.5", "20.0 (1 seed)"]
+
+
+# ---------------------------------------------------------------- how the fractions map, on the real digits split
+
+def test_fraction_mapping_counts_images_per_class_on_digits():
+    from lib import profiles
+
+    counts = lowdata.images_per_class("digits", [1.0, 0.1, 0.01])
+    assert counts.train_images.tolist() == [1295, 143, 10]          # the records' split sizes at these shares
+    mapping = lowdata.fraction_mapping(counts, profiles.get("workshop").low_data, [1.0, 0.1, 0.01])
+    rows = mapping.set_index("fraction")
+    assert rows.loc[0.1, ["per_class_min", "per_class_max"]].tolist() == [14, 15]
+    assert rows.loc[0.01, "per_class_max"] == 1 and not rows.loc[0.01, "enough_per_class"]
+    assert rows.ours.tolist() == [True, True, False] and rows.paper.all()
+    # issue 17: the workshop's smallest share keeps at least MIN_IMAGES_PER_CLASS per class
+    assert rows[rows.ours].per_class_min.min() >= lowdata.MIN_IMAGES_PER_CLASS
+    text = lowdata.describe_mapping(mapping, {"digits": "Digits"})
+    assert text.startswith("- Digits: our 100% is the paper's 100%")
+    assert "our 10% is the paper's 10% (the same share: 14-15 images per class)" in text
+    assert "the paper's 1% has no counterpart in our grid (it would be 1 image per class, below the 5" in text
+
+
+# ---------------------------------------------------------------- bootstrap intervals over seeds
+
+def seeds(cells: dict[tuple[str, float], list[float]], dataset="d"):
+    """A seed table from {(backbone, fraction): [top1 of seed 0, seed 1, ...]}."""
+    return pd.DataFrame([(b, dataset, f, s, v) for (b, f), vals in cells.items() for s, v in enumerate(vals)],
+                        columns=["backbone", "dataset", "fraction", "seed", "top1"])
+
+
+SEPARATED = seeds({(f"b{i}", f): [100 - 10 * i - f + s for s in (0, 0.5, 1)]
+                   for i in range(5) for f in (1.0, 0.1)})
+
+
+def test_identical_rankings_give_an_interval_at_one():
+    row = lowdata.rank_correlation_intervals(SEPARATED).iloc[0]
+    assert (row.fraction_a, row.fraction_b, row.backbones, row.min_seeds) == (1.0, 0.1, 5, 3)
+    assert row.spearman == row.spearman_low == row.spearman_high == pytest.approx(1.0)
+    assert row.reading == "ranking kept (interval above 0)"
+
+
+def test_the_bootstrap_distribution_matches_the_known_one():
+    # c's two seeds at 10 % (1 and 4) resample to a mean of 1, 2.5 or 4 with chances 1/4, 1/2, 1/4, which put it
+    # third, second or first: rho 1, 0.5 or -0.5. a and b never move.
+    table = seeds({("a", 1.0): [3, 3], ("b", 1.0): [2, 2], ("c", 1.0): [1, 1],
+                   ("a", 0.1): [3, 3], ("b", 0.1): [2, 2], ("c", 0.1): [1, 4]})
+    rhos = lowdata.spearman_samples(table, 1.0, 0.1, n_resamples=4000, seed=1)
+    assert set(np.round(rhos, 6)) == {1.0, 0.5, -0.5}
+    assert np.mean(rhos == 1.0) == pytest.approx(0.25, abs=0.03)
+    assert np.mean(rhos == 0.5) == pytest.approx(0.5, abs=0.03)
+    row = lowdata.rank_correlation_intervals(table).iloc[0]
+    assert (row.spearman, row.spearman_low, row.spearman_high) == (pytest.approx(0.5), -0.5, 1.0)
+    assert row.reading == "within noise of no relation"
+
+
+def test_the_bootstrap_is_seeded_and_resamples_each_cell_on_its_own():
+    noisy = seeds({(f"b{i}", f): [50 + 3 * i * (f == 1.0) + s for s in (-4, 0, 4)]
+                   for i in range(5) for f in (1.0, 0.1)})
+    first = lowdata.spearman_samples(noisy, 1.0, 0.1, seed=7)
+    assert np.array_equal(first, lowdata.spearman_samples(noisy, 1.0, 0.1, seed=7), equal_nan=True)
+    assert not np.array_equal(first, lowdata.spearman_samples(noisy, 1.0, 0.1, seed=8), equal_nan=True)
+    # every backbone has the same three seeds at 10 %: a draw shared by all cells would tie them all (rho NaN);
+    # drawn cell by cell, they get ranked at random around rho 0
+    assert np.isnan(first).mean() < 0.05
+    assert np.nanstd(first) > 0.2 and -0.2 < np.nanmean(first) < 0.2
+
+
+def test_one_seed_gives_no_interval_and_does_not_crash():
+    one = SEPARATED[SEPARATED.seed == 0]
+    row = lowdata.rank_correlation_intervals(one).iloc[0]
+    assert row.spearman == pytest.approx(1.0) and np.isnan(row.spearman_low) and np.isnan(row.spearman_high)
+    assert row.reading == lowdata.NO_INTERVAL
+    assert lowdata.retention_intervals(one, k=3).reading.tolist() == [lowdata.NO_INTERVAL]
+    lead = lowdata.keep_lead_interval(one, k=3)
+    assert lead["verdict"] == "supported" and lowdata.NO_INTERVAL in lead["reading"]
+    assert lowdata.rank_correlation_intervals(one.iloc[0:0]).empty
+    assert lowdata.keep_lead_interval(one.iloc[0:0])["verdict"] == "no data"
+
+
+def test_retention_and_verdict_say_within_noise_when_the_interval_spans_the_alternative():
+    # eight backbones, so keeping all of the top 3 beats chance (1 in 56) and keeping 2 does not (16 in 56)
+    base = {(f"b{i}", f): [90 - 5 * i - 20 * (f < 1)] * 2 for i in range(8) for f in (1.0, 0.1)}
+    clean = seeds(base)
+    row = lowdata.retention_intervals(clean, k=3).iloc[0]
+    assert (row.kept, row.kept_low, row.kept_high, row.reading) == (3, 3, 3, "above chance")
+    assert lowdata.keep_lead_interval(clean)["reading"] == "supported (the interval stays there)"
+    # at 10 %, b1 (seeds 52, 80) and b2 (56, 70) both fall below b3 (59) and b4 (57) in 1 resample of 16
+    shaky = seeds({**base, ("b1", 0.1): [52, 80], ("b2", 0.1): [56, 70], ("b3", 0.1): [59, 59],
+                   ("b4", 0.1): [57, 57]})
+    row = lowdata.retention_intervals(shaky, k=3).iloc[0]
+    assert (row.kept, row.kept_low, row.kept_high, row.reading) == (3, 1, 3, "within noise")
+    lead = lowdata.keep_lead_interval(shaky)
+    assert (lead["share_kept"], lead["share_low"], lead["share_high"]) == (1.0, pytest.approx(1 / 3), 1.0)
+    assert lead["reading"] == ("supported, within noise (the interval reaches from partly supported to "
+                               "supported)")
+
+
+def test_the_seed_table_is_checked():
+    with pytest.raises(ValueError, match="lacks column"):
+        lowdata.rank_correlation_intervals(SEPARATED.drop(columns="seed"))
+    with pytest.raises(ValueError, match="one record per run"):
+        lowdata.rank_correlation_intervals(pd.concat([SEPARATED, SEPARATED]))
+    records = pd.DataFrame([record("a", 1.0, 0, 50.0, 1295), record("a", 1.0, 1, 60.0, 1295)])
+    assert lowdata.seed_table(records).top1.tolist() == [50.0, 60.0]

@@ -256,7 +256,12 @@ def fraction_mapping(counts: pd.DataFrame, ours, theirs) -> pd.DataFrame:
     return out.sort_values(["dataset", "fraction"], ascending=[True, False]).reset_index(drop=True)
 
 
-def _per_class_text(row) -> str:
+def _share(fraction: float) -> str:
+    return f"{100 * fraction:g} %"
+
+
+def per_class_text(row) -> str:
+    """A row's images per class as prose: "14-15 images per class", "1 image per class"."""
     lo, hi = row.per_class_min, row.per_class_max
     span = f"{lo}" if lo == hi else f"{lo}-{hi}"
     return f"{span} image{'' if hi == 1 else 's'} per class"
@@ -270,7 +275,7 @@ def describe_mapping(mapping: pd.DataFrame, dataset_names: dict | None = None) -
         name = (dataset_names or {}).get(dataset, dataset)
         parts = []
         for row in part.itertuples():
-            share, per_class = f"{row.fraction:.0%}", _per_class_text(row)
+            share, per_class = _share(row.fraction), per_class_text(row)
             low = "" if row.enough_per_class else f", below the {MIN_IMAGES_PER_CLASS} per class a fraction must keep"
             if row.ours and row.paper:
                 parts.append(f"our {share} is the paper's {share} (the same share: {per_class}{low})")
@@ -513,3 +518,18 @@ def keep_lead_interval(seeds: pd.DataFrame, k: int = 3, reference: float | None 
     reading = (f"{out['verdict']} (the interval stays there)" if ends == {out["verdict"]} else
                f"{out['verdict']}, within noise (the interval reaches from {_verdict(low)} to {_verdict(high)})")
     return {**out, "share_low": low, "share_high": high, "reading": reading}
+
+
+def describe_rank_intervals(intervals: pd.DataFrame) -> str:
+    """:func:`rank_correlation_intervals` as a sentence for the prose: rho and its interval per pair of fractions."""
+    if intervals.empty:
+        return "no pair of fractions shares three backbones, so there is no ranking to compare"
+    parts = []
+    for row in intervals.itertuples():
+        pair = f"{_share(row.fraction_a)} vs {_share(row.fraction_b)}"
+        if np.isnan(row.spearman_low):
+            parts.append(f"{pair}: ρ {row.spearman:.2f}, {row.reading}")
+        else:
+            parts.append(f"{pair}: ρ {row.spearman:.2f}, 95 % interval {row.spearman_low:.2f} to "
+                         f"{row.spearman_high:.2f}, {row.reading}")
+    return "; ".join(parts)

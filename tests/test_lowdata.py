@@ -161,9 +161,9 @@ def test_fraction_mapping_counts_images_per_class_on_digits():
     # issue 17: the workshop's smallest share keeps at least MIN_IMAGES_PER_CLASS per class
     assert rows[rows.ours].per_class_min.min() >= lowdata.MIN_IMAGES_PER_CLASS
     text = lowdata.describe_mapping(mapping, {"digits": "Digits"})
-    assert text.startswith("- Digits: our 100% is the paper's 100%")
-    assert "our 10% is the paper's 10% (the same share: 14-15 images per class)" in text
-    assert "the paper's 1% has no counterpart in our grid (it would be 1 image per class, below the 5" in text
+    assert text.startswith("- Digits: our 100 % is the paper's 100 %")
+    assert "our 10 % is the paper's 10 % (the same share: 14-15 images per class)" in text
+    assert "the paper's 1 % has no counterpart in our grid (it would be 1 image per class, below the 5" in text
 
 
 # ---------------------------------------------------------------- bootstrap intervals over seeds
@@ -248,3 +248,11 @@ def test_the_seed_table_is_checked():
         lowdata.rank_correlation_intervals(pd.concat([SEPARATED, SEPARATED]))
     records = pd.DataFrame([record("a", 1.0, 0, 50.0, 1295), record("a", 1.0, 1, 60.0, 1295)])
     assert lowdata.seed_table(records).top1.tolist() == [50.0, 60.0]
+
+
+def test_describe_rank_intervals_reads_the_table():
+    assert lowdata.describe_rank_intervals(lowdata.rank_correlation_intervals(SEPARATED)) == (
+        "100 % vs 10 %: ρ 1.00, 95 % interval 1.00 to 1.00, ranking kept (interval above 0)")
+    one = lowdata.rank_correlation_intervals(SEPARATED[SEPARATED.seed == 0])
+    assert lowdata.describe_rank_intervals(one) == f"100 % vs 10 %: ρ 1.00, {lowdata.NO_INTERVAL}"
+    assert "no pair" in lowdata.describe_rank_intervals(one.iloc[0:0])

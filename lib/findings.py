@@ -853,9 +853,20 @@ def regime(ours: pd.DataFrame) -> str:
 
 
 def claims_statement(claims: pd.DataFrame) -> str:
-    """The claims grouped by verdict, one Markdown bullet per verdict (for a glued statement)."""
-    lines = []
+    """The claims grouped by verdict in one Markdown line, for a glued sentence:
+    ``*supported*: "A", "B". *not supported*: none. ...``."""
+    parts = []
     for verdict in OUR_VERDICTS:
         named = claims.loc[claims.verdict == verdict, "claim"].tolist()
-        lines.append(f"- *{verdict}*: " + ("; ".join(f'"{c}"' for c in named) if named else "none"))
-    return "\n".join(lines)
+        parts.append(f"*{verdict}*: " + (", ".join(f'"{c}"' for c in named) if named else "none") + ".")
+    return " ".join(parts)
+
+
+def our_block(ours: pd.DataFrame, profile: str) -> pd.DataFrame:
+    """The rows of :func:`our_results` that :func:`our_claims` checks for ``profile``: its records with the most
+    common weights and image size (one block). Empty when the profile has no records."""
+    mine = ours[ours["profile"] == profile] if len(ours) else ours
+    if mine.empty:
+        return mine
+    pretrained, size = mine.groupby(["pretrained", "image_size"]).size().idxmax()
+    return mine[(mine["pretrained"] == pretrained) & (mine["image_size"] == size)]

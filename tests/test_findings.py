@@ -303,4 +303,6 @@ def test_our_claims_take_one_block_and_state_their_regime():
     assert findings.regime(one) == "workshop profile: random initialisation (from scratch), digits at 32x32 " \
                                    "px, on cpu"
     statement = findings.claims_statement(findings.our_claims(one))
-    assert statement.count("\n- ") == len(findings.OUR_VERDICTS) - 1
+    assert all(f"*{v}*: " in statement for v in findings.OUR_VERDICTS) and "\n" not in statement
+    assert findings.our_block(both, "ci").profile.unique().tolist() == ["ci"]
+    assert findings.our_block(both, "paper").empty

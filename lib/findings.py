@@ -631,20 +631,26 @@ def inconsistencies(include_table1: bool = False) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------ this book's records
 
 def our_results(folder: Path | str | None = None) -> pd.DataFrame:
-    """This book's run records as a long table (best of the seeds, the paper's rule), ``source = "ours"``.
+    """This book's run records as a long table, ``source = "ours"``: ``top1`` is the best of the seeds (the
+    paper's rule), ``top1_mean`` ± ``top1_ci95`` the mean over seeds and its 95 % interval (NaN: one seed).
 
     A missing or empty folder gives an empty table with the same columns.
     """
     from lib import results
 
-    columns = ["source", "profile", "pretrained", "image_size", "backbone", "dataset", "fraction", "top1", "n_seeds"]
+    columns = ["source", "profile", "pretrained", "image_size", "backbone", "dataset", "fraction", "top1",
+               "top1_mean", "top1_ci95", "n_seeds", "device"]
     folder = Path(folder) if folder is not None else results.RUNS_DIR
     if not folder.is_dir():
         return pd.DataFrame(columns=columns)
-    summary = results.summarise(results.load_records(folder))
+    records = results.load_records(folder)
+    summary = results.summarise(records)
     if summary.empty:
         return pd.DataFrame(columns=columns)
-    summary = summary.rename(columns={"test_top1_best": "top1"})
+    devices = records.groupby(results.CELL)["device"].agg(lambda d: ", ".join(sorted(set(map(str, d)))))
+    summary = summary.merge(devices.reset_index(), on=results.CELL, how="left")
+    summary = summary.rename(columns={"test_top1_best": "top1", "test_top1_mean": "top1_mean",
+                                      "test_top1_ci95": "top1_ci95"})
     summary.insert(0, "source", "ours")
     return summary[columns]
 
@@ -660,3 +666,207 @@ def table1_from_records(ours: pd.DataFrame, rule: str = "mean_rank", k: int = 3)
         top = recompute_table1(part[["backbone", "dataset", "top1"]], rule, k)
         blocks.append(top.assign(source="ours", profile=profile, pretrained=pretrained, image_size=size))
     return pd.concat(blocks, ignore_index=True)[columns] if blocks else pd.DataFrame(columns=columns)
+
+
+# ------------------------------------------------------------------- this book's runs, with the seeds' noise
+#
+# On our runs every cell has a mean over seeds and a 95 % interval (lib.results.ci95). A claim that one backbone
+# beats another is supported only when its interval lies above the other's; where the intervals overlap the
+# answer is "within noise". A Section 7 check is run twice, on the two ends of the intervals: once with the
+# backbones the claim favours at their lower ends and the rest at their upper ends (the claim's worst case), once
+# the other way round (its best case). Supported: it holds even in the worst case; not supported: it fails even
+# in the best case; within noise otherwise. With one seed there is no interval and nothing is decided.
+
+OUR_VERDICTS = ("supported", "not supported", "within noise", "not checkable here")
+ONE_SEED = "one seed: no interval"
+
+
+def _pretrained_below_median() -> list[str]:
+    acc = paper.table2().set_index("backbone")["imagenet_top1"]
+    return acc[acc < acc.median()].index.tolist()
+
+
+@dataclass(frozen=True)
+class OurClaim:
+    """One claim of the paper as checked on this book's runs: which Section 7 check, the backbones it favours
+    (pushed to the lower end of their intervals in the claim's worst case), and at which training fraction."""
+
+    key: str
+    claim: str
+    check: object                  # callable(table) -> Check, one of the Section 7 checks above
+    favoured: object               # callable(backbones) -> the backbones the claim says do better
+    at: str = "largest"            # "largest" or "smallest" training fraction of our runs
+    needs_pretrained: bool = False  # a claim about ImageNet pre-training
+
+
+OUR_CLAIMS = (
+    OurClaim("imagenet", "Higher ImageNet accuracy does not mean higher fine-tuning accuracy",
+             lambda t: check_imagenet_not_predictive(t, paper.table2()),
+             lambda bs: [b for b in bs if b in _pretrained_below_median()], needs_pretrained=True),
+    OurClaim("cnn_vs_transformer", "CNNs beat transformers (all the data)", check_cnns_beat_transformers,
+             lambda bs: [b for b in bs if b not in TRANSFORMERS]),
+    OurClaim("cnn_vs_transformer_low", "CNNs beat transformers with little data", check_cnns_beat_transformers,
+             lambda bs: [b for b in bs if b not in TRANSFORMERS], at="smallest"),
+    OurClaim("convnext_natural", "ConvNeXt is best on natural images", check_convnext_natural,
+             lambda bs: ["convnext_tiny"]),
+    OurClaim("regnet_efficientnet", "RegNet and EfficientNet are good across domains",
+             check_regnet_efficientnet_versatile, lambda bs: ["regnet_y_3_2gf", "efficientnet_v2_s"]),
+    OurClaim("shufflenet_mobilenet", "ShuffleNet beats MobileNet (outside medical images)",
+             check_shufflenet_over_mobilenet, lambda bs: ["shufflenet_v2_x2_0"]),
+    OurClaim("wavemix", "WaveMix's strengths (galaxies, histopathology, CIFAR, EuroSAT)", check_wavemix,
+             lambda bs: ["wavemix_192_16"]),
+    OurClaim("resnet", "ResNet's dominance is over", check_resnet_dominance_over,
+             lambda bs: [b for b in bs if b != "resnet50"]),
+    OurClaim("medical_poor", "ConvNeXt and Swins do poorly on medical images", check_convnext_swin_medical,
+             lambda bs: [b for b in bs if b not in ("convnext_tiny", *TRANSFORMERS)]),
+)
+
+
+def interval_order(a_mean: float, a_ci: float, b_mean: float, b_ci: float) -> int | None:
+    """1 when A's 95 % interval lies wholly above B's, -1 when below, 0 when they overlap (within noise), None
+    when either has no interval (one seed)."""
+    if pd.isna(a_ci) or pd.isna(b_ci):
+        return None
+    if a_mean - a_ci > b_mean + b_ci:
+        return 1
+    if b_mean - b_ci > a_mean + a_ci:
+        return -1
+    return 0
+
+
+def _at_end(cells: pd.DataFrame, favoured, worst: bool) -> pd.DataFrame:
+    """``cells`` (backbone, dataset, top1_mean, top1_ci95) as a ``top1`` table at one end of every interval."""
+    sign = cells["backbone"].isin(favoured).map({True: -1.0, False: 1.0}) * (1 if worst else -1)
+    return cells.assign(top1=cells["top1_mean"] + sign * cells["top1_ci95"])[["backbone", "dataset", "top1"]]
+
+
+def _decided(worst: str, best: str) -> str:
+    """Supported if the claim holds in its worst case; not supported if it is not (fully) supported even in its
+    best case; within noise otherwise."""
+    if worst == "supported":
+        return "supported"
+    return "not supported" if best in ("not supported", "partly supported") else "within noise"
+
+
+def _claim_verdict(claim: OurClaim, cells: pd.DataFrame) -> tuple[str, str]:
+    means = cells.assign(top1=cells["top1_mean"])[["backbone", "dataset", "top1"]]
+    on_means = claim.check(means)
+    if on_means.verdict == "no data":
+        return "not checkable here", on_means.evidence
+    if cells["top1_ci95"].isna().any():
+        return "not checkable here", f"{ONE_SEED} (on the means alone: {on_means.verdict}; {on_means.evidence})"
+    favoured = claim.favoured(cells["backbone"].unique())
+    worst = claim.check(_at_end(cells, favoured, worst=True))
+    best = claim.check(_at_end(cells, favoured, worst=False))
+    verdict = _decided(worst.verdict, best.verdict)
+    return verdict, (f"with every interval against the claim: {worst.verdict} ({worst.evidence}); with every "
+                     f"interval for it: {best.verdict}")
+
+
+def _sure_place(part: pd.DataFrame, backbone: str, k: int) -> str:
+    """'in' when ``backbone`` is in the top k whatever the seeds' noise, 'out' when it is outside it, else 'noise'."""
+    me = part.loc[backbone]
+    others = part.drop(backbone)
+    could_beat = (others.top1_mean + others.top1_ci95 >= me.top1_mean - me.top1_ci95).sum()
+    surely_beat = (others.top1_mean - others.top1_ci95 > me.top1_mean + me.top1_ci95).sum()
+    return "in" if could_beat < k else "out" if surely_beat >= k else "noise"
+
+
+def keep_lead_with_noise(cells: pd.DataFrame, k: int = 3) -> tuple[str, str, pd.DataFrame]:
+    """"Most of the top k keep their lead" between each dataset's largest and every smaller fraction, with seed
+    noise: the top k at the largest fraction (by mean) must be separated from the rest there; a backbone is kept
+    when it is surely in the smaller fraction's top k, lost when surely outside it. "Most" is two thirds."""
+    most = int(np.ceil(2 * k / 3))
+    rows = []
+    for dataset, part in cells.groupby("dataset"):
+        fractions = sorted(part.fraction.unique(), reverse=True)
+        ref = part[part.fraction == fractions[0]].set_index("backbone")
+        top = ref.sort_values(["top1_mean"], ascending=False).index[:k].tolist()
+        for fraction in fractions[1:]:
+            small = part[part.fraction == fraction].set_index("backbone")
+            if len(ref) <= k or not set(top) <= set(small.index):
+                continue
+            sure_ref = [b for b in top if _sure_place(ref, b, k) == "in"]
+            places = {b: _sure_place(small, b, k) for b in top}
+            kept = [b for b in sure_ref if places[b] == "in"]
+            lost = [b for b in top if places[b] == "out"]
+            verdict = ("within noise" if len(sure_ref) < most else "supported" if len(kept) >= most
+                       else "not supported" if len(lost) > k - most else "within noise")
+            rows.append({"dataset": dataset, "reference": fractions[0], "fraction": fraction,
+                         "top_k": ", ".join(top), "separated_at_reference": len(sure_ref),
+                         "surely_kept": len(kept), "surely_lost": len(lost), "verdict": verdict})
+    details = pd.DataFrame(rows)
+    if details.empty:
+        return "not checkable here", "no dataset with two training fractions and more than k backbones", details
+    if cells["top1_ci95"].isna().any():
+        return "not checkable here", ONE_SEED, details
+    found = set(details.verdict)
+    verdict = ("not supported" if "not supported" in found else "supported" if found == {"supported"}
+               else "within noise")
+    reason = "; ".join(
+        f"{r.dataset} {r.reference:.0%} -> {r.fraction:.0%}: top {k} {r.top_k}, {r.separated_at_reference} "
+        f"separated from the rest at {r.reference:.0%}, {r.surely_kept} surely kept, {r.surely_lost} surely "
+        f"lost" for r in details.itertuples())
+    return verdict, reason, details
+
+
+def our_claims(ours: pd.DataFrame, k: int = 3) -> pd.DataFrame:
+    """The paper's claims checked on one block of our runs (one profile, weights and image size; the columns of
+    :func:`our_results`), seed noise included: one row per claim with ``verdict`` in :data:`OUR_VERDICTS`."""
+    columns = ["key", "claim", "fraction", "verdict", "reason"]
+    blocks = ours[["profile", "pretrained", "image_size"]].drop_duplicates() if len(ours) else []
+    if len(blocks) > 1:
+        raise ConfigError(f"our_claims takes one block of runs, got {len(blocks)} (profiles, weights, image "
+                          f"sizes): select one, e.g. ours[ours.profile == 'workshop']")
+    if ours.empty:
+        reason = "no run records of ours"
+        rows = [(c.key, c.claim, np.nan, "not checkable here", reason) for c in OUR_CLAIMS]
+        rows.append(("low_data", "The top models keep their lead with less data", np.nan,
+                     "not checkable here", reason))
+        return pd.DataFrame(rows, columns=columns)
+    pretrained = bool(ours["pretrained"].iloc[0])
+    fractions = sorted(ours["fraction"].astype(float).unique())
+    rows = []
+    for c in OUR_CLAIMS:
+        fraction = fractions[-1] if c.at == "largest" else fractions[0]
+        if c.at == "smallest" and len(fractions) < 2:
+            rows.append((c.key, c.claim, np.nan, "not checkable here", "our runs have one training fraction"))
+            continue
+        if c.needs_pretrained and not pretrained:
+            rows.append((c.key, c.claim, fraction, "not checkable here",
+                         "random initialisation: there is no ImageNet pre-training to carry over"))
+            continue
+        cells = ours[np.isclose(ours["fraction"].astype(float), fraction)]
+        rows.append((c.key, c.claim, fraction, *_claim_verdict(c, cells)))
+    verdict, reason, _ = keep_lead_with_noise(ours, k)
+    rows.append(("low_data", "The top models keep their lead with less data", fractions[0], verdict, reason))
+    return pd.DataFrame(rows, columns=columns)
+
+
+def regime(ours: pd.DataFrame) -> str:
+    """One line naming the regime of a block of our runs: profile, weights, datasets, image size, device."""
+    if ours.empty:
+        return "no runs of ours"
+    weights = "ImageNet weights" if bool(ours["pretrained"].iloc[0]) else "random initialisation (from scratch)"
+    return (f"{ours['profile'].iloc[0]} profile: {weights}, {', '.join(sorted(ours['dataset'].unique()))} at "
+            f"{ours['image_size'].iloc[0]} px, on {', '.join(sorted(set(ours['device'].astype(str))))}")
+
+
+def claims_statement(claims: pd.DataFrame) -> str:
+    """The claims grouped by verdict in one Markdown line, for a glued sentence:
+    ``*supported*: "A", "B". *not supported*: none. ...``."""
+    parts = []
+    for verdict in OUR_VERDICTS:
+        named = claims.loc[claims.verdict == verdict, "claim"].tolist()
+        parts.append(f"*{verdict}*: " + (", ".join(f'"{c}"' for c in named) if named else "none") + ".")
+    return " ".join(parts)
+
+
+def our_block(ours: pd.DataFrame, profile: str) -> pd.DataFrame:
+    """The rows of :func:`our_results` that :func:`our_claims` checks for ``profile``: its records with the most
+    common weights and image size (one block). Empty when the profile has no records."""
+    mine = ours[ours["profile"] == profile] if len(ours) else ours
+    if mine.empty:
+        return mine
+    pretrained, size = mine.groupby(["pretrained", "image_size"]).size().idxmax()
+    return mine[(mine["pretrained"] == pretrained) & (mine["image_size"] == size)]

@@ -230,3 +230,50 @@ def compare_with_paper(summary: pd.DataFrame, paper: pd.DataFrame, metric: str =
     out = out.merge(ref, on=["backbone", "dataset", "fraction"], how="left")
     out["delta"] = out["ours_top1"] - out["paper_top1"]
     return out
+
+
+def mean_ci_text(mean: float, ci95: float, digits: int = 2) -> str:
+    """``mean ± half-width`` for a table or prose; with one seed (NaN half-width) it says so instead."""
+    if pd.isna(mean):
+        return "no runs"
+    if pd.isna(ci95):
+        return f"{mean:.{digits}f} (one seed: no interval)"
+    return f"{mean:.{digits}f} ± {ci95:.{digits}f}"
+
+
+def beside_paper(side_by_side: pd.DataFrame) -> pd.DataFrame:
+    """:func:`compare_with_paper`'s table as a reader sees it, every column labelled ours or paper: our mean ±
+    95 % interval over seeds, our best of N (the paper's rule) and the paper's best of three."""
+    table = side_by_side.assign(
+        ours_mean=[mean_ci_text(m, c) for m, c in zip(side_by_side["test_top1_mean"], side_by_side["test_top1_ci95"])])
+    columns = {"backbone": "backbone", "dataset": "dataset", "fraction": "fraction", "n_seeds": "seeds (ours)",
+               "ours_mean": "ours: mean ± 95 % interval", "ours_top1": "ours: best of the seeds",
+               "paper_top1": "paper: best of 3", "paper_table": "paper table"}
+    return table[list(columns)].rename(columns=columns).round(2)
+
+
+def records_of(keys, folder: Path | str = RUNS_DIR) -> pd.DataFrame:
+    """The records of those run ``keys`` that exist in ``folder`` (each verified), one row each."""
+    found = (find_record(key, folder) for key in keys)
+    return to_frame([r for r in found if r is not None])
+
+
+def grid_cost(records: pd.DataFrame) -> dict:
+    """What a set of runs cost, from their records (ours): runs, hours of training and evaluation (the sum of
+    ``wall_time_s``) and the devices they ran on."""
+    return {"runs": len(records), "hours": float(records["wall_time_s"].sum()) / 3600 if len(records) else 0.0,
+            "devices": ", ".join(sorted(set(records["device"].astype(str)))) if len(records) else "none"}
+
+
+def stopping(records: pd.DataFrame) -> pd.DataFrame:
+    """Per fraction: how many runs ended by patience and how many by the epoch cap (``stopped_by``), with the
+    epochs (AdamW + SGD) they took. Records written before ``stopped_by`` existed count as 'not recorded'."""
+    columns = ["fraction", "stopped_by", "runs", "epochs_min", "epochs_median", "epochs_max"]
+    if records.empty:
+        return pd.DataFrame(columns=columns)
+    reason = records["stopped_by"] if "stopped_by" in records else pd.Series(None, index=records.index)
+    table = records.assign(stopped_by=reason.fillna("not recorded"),
+                           epochs=records["epochs_adamw"] + records["epochs_sgd"])
+    out = table.groupby(["fraction", "stopped_by"])["epochs"].agg(
+        runs="size", epochs_min="min", epochs_median="median", epochs_max="max")
+    return out.reset_index()[columns]

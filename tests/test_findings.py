@@ -1,5 +1,6 @@
 """lib.findings on small hand-made tables (answers worked out by hand), plus its run on the paper's numbers."""
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -212,7 +213,96 @@ def test_our_results_from_records(tmp_path):
     ours = findings.our_results(tmp_path)
     assert (ours.source == "ours").all()
     assert ours.set_index("backbone").loc["resnet50", "top1"] == 60.0  # best of the seeds
+    resnet = ours.set_index("backbone").loc["resnet50"]
+    assert resnet.top1_mean == 55.0 and resnet.top1_ci95 == pytest.approx(63.53, abs=0.01)  # t(0.975, 1) = 12.71
+    assert pd.isna(ours.set_index("backbone").loc["swin_t", "top1_ci95"])  # one seed: no interval
     top = findings.table1_from_records(ours)
     assert top.query("domain == 'overall'").backbone.tolist() == ["resnet50", "swin_t"]
     assert set(top.domain) == {findings.OUTSIDE_PAPER, "overall"} and (top.profile == "ci").all()
     json.dumps(top.astype(str).to_dict())  # plain values, fit for glue
+
+
+# ------------------------------------------------------------------ our records, with the seeds' noise
+
+def cells(values: dict[str, float], ci95: float = 1.0, fraction: float = 1.0) -> pd.DataFrame:
+    """One block of our runs (the columns of findings.our_results): every backbone on digits, mean ± ci95."""
+    return pd.DataFrame([{"profile": "workshop", "pretrained": False, "image_size": "32x32", "backbone": b,
+                          "dataset": "digits", "fraction": fraction, "top1": v, "top1_mean": v,
+                          "top1_ci95": ci95, "n_seeds": 3, "device": "cpu"} for b, v in values.items()])
+
+
+def verdict_of(ours: pd.DataFrame, key: str) -> str:
+    return findings.our_claims(ours).set_index("key").loc[key, "verdict"]
+
+
+def test_interval_order():
+    assert findings.interval_order(90, 1, 80, 1) == 1 and findings.interval_order(80, 1, 90, 1) == -1
+    assert findings.interval_order(81, 1, 80, 1) == 0  # 80-82 and 79-81 overlap
+    assert findings.interval_order(81, float("nan"), 80, 1) is None
+
+
+@pytest.mark.parametrize("shufflenet,ci95,expected", [(95, 1.0, "supported"), (70, 1.0, "not supported"),
+                                                      (81, 2.0, "within noise")])
+def test_a_beats_b_is_supported_only_when_the_intervals_do_not_overlap(shufflenet, ci95, expected):
+    ours = cells({b: 50.0 for b in ALL} | {"shufflenet_v2_x2_0": shufflenet, "mobilenet_v3_large": 80},
+                 ci95=ci95)
+    assert verdict_of(ours, "shufflenet_mobilenet") == expected
+
+
+def test_within_noise_where_the_means_alone_would_support():
+    # ShuffleNet 81 ± 2 against MobileNet 80 ± 2: ahead on the means, so a check without the noise rule says
+    # "supported"; the intervals overlap, so ours must say "within noise".
+    ours = cells({b: 50.0 for b in ALL} | {"shufflenet_v2_x2_0": 81, "mobilenet_v3_large": 80}, ci95=2.0)
+    on_means = findings.check_shufflenet_over_mobilenet(ours.assign(top1=ours.top1_mean)[["backbone", "dataset",
+                                                                                        "top1"]])
+    assert on_means.verdict == "supported"
+    assert verdict_of(ours, "shufflenet_mobilenet") == "within noise"
+
+
+def test_cnns_beat_transformers_with_little_data_uses_the_smallest_fraction():
+    full = {b: 90.0 for b in ALL}
+    low = {b: 60.0 for b in ALL} | {"swin_t": 20.0, "swin_v2_t": 20.0}
+    ours = pd.concat([cells(full), cells(low, fraction=0.1)])
+    claims = findings.our_claims(ours).set_index("key")
+    assert claims.loc["cnn_vs_transformer_low", "verdict"] == "supported"
+    assert claims.loc["cnn_vs_transformer_low", "fraction"] == 0.1
+    assert claims.loc["cnn_vs_transformer", "verdict"] == "within noise"  # all tied at 100 %
+    assert verdict_of(cells(full), "cnn_vs_transformer_low") == "not checkable here"  # one fraction only
+
+
+def test_not_checkable_here_with_one_seed_random_init_or_no_records():
+    one_seed = cells({b: 50.0 for b in ALL} | {"shufflenet_v2_x2_0": 95}, ci95=float("nan"))
+    row = findings.our_claims(one_seed).set_index("key").loc["shufflenet_mobilenet"]
+    assert row.verdict == "not checkable here" and findings.ONE_SEED in row.reason
+    claims = findings.our_claims(cells({b: 50.0 for b in ALL})).set_index("key")
+    assert claims.loc["imagenet", "verdict"] == "not checkable here"  # random init: no pre-training
+    assert claims.loc["convnext_natural", "verdict"] == "not checkable here"  # digits is no natural dataset
+    empty = findings.our_claims(findings.our_results(Path("/nonexistent")))
+    assert set(empty.verdict) == {"not checkable here"} and len(empty) == len(findings.OUR_CLAIMS) + 1
+    assert set(findings.our_claims(one_seed).verdict) <= set(findings.OUR_VERDICTS)
+
+
+def test_the_top_models_keep_their_lead_with_noise():
+    full = {b: 90.0 - 5 * i for i, b in enumerate(ALL)}  # 5 points apart: separated by intervals of ± 1
+    kept = pd.concat([cells(full), cells({b: v - 30 for b, v in full.items()}, fraction=0.1)])
+    assert verdict_of(kept, "low_data") == "supported"
+    lost = pd.concat([cells(full), cells({b: 200 - v for b, v in full.items()}, fraction=0.1)])
+    assert verdict_of(lost, "low_data") == "not supported"
+    tied = {b: 90.0 + 0.1 * i for i, b in enumerate(ALL)}  # all within one another's intervals at 100 %
+    noisy = pd.concat([cells(tied), cells({b: v - 30 for b, v in full.items()}, fraction=0.1)])
+    assert verdict_of(noisy, "low_data") == "within noise"
+    _, _, details = findings.keep_lead_with_noise(noisy)
+    assert details.separated_at_reference.tolist() == [0]
+
+
+def test_our_claims_take_one_block_and_state_their_regime():
+    both = pd.concat([cells({b: 50.0 for b in ALL}), cells({b: 50.0 for b in ALL}).assign(profile="ci")])
+    with pytest.raises(ConfigError, match="one block of runs"):
+        findings.our_claims(both)
+    one = cells({b: 50.0 for b in ALL})
+    assert findings.regime(one) == "workshop profile: random initialisation (from scratch), digits at 32x32 " \
+                                   "px, on cpu"
+    statement = findings.claims_statement(findings.our_claims(one))
+    assert all(f"*{v}*: " in statement for v in findings.OUR_VERDICTS) and "\n" not in statement
+    assert findings.our_block(both, "ci").profile.unique().tolist() == ["ci"]
+    assert findings.our_block(both, "paper").empty

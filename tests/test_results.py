@@ -163,3 +163,42 @@ def test_the_95_percent_interval_is_students_t_over_the_seeds():
     assert abs(results.ci95([90.0, 92.0, 94.0]) - 4.302653 * 2 / 3 ** 0.5) < 1e-5
     assert results.ci95([91.0, 91.0]) == 0.0
     assert results.ci95([91.0]) != results.ci95([91.0])   # NaN: one seed gives no interval
+
+
+def test_mean_and_interval_as_text_say_when_there_is_one_seed():
+    assert results.mean_ci_text(92.0, 4.9686) == "92.00 ± 4.97"
+    assert results.mean_ci_text(92.0, float("nan")) == "92.00 (one seed: no interval)"
+
+
+def test_beside_paper_labels_ours_and_the_papers_columns(tmp_path):
+    import pandas as pd
+
+    for seed, top1 in enumerate([90.0, 92.0, 94.0]):
+        results.write_record(record(top1, seed=seed), tmp_path)
+    results.write_record(record(60.0, seed=0, backbone="swin_t"), tmp_path)
+    paper = pd.DataFrame({"source": "paper", "backbone": ["resnet50"], "dataset": ["digits"], "fraction": [1.0],
+                          "top1": [99.0], "table": ["4"]})
+    side = results.compare_with_paper(results.summarise(results.load_records(tmp_path)), paper)
+    table = results.beside_paper(side).set_index("backbone")
+    assert table.loc["resnet50", "ours: mean ± 95 % interval"] == "92.00 ± 4.97"
+    assert table.loc["resnet50", "ours: best of the seeds"] == 94.0
+    assert table.loc["resnet50", "paper: best of 3"] == 99.0
+    assert table.loc["swin_t", "ours: mean ± 95 % interval"] == "60.00 (one seed: no interval)"
+
+
+def test_grid_cost_and_how_runs_stopped(tmp_path):
+    runs = [(0, 1.0, "patience", 3, 2, 600.0), (1, 1.0, "max_epochs", 8, 2, 1200.0),
+            (0, 0.1, "patience", 4, 2, 300.0), (1, 0.1, None, 2, 2, 60.0)]
+    keys = []
+    for seed, fraction, stopped_by, adamw, sgd, seconds in runs:
+        rec = record(seed=seed, fraction=fraction)
+        rec.update(epochs_adamw=adamw, epochs_sgd=sgd, wall_time_s=seconds, device="cpu (2 threads)")
+        if stopped_by is not None:   # the last record predates stopped_by
+            rec["stopped_by"] = stopped_by
+        keys.append(results.write_record(rec, tmp_path).stem)
+    grid = results.records_of(keys + ["absent__key"], tmp_path)
+    assert results.grid_cost(grid) == {"runs": 4, "hours": 0.6, "devices": "cpu (2 threads)"}
+    stops = results.stopping(grid).set_index(["fraction", "stopped_by"])
+    assert stops.loc[(1.0, "max_epochs"), "runs"] == 1 and stops.loc[(1.0, "max_epochs"), "epochs_max"] == 10
+    assert stops.loc[(0.1, "not recorded"), "runs"] == 1 and stops["runs"].sum() == 4
+    assert results.grid_cost(results.records_of([], tmp_path))["runs"] == 0

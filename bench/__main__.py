@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=common.RESULTS_DIR, help="folder for the CSVs and PNGs")
     p.add_argument("--no-fail", action="store_true", help="exit 0 even when a target is missed")
     args = p.parse_args(argv)
+    common.measured_commit()   # before the first CSV is written
     try:
         sz = common.size(args.size)
         chosen = [b for b in args.only.split(",") if b]

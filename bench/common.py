@@ -7,6 +7,7 @@ torch version, load) on every row, so a figure made from it can say where it was
 """
 from __future__ import annotations
 
+import functools
 import os
 import platform
 from dataclasses import dataclass
@@ -67,6 +68,13 @@ def size(name: str) -> Size:
     return SIZES[name]
 
 
+@functools.lru_cache(maxsize=None)
+def measured_commit() -> str:
+    """The commit the benchmarks measure, read once, before anything is written: the CSVs they write are tracked
+    files, so a read after the first write would call the measured tree dirty."""
+    return git_commit()
+
+
 def machine() -> dict:
     """The machine a measurement was taken on, as columns for every CSV row."""
     import torchvision
@@ -74,7 +82,7 @@ def machine() -> dict:
     return {"machine": device_name("cpu"), "cpu_cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "cpu_capability": torch.backends.cpu.get_cpu_capability(), "torch": torch.__version__,
             "torchvision": torchvision.__version__, "python": platform.python_version(),
-            "load_1min": round(os.getloadavg()[0], 2), "git_commit": git_commit(), "measured_at": now()}
+            "load_1min": round(os.getloadavg()[0], 2), "git_commit": measured_commit(), "measured_at": now()}
 
 
 def interleaved(variants: dict[str, Callable[[], object]], repeats: int, warmup: bool = True

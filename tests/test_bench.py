@@ -136,3 +136,13 @@ def test_flop_counter_counts_a_convolution_backward_as_two_forwards(groups):
     with step:
         conv(x).sum().backward()
     assert step.get_total_flops() == 3 * forward.get_total_flops()   # forward + input grad + weight grad
+
+
+def test_the_measured_commit_is_read_before_the_first_csv_is_written(tmp_path, monkeypatch):
+    """Writing a tracked CSV makes the tree dirty; every CSV of one run must still name the commit it measured."""
+    common.measured_commit.cache_clear()
+    answers = iter(["abc123", "abc123-dirty"])
+    monkeypatch.setattr(common, "git_commit", lambda: next(answers))
+    assert common.machine()["git_commit"] == "abc123"
+    assert common.machine()["git_commit"] == "abc123"   # not re-read after a write
+    common.measured_commit.cache_clear()

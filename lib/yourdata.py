@@ -57,8 +57,24 @@ MIN_IMAGES_PER_CLASS = 3
 DEFAULT_OUT = REPO_ROOT / "checkpoints" / "yourdata"
 """Where a search keeps its manifest, run records and report unless told otherwise (git-ignored)."""
 
-DEMO_PER_CLASS = {"ci": 12, "workshop": 40, "paper": None}
-"""Images per digit in the demo folder (:func:`write_demo_folder`) under each profile (None: all 1,797)."""
+DEMO_PER_CLASS = {"ci": 12, "workshop": 100, "paper": None}
+"""Images per digit in the demo folder (:func:`write_demo_folder`) under each profile (None: all 1,797). The
+workshop's 100 give 720 training images: half of them for five probe epochs is about 60 steps of 32, which is
+when the from-scratch backbones of chapter 3 have left chance behind."""
+
+DEMO_RUNS = REPO_ROOT / "results" / "demo"
+"""Where the demo search's run records are committed, one folder per profile, so the book re-uses them."""
+
+BUDGET_MINUTES = 45.0
+"""Default time budget of a search (minutes): the workshop demo's probe of eleven backbones and its full runs
+fit in it on a 2-core CPU."""
+
+PROBE_FRACTION = 0.5
+"""Default share of the training images in a probe run."""
+
+PROBE_EPOCHS = 5
+"""Default epoch cap of a probe run: from scratch, a probe shorter than about 60 steps leaves most candidates at
+chance, and ranks noise (issue 17)."""
 
 SEARCH_SEEDS = {"ci": (0,), "workshop": (0, 1), "paper": (0, 1, 2)}
 """Seeds of the full protocol when none are given: two or more tell a real gap from seed noise (``ci`` keeps
@@ -200,6 +216,12 @@ def write_demo_folder(dest: str | Path, per_class: int | None = None) -> Path:
     return dest
 
 
+def demo_records_dir(profile: str) -> Path | None:
+    """Where the demo search's records are committed under ``profile`` (``results/demo/<profile>``), or None for
+    a profile whose records are not kept (``ci``: its smoke runs go to the output folder)."""
+    return DEMO_RUNS / profile if profiles.get(profile).keep_records else None
+
+
 # ---------------------------------------------------------------------------------------------------
 # 2. Plan: candidates, cost measured per backbone, estimate before anything runs
 # ---------------------------------------------------------------------------------------------------
@@ -311,10 +333,20 @@ class SearchPlan:
     loader_s: float            # measure_loader_start(): data loaders' start-up, paid once a run
     overhead_s: float          # checking the data and measuring the costs: counted against the budget
     out_dir: Path
+    records_dir: Path | None = None   # where the run records go; None: ``out_dir/runs``
 
     @property
     def runs_dir(self) -> Path:
-        return self.out_dir / "runs"
+        return self.records_dir or self.out_dir / "runs"
+
+    def record(self, backbone: str, stage: str, seed: int) -> dict | None:
+        """This run's record if it has finished already (it is re-used and costs nothing), else None."""
+        return results.find_record(results.run_key(self.config(backbone, stage, seed).as_dict()), self.runs_dir)
+
+    def finalists(self, probed: pd.DataFrame) -> list[str]:
+        """The ``top_k`` of the probe (``probed``: backbone, val_top1) by validation top-1; ties: fewer parameters."""
+        probed = probed.assign(params_m=probed.backbone.map(self.costs.set_index("backbone").params_m))
+        return list(probed.sort_values(["val_top1", "params_m"], ascending=[False, True]).backbone[:self.top_k])
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -348,11 +380,19 @@ class SearchPlan:
         return out
 
     def totals(self) -> dict[str, float]:
-        """Seconds: already spent, the probe of every candidate, the full stage in the worst case (the ``top_k``
-        most expensive candidates x seeds), and the budget."""
-        table = self.table()
-        worst = table.full_run_s.nlargest(self.top_k).sum() * len(self.seeds)
-        return {"spent_s": self.overhead_s, "cache_s": self.check.decode_s, "probe_s": float(table.probe_s.sum()),
+        """Seconds still to spend: already spent, the probe of every candidate, the full stage in the worst case
+        (the ``top_k`` most expensive candidates x seeds), and the budget. Finished runs cost nothing."""
+        table = self.table().set_index("backbone")
+        probes = {b: self.record(b, "probe", self.seeds[0]) for b in table.index}
+        candidates = table.index   # once every probe has finished, only its top k can go on
+        if all(probes.values()):
+            candidates = self.finalists(pd.DataFrame([{"backbone": b, "val_top1": r["val_top1"]}
+                                                      for b, r in probes.items()]))
+        full = [table.full_run_s[b] * sum(self.record(b, "full", seed) is None for seed in self.seeds)
+                for b in candidates]
+        probe = [s for b, s in table.probe_s.items() if probes[b] is None]
+        worst = pd.Series(full, dtype=float).nlargest(self.top_k).sum()
+        return {"spent_s": self.overhead_s, "cache_s": self.check.decode_s, "probe_s": float(sum(probe)),
                 "full_worst_s": float(worst), "budget_s": self.budget_s}
 
     def summary(self) -> pd.DataFrame:
@@ -380,23 +420,25 @@ class SearchPlan:
         return pd.DataFrame(rows, columns=["item", "plan"]).set_index("item")
 
 
-def plan_search(path: str | Path, domain: str = "overall", budget_minutes: float = 15.0,
+def plan_search(path: str | Path, domain: str = "overall", budget_minutes: float = BUDGET_MINUTES,
                 backbones: str | list[str] | None = None, top_k: int = 3, seeds: str | list[int] | None = None,
-                profile: str = "workshop", probe_fraction: float = 0.25, probe_epochs: int = 2,
+                profile: str = "workshop", probe_fraction: float = PROBE_FRACTION, probe_epochs: int = PROBE_EPOCHS,
                 full_epochs: int = 0, image_size: int = 0, batch_size: int = 0, out_dir: str | Path | None = None,
                 costs: pd.DataFrame | None = None, timing_steps: int = 2,
-                check: DatasetCheck | None = None) -> SearchPlan:
+                check: DatasetCheck | None = None, records_dir: str | Path | None = None) -> SearchPlan:
     """Validate everything, check the data, measure the candidates and estimate the cost; trains nothing.
 
     ``full_epochs`` / ``image_size`` / ``batch_size`` 0 mean the profile's (a profile without an epoch cap,
     ``paper``, gets :data:`UNCAPPED_EPOCHS`, since a budget needs a bound); ``costs`` skips the measurement
     (a table from an earlier :func:`measure_costs`), ``check`` the data check (one :func:`check_dataset` of
-    ``path`` already made). Raises a one-line BookError on the first bad input.
+    ``path`` already made); ``records_dir`` keeps the run records apart from the rest of ``out_dir`` (the demo's
+    committed ones, :func:`demo_records_dir`). Finished runs cost nothing in the estimate. Raises a one-line BookError on the first bad input.
     """
     start = time.perf_counter()
     prof = profiles.get(profile)
-    if out_dir:
-        check_out_dir(out_dir)
+    for folder in (out_dir, records_dir):
+        if folder:
+            check_out_dir(folder)
     domain = check_domain(domain)
     chosen = _backbones(backbones, profile)
     seed_list = _seeds(seeds, profile)
@@ -435,9 +477,9 @@ def plan_search(path: str | Path, domain: str = "overall", budget_minutes: float
                       top_k=int(top_k), seeds=seed_list, probe_fraction=probe_fraction, probe_epochs=probe_epochs,
                       full_epochs=full_epochs, image_size=size, batch_size=batch, device=device,
                       costs=costs.reset_index(drop=True), loader_s=loader_s, overhead_s=time.perf_counter() - start,
-                      out_dir=out)
+                      out_dir=out, records_dir=Path(records_dir) if records_dir else None)
     totals = plan.totals()
-    cheapest_full = plan.table().full_run_s.min()
+    cheapest_full = 0.0 if totals["full_worst_s"] == 0 else plan.table().full_run_s.min()
     needed = totals["spent_s"] + totals["cache_s"] + totals["probe_s"] + cheapest_full
     if needed > plan.budget_s:
         raise ConfigError(f"budget_minutes={budget_minutes:g} is too small: checking and measuring took "
@@ -576,11 +618,8 @@ def run_search(plan: SearchPlan, runner: Callable[[train.TrainConfig], dict] | N
 
     for backbone in plan.backbones:
         attempt("probe", backbone, plan.seeds[0])
-    probed = pd.DataFrame([{"backbone": r["backbone"], "val_top1": r["val_top1"]} for r in records
-                           if r["stage"] == "probe"], columns=["backbone", "val_top1"])
-    params = plan.costs.set_index("backbone").params_m
-    probed["params_m"] = probed.backbone.map(params)
-    top = list(probed.sort_values(["val_top1", "params_m"], ascending=[False, True]).backbone[:plan.top_k])
+    top = plan.finalists(pd.DataFrame([{"backbone": r["backbone"], "val_top1": r["val_top1"]} for r in records
+                                       if r["stage"] == "probe"], columns=["backbone", "val_top1"]))
     for seed in plan.seeds:
         for backbone in top:
             attempt("full", backbone, seed)
@@ -635,6 +674,64 @@ def gap_to_runner_up(table: pd.DataFrame) -> dict:
     noise = float(math.sqrt(first.val_top1_std ** 2 / first.n_seeds + second.val_top1_std ** 2 / second.n_seeds))
     within = gap <= NOISE_FACTOR * noise
     return {"gap": gap, "noise": noise, "verdict": "within the noise" if within else "larger than the noise"}
+
+
+def demo_reference(profile: str, image_size: int, dataset: str = "digits") -> pd.DataFrame:
+    """Chapter 3's grid records of ``dataset`` (the whole training split, every seed) under ``profile`` at
+    ``image_size``: the full protocol the demo's probe is checked against (empty when none are committed)."""
+    records = results.load_records()
+    if records.empty:
+        return records
+    return records[(records.dataset == dataset) & (records.profile == profile) & (records.fraction == 1.0)
+                   & (records.image_size == f"{image_size}x{image_size}")].reset_index(drop=True)
+
+
+def probe_vs_full(result: SearchResult, reference: pd.DataFrame | None, n_resamples: int = 2000,
+                  seed: int = 0) -> tuple[pd.DataFrame, dict]:
+    """Is the probe a fair filter? Each candidate's probe validation top-1 beside its full-protocol test top-1
+    (mean over the seeds of ``reference``, :func:`demo_reference`), with both ranks; and Spearman's rho between
+    the two, with a 95 % bootstrap interval over the reference's seeds (each backbone's seeds resampled with
+    replacement). All ours. The summary also says whether the full protocol's best made the probe's top k."""
+    from scipy import stats
+
+    probe = probe_table(result)[["backbone", "display", "probe_val_top1", "to_full_protocol"]]
+    if reference is None or reference.empty:   # your own data: no full protocol on every candidate to compare
+        reference = pd.DataFrame({"backbone": pd.Series(dtype=str), "test_top1": pd.Series(dtype=float)})
+    full = reference[reference.backbone.isin(probe.backbone)]
+    per = full.groupby("backbone").test_top1.agg(full_test_top1="mean", full_ci95=results.ci95,
+                                                  n_seeds="count").reset_index()
+    table = probe.merge(per, on="backbone")
+    summary = {"n": len(table), "spearman": float("nan"), "low": float("nan"), "high": float("nan"),
+               "best_kept": None, "seeds": int(table.n_seeds.min()) if len(table) else 0}
+    if len(table) < 3:
+        return table, summary
+    table["probe_rank"] = table.probe_val_top1.rank(ascending=False, method="min").astype(int)
+    table["full_rank"] = table.full_test_top1.rank(ascending=False, method="min").astype(int)
+    table = table.sort_values(["full_rank", "probe_rank"]).reset_index(drop=True)
+    summary["spearman"] = float(stats.spearmanr(table.probe_val_top1, table.full_test_top1).statistic)
+    rng = np.random.default_rng(seed)
+    draws = np.column_stack([   # n_resamples x candidates: the mean of each backbone's resampled seeds
+        rng.choice(full[full.backbone == b].test_top1.to_numpy(), (n_resamples, n)).mean(axis=1)
+        for b, n in zip(table.backbone, table.n_seeds)])
+    x = stats.rankdata(table.probe_val_top1.to_numpy())
+    y = stats.rankdata(draws, axis=1)   # Spearman's rho = Pearson's r of the ranks, row by row
+    x, y = x - x.mean(), y - y.mean(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):   # a draw with every rank tied has no rho
+        rhos = (y @ x) / np.sqrt((y ** 2).sum(axis=1) * (x ** 2).sum())
+    summary["low"], summary["high"] = (float(x) for x in np.nanpercentile(rhos, [2.5, 97.5]))
+    summary["best_kept"] = bool(table.loc[table.full_rank == 1, "to_full_protocol"].any())
+    return table, summary
+
+
+def describe_probe_check(summary: dict, top_k: int) -> str:
+    """:func:`probe_vs_full`'s summary in one sentence (Markdown), or why there is none."""
+    if summary["n"] < 3:
+        return ("not measured: fewer than three candidates have full-protocol records to compare with (chapter 3's "
+                "grid under this profile)")
+    kept = "made" if summary["best_kept"] else "did not make"
+    return (f"Spearman's rho = {summary['spearman']:.2f} (95 % bootstrap interval {summary['low']:.2f} to "
+            f"{summary['high']:.2f}, {summary['n']} backbones, at least {summary['seeds']} seeds each); the full "
+            f"protocol's best {kept} the probe's top {top_k}")
 
 
 def paper_recommendation(domain: str) -> pd.DataFrame:
@@ -742,15 +839,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("data", help="a folder of class sub-folders (<class>/<image>) or a CSV with columns path,label")
     p.add_argument("--domain", default="overall", help=f"your images' domain in the paper's Table 1: "
                                                        f"{', '.join(paper.TABLE1_DOMAINS)}")
-    p.add_argument("--budget-minutes", type=float, default=None, help="time budget for everything (default 15)")
+    p.add_argument("--budget-minutes", type=float, default=None, help=f"time budget for everything (default {BUDGET_MINUTES:g})")
     p.add_argument("--budget-gpu-hours", type=float, default=None, help="the same budget in GPU-hours")
     p.add_argument("--backbones", default=None, help="comma-separated candidates, or 'all' (default: the profile's)")
     p.add_argument("--top-k", type=int, default=3, help="how many of the probe's best get the full protocol")
     p.add_argument("--seeds", default=None, help="seeds of the full protocol, comma-separated (default: ci 0, "
                                                   "workshop 0,1, paper 0,1,2)")
     p.add_argument("--profile", default="workshop", help="ci, workshop (default) or paper")
-    p.add_argument("--probe-fraction", type=float, default=0.25, help="share of the training images in the probe")
-    p.add_argument("--probe-epochs", type=int, default=2, help="epoch cap of a probe run")
+    p.add_argument("--probe-fraction", type=float, default=PROBE_FRACTION,
+                   help=f"share of the training images in the probe (default {PROBE_FRACTION:g})")
+    p.add_argument("--probe-epochs", type=int, default=PROBE_EPOCHS,
+                   help=f"epoch cap of a probe run (default {PROBE_EPOCHS})")
     p.add_argument("--full-epochs", type=int, default=0, help="epoch cap of a full run (0: the profile's)")
     p.add_argument("--image-size", type=int, default=0, help="square side, a multiple of 32 (0: the profile's)")
     p.add_argument("--batch-size", type=int, default=0, help="0: the profile's")
@@ -761,7 +860,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if args.budget_minutes is not None and args.budget_gpu_hours is not None:
         raise ConfigError("give --budget-minutes or --budget-gpu-hours, not both")
     args.budget = (args.budget_gpu_hours * 60 if args.budget_gpu_hours is not None
-                   else args.budget_minutes if args.budget_minutes is not None else 15.0)
+                   else args.budget_minutes if args.budget_minutes is not None else BUDGET_MINUTES)
     return args
 
 

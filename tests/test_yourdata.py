@@ -307,6 +307,101 @@ def test_default_output_is_git_ignored_and_not_the_books_records(folder):
     assert plan.config("resnet50", "full", 0).dataset == "folder:pets"
 
 
+def test_probe_vs_full_compares_the_ranks_with_an_interval_over_seeds(ten_train, tmp_path):
+    accuracy = {"resnet50": 50, "convnext_tiny": 70, "swin_t": 60, "regnet_y_3_2gf": 40}
+    plan = make_plan(ten_train, 100.0, list(accuracy), tmp_path, top_k=2, seeds="0")
+    fake = FakeTrainer(1.0, accuracy)
+    result = yourdata.run_search(plan, runner=fake, clock=fake.clock, log=lambda _: None, preload=False)
+
+    def reference(per_seed: dict[str, list[float]]) -> pd.DataFrame:
+        return pd.DataFrame([{"backbone": b, "seed": s, "test_top1": v} for b, values in per_seed.items()
+                             for s, v in enumerate(values)])
+
+    apart = reference({"convnext_tiny": [95, 96, 97], "swin_t": [90, 91, 90], "resnet50": [80, 81, 80],
+                       "regnet_y_3_2gf": [70, 70, 71]})
+    table, summary = yourdata.probe_vs_full(result, apart)
+    assert table.backbone.tolist() == ["convnext_tiny", "swin_t", "resnet50", "regnet_y_3_2gf"]
+    assert table.full_rank.tolist() == [1, 2, 3, 4] and table.probe_rank.tolist() == [1, 2, 3, 4]
+    assert summary["spearman"] == pytest.approx(1.0) and summary["low"] == pytest.approx(1.0)
+    assert summary["best_kept"] and (summary["n"], summary["seeds"]) == (4, 3)
+    table, summary = yourdata.probe_vs_full(result, apart.assign(test_top1=200 - apart.test_top1))
+    assert summary["spearman"] == pytest.approx(-1.0) and not summary["best_kept"]
+    overlapping = reference({"convnext_tiny": [95, 60, 97], "swin_t": [90, 98, 50], "resnet50": [80, 81, 99],
+                             "regnet_y_3_2gf": [70, 70, 71]})
+    _, summary = yourdata.probe_vs_full(result, overlapping)
+    assert summary["low"] < summary["spearman"] and summary["low"] < summary["high"]
+    assert "Spearman's rho" in yourdata.describe_probe_check(summary, 2)
+    _, none = yourdata.probe_vs_full(result, None)     # your own data: nothing to compare with
+    assert none["n"] == 0 and "not measured" in yourdata.describe_probe_check(none, 2)
+
+
+def test_finished_runs_cost_nothing_in_the_estimate(ten_train, tmp_path):
+    plan = make_plan(ten_train, 100.0, ["resnet50", "convnext_tiny", "swin_t"], tmp_path, top_k=1, seeds="0")
+    before = plan.totals()
+    assert before["probe_s"] == pytest.approx(1.5) and before["full_worst_s"] == pytest.approx(2.0)
+    from lib import results
+
+    for backbone, acc in (("resnet50", 50), ("convnext_tiny", 70), ("swin_t", 60)):
+        cfg = plan.config(backbone, "probe", 0).as_dict()
+        record = {f: None for f in results.REQUIRED_FIELDS if f != "checksum"}
+        record.update({k: cfg[k] for k in ("backbone", "dataset", "fraction", "seed", "profile", "pretrained",
+                                           "image_size", "batch_size")})
+        record.update(run_key=results.run_key(cfg), config=cfg, history=[], val_top1=acc, test_top1=acc)
+        results.write_record(record, plan.runs_dir)
+    after = plan.totals()     # every probe is done: only convnext (the probe's top 1) can still run
+    assert after["probe_s"] == 0 and after["full_worst_s"] == pytest.approx(2.0)
+    assert plan.finalists(pd.DataFrame({"backbone": ["resnet50", "swin_t"], "val_top1": [60, 60]})) == ["resnet50"]
+
+
+def _chapter_defaults() -> dict:
+    nb = json.loads((REPO_ROOT / "chapters" / "07_your_data.ipynb").read_text())
+    cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    values = {}
+    exec("".join(cell["source"]), {}, values)
+    return values
+
+
+def test_the_chapters_defaults_are_the_librarys():
+    defaults = _chapter_defaults()
+    assert defaults["budget_minutes"] == yourdata.BUDGET_MINUTES
+    assert defaults["probe_fraction"] == yourdata.PROBE_FRACTION
+    assert defaults["probe_epochs"] == yourdata.PROBE_EPOCHS
+    assert yourdata.parse_args(["x"]).budget == yourdata.BUDGET_MINUTES
+    assert (yourdata.parse_args(["x"]).probe_fraction, yourdata.parse_args(["x"]).probe_epochs) == (
+        yourdata.PROBE_FRACTION, yourdata.PROBE_EPOCHS)
+
+
+def test_the_workshop_demo_search_is_committed_so_the_book_trains_nothing(tmp_path):
+    """Issue 17: every run the chapter's default demo search needs is a committed record, made from one
+    committed tree; a missing one would make ``make book`` train for many minutes."""
+    from lib import models, results
+
+    defaults = _chapter_defaults()
+    profile = defaults["profile"]
+    demo = yourdata.write_demo_folder(tmp_path / "digits_demo", per_class=yourdata.DEMO_PER_CLASS[profile])
+    names = models.names()
+    plan = yourdata.plan_search(demo, domain=defaults["domain"], budget_minutes=defaults["budget_minutes"],
+                                top_k=defaults["top_k"], profile=profile, probe_fraction=defaults["probe_fraction"],
+                                probe_epochs=defaults["probe_epochs"], costs=fake_costs(names),
+                                out_dir=tmp_path / "out", records_dir=yourdata.demo_records_dir(profile))
+    assert plan.backbones == names and plan.runs_dir == REPO_ROOT / "results" / "demo" / profile
+    missing = [b for b in names if plan.record(b, "probe", plan.seeds[0]) is None]
+    assert not missing, f"no committed probe record for {missing}"
+
+    def committed_only(cfg):
+        record = plan.record(cfg.backbone, "probe" if cfg.fraction < 1 else "full", cfg.seed)
+        assert record is not None, f"{cfg.backbone} seed {cfg.seed} ({cfg.fraction}) is not committed"
+        return record
+
+    result = yourdata.run_search(plan, runner=committed_only, log=lambda _: None, preload=False)
+    assert (result.ledger.status == "re-used").all() and len(result.top) == defaults["top_k"]
+    assert len(result.records) == len(names) + defaults["top_k"] * len(plan.seeds)
+    assert plan.totals()["probe_s"] == 0 and plan.totals()["full_worst_s"] == 0
+    commits = {r["git_commit"] for r in results.load_records(plan.runs_dir).to_dict("records")}
+    assert len(commits) == 1 and not commits.pop().endswith("-dirty")
+    assert len(list(plan.runs_dir.glob("*.json"))) == len(result.records)   # nothing stale beside them
+
+
 # --- real runs ---------------------------------------------------------------------------------------
 
 

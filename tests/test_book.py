@@ -33,6 +33,8 @@ def test_toc_lists_existing_pages():
 
 @pytest.mark.parametrize("nb_path", CHAPTERS, ids=lambda p: p.stem)
 def test_chapter_stored_clean_with_annotated_parameters(nb_path):
+    raw = json.loads(nb_path.read_text())
+    assert all("id" in c for c in raw["cells"]), "a cell without an id (nbformat 4.5 requires one)"
     nb = nbformat.read(nb_path, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(not c.outputs and c.execution_count is None for c in code), "stored with outputs"

@@ -143,6 +143,39 @@ def diagnose(backbone: str, threads: int = 1, log=print) -> dict:
     return row
 
 
+DIAGNOSIS_RUNS = OUT_DIR / "runs"
+"""Run records kept as evidence for a recipe choice, not as results (e.g. Swin-T at the paper's AdamW lr)."""
+
+
+def loss_climb(record: dict, phase: str = "adamw") -> dict:
+    """The largest climb of the training loss within ``phase`` above its lowest value so far: the epoch and
+    loss at that low, the epoch and loss it climbed to, and validation top-1 at both. A phase whose loss only
+    falls climbs by 0. This tells a learning rate that destabilises a network after it has learnt apart from
+    one at which it never learns."""
+    epochs = [h for h in record["history"] if h["phase"] == phase]
+    low = epochs[0]
+    out = {"rise": 0.0, "low_epoch": low["epoch"], "low_loss": low["train_loss"], "low_val_top1": low["val_top1"],
+           "high_epoch": low["epoch"], "high_loss": low["train_loss"], "high_val_top1": low["val_top1"]}
+    for h in epochs:
+        if h["train_loss"] < low["train_loss"]:
+            low = h
+        if h["train_loss"] - low["train_loss"] > out["rise"]:
+            out.update(rise=h["train_loss"] - low["train_loss"], low_epoch=low["epoch"],
+                       low_loss=low["train_loss"], low_val_top1=low["val_top1"], high_epoch=h["epoch"],
+                       high_loss=h["train_loss"], high_val_top1=h["val_top1"])
+    return out
+
+
+def diagnosis_record(backbone: str, folder: Path = DIAGNOSIS_RUNS) -> dict:
+    """The one evidence record of ``backbone`` in ``folder`` (checksum verified)."""
+    from lib import results
+
+    paths = sorted(Path(folder).glob(f"{backbone}__*.json"))
+    if len(paths) != 1:
+        raise ConfigError(f"expected one record of {backbone} in {folder}, found {len(paths)}")
+    return results.read_record(paths[0])
+
+
 def old_workshop_modes(path: Path = OUT_DIR / "old_workshop_modes.csv") -> "pd.DataFrame":
     """The committed diagnosis of the old workshop budget (ours), one row per backbone that sat at chance."""
     import pandas as pd

@@ -77,3 +77,30 @@ def test_verdict_thresholds_ten_points_above_chance():
 def test_batch_of_one_is_refused():
     with pytest.raises(ConfigError, match="batch_size=1"):
         diagnose.mode_accuracies(stale_batchnorm_model(), Points(), batch_size=1)
+
+
+def _history(losses, phases=None):
+    phases = phases or ["adamw"] * len(losses)
+    return {"history": [{"epoch": i + 1, "phase": p, "train_loss": loss, "val_top1": 100 - 10 * loss}
+                        for i, (loss, p) in enumerate(zip(losses, phases))]}
+
+
+def test_loss_climb_finds_the_largest_rise_above_the_low_so_far():
+    climb = diagnose.loss_climb(_history([2.0, 1.0, 1.2, 0.8, 1.5, 0.7]))
+    assert (climb["low_epoch"], climb["high_epoch"]) == (4, 5)
+    assert climb["rise"] == pytest.approx(0.7) and climb["high_val_top1"] == pytest.approx(85.0)
+    assert diagnose.loss_climb(_history([2.0, 1.0, 0.5]))["rise"] == 0.0
+    sgd_only = _history([2.0, 1.0, 3.0], ["adamw", "adamw", "sgd"])   # the SGD phase is not AdamW's climb
+    assert diagnose.loss_climb(sgd_only)["rise"] == 0.0
+
+
+def test_the_swin_evidence_is_a_run_at_the_papers_lr_and_the_workshop_uses_a_lower_one():
+    """Chapter 3 explains the workshop's Swin-T lr with this record: it must be at 1e-3 and show the climb."""
+    from lib import config
+
+    record = diagnose.diagnosis_record("swin_t")
+    assert record["config"]["adamw_lr"] == 1e-3 and record["profile"] == "workshop"
+    assert diagnose.loss_climb(record)["rise"] > 0.5
+    for backbone in ("swin_t", "swin_v2_t"):
+        assert config.make_config(backbone, "digits", profile="workshop").adamw_lr == 1e-4
+    assert config.make_config("resnet50", "digits", profile="workshop").adamw_lr == 1e-3

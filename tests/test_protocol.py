@@ -28,7 +28,7 @@ def test_every_fact_row_is_shown_and_the_book_column_follows_the_configuration()
 
 def test_a_profiles_per_backbone_learning_rate_reaches_only_that_backbone():
     swin = config.make_config("swin_v2_t", "digits", profile="workshop")
-    other = config.make_config("swin_t", "digits", profile="workshop")
+    other = config.make_config("convnext_tiny", "digits", profile="workshop")
     paper = config.make_config("swin_v2_t", "digits", profile="paper", device="cpu")
     assert swin.adamw_lr == 1e-4 and other.adamw_lr == paper.adamw_lr == 1e-3
     assert "AdamW lr 0.0001" in column(swin)["phase 1 optimiser"]

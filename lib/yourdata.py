@@ -702,7 +702,8 @@ def probe_vs_full(result: SearchResult, reference: pd.DataFrame | None, n_resamp
                                                   n_seeds="count").reset_index()
     table = probe.merge(per, on="backbone")
     summary = {"n": len(table), "spearman": float("nan"), "low": float("nan"), "high": float("nan"),
-               "best_kept": None, "seeds": int(table.n_seeds.min()) if len(table) else 0}
+               "best_kept": None, "seeds": int(table.n_seeds.min()) if len(table) else 0,
+               "full_spread": float(table.full_test_top1.max() - table.full_test_top1.min()) if len(table) else 0.0}
     if len(table) < 3:
         return table, summary
     table["probe_rank"] = table.probe_val_top1.rank(ascending=False, method="min").astype(int)
@@ -729,9 +730,16 @@ def describe_probe_check(summary: dict, top_k: int) -> str:
         return ("not measured: fewer than three candidates have full-protocol records to compare with (chapter 3's "
                 "grid under this profile)")
     kept = "made" if summary["best_kept"] else "did not make"
+    if summary["low"] > 0:
+        reading = "the probe orders the candidates as the full protocol does, beyond its seed noise"
+    elif summary["high"] < 0:
+        reading = "the probe orders the candidates against the full protocol, beyond its seed noise"
+    else:
+        reading = (f"the interval includes zero, so here the probe's order is no evidence of the full protocol's, "
+                   f"whose means lie within {summary['full_spread']:.1f} points of each other")
     return (f"Spearman's rho = {summary['spearman']:.2f} (95 % bootstrap interval {summary['low']:.2f} to "
             f"{summary['high']:.2f}, {summary['n']} backbones, at least {summary['seeds']} seeds each); the full "
-            f"protocol's best {kept} the probe's top {top_k}")
+            f"protocol's best {kept} the probe's top {top_k}; {reading}")
 
 
 def paper_recommendation(domain: str) -> pd.DataFrame:

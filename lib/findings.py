@@ -647,7 +647,7 @@ def our_results(folder: Path | str | None = None) -> pd.DataFrame:
     summary = results.summarise(records)
     if summary.empty:
         return pd.DataFrame(columns=columns)
-    devices = records.groupby(results.CELL)["device"].agg(lambda d: ", ".join(sorted(set(map(str, d)))))
+    devices = records.groupby(results.CELL)["device"].agg(lambda d: "; ".join(sorted(set(map(str, d)))))
     summary = summary.merge(devices.reset_index(), on=results.CELL, how="left")
     summary = summary.rename(columns={"test_top1_best": "top1", "test_top1_mean": "top1_mean",
                                       "test_top1_ci95": "top1_ci95"})
@@ -848,8 +848,9 @@ def regime(ours: pd.DataFrame) -> str:
     if ours.empty:
         return "no runs of ours"
     weights = "ImageNet weights" if bool(ours["pretrained"].iloc[0]) else "random initialisation (from scratch)"
+    devices = sorted({d for cell in ours["device"].astype(str) for d in cell.split("; ")})  # a cell's devices: "; "
     return (f"{ours['profile'].iloc[0]} profile: {weights}, {', '.join(sorted(ours['dataset'].unique()))} at "
-            f"{ours['image_size'].iloc[0]} px, on {', '.join(sorted(set(ours['device'].astype(str))))}")
+            f"{ours['image_size'].iloc[0]} px, on {'; '.join(devices)}")
 
 
 def claims_statement(claims: pd.DataFrame) -> str:

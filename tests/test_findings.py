@@ -302,6 +302,9 @@ def test_our_claims_take_one_block_and_state_their_regime():
     one = cells({b: 50.0 for b in ALL})
     assert findings.regime(one) == "workshop profile: random initialisation (from scratch), digits at 32x32 " \
                                    "px, on cpu"
+    amd, intel = "CPU: AMD EPYC (2 cores, 1 torch threads)", "CPU: Intel Xeon (2 cores, 1 torch threads)"
+    two = one.assign(device=[f"{amd}; {intel}"] + [intel] * (len(one) - 1))  # a cell run on two machines
+    assert findings.regime(two).endswith(f"px, on {amd}; {intel}")  # each device named once, none split apart
     statement = findings.claims_statement(findings.our_claims(one))
     assert all(f"*{v}*: " in statement for v in findings.OUR_VERDICTS) and "\n" not in statement
     assert findings.our_block(both, "ci").profile.unique().tolist() == ["ci"]

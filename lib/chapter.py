@@ -152,15 +152,36 @@ def glue(name: str, value, display: bool = True) -> None:
     myst_glue(name, plain(value), display=display)
 
 
-def glue_time_to_run(chapter: str, path: Path = TIMINGS_CSV):
-    """Glue ``time_ci``, ``time_workshop``, ``time_paper`` and ``time_device`` for the prose; return the table."""
+def retrain_text(records) -> str:
+    """What re-training the records a chapter re-uses would take, from their own ``wall_time_s`` (ours): a teacher
+    needs this beside the time to re-read them. ``records`` is a frame of run records, or ``None`` when the
+    chapter trains nothing."""
+    if records is None:
+        return "nothing: this chapter trains nothing"
+    if len(records) == 0:
+        return "no recorded runs yet, so not measured"
+    devices = sorted(set(records["device"].astype(str)))
+    return (f"{format_seconds(float(records['wall_time_s'].sum()))} for its {len(records)} runs "
+            f"(their records' training time, on {' and '.join(devices)})")
+
+
+def glue_time_to_run(chapter: str, path: Path = TIMINGS_CSV, records=None):
+    """Glue ``time_ci``, ``time_workshop``, ``time_paper``, ``time_device`` and ``time_retrain`` (what re-training
+    the re-used ``records`` takes, see :func:`retrain_text`) for the prose; return the table."""
+    from lib import present
+
     table = time_to_run(chapter, path)
     for row in table.itertuples():
         glue(f"time_{row.profile}", row.time, display=False)
     devices = sorted({d for d in table["device"] if d})
     glue("time_device", "; ".join(devices) if devices else "no machine yet", display=False)
-    shown = table.drop(columns=["seconds"]).rename(columns={"load_1min": "1-min load"})
-    return shown.style.hide(axis="index").format({"1-min load": "{:.1f}"}, na_rep="–")
+    glue("time_retrain", retrain_text(records), display=False)
+    measured = table[table["device"] != ""]
+    shown = measured[["profile", "time", "reused", "computed", "measured_at", "load_1min"]].assign(
+        measured_at=measured["measured_at"].str[:10])
+    return present.table(shown, names={"time": "time to run", "reused": "results re-used",
+                                       "computed": "computed", "measured_at": "measured on",
+                                       "load_1min": "1-min load"}, decimals={"load_1min": 1})
 
 
 # --- Provenance box ----------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Fixtures shared by several test files: the book built once per session with the `ci` profile."""
+"""Fixtures shared by several test files: the book built once per session with the `ci` profile, and the
+workshop book as `make book` makes it."""
 from __future__ import annotations
 
 import os
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from lib import book
+from lib.provenance import REPO_ROOT
 
 
 @pytest.fixture(scope="session")
@@ -22,3 +24,14 @@ def built_book(tmp_path_factory):
     out = tmp_path_factory.mktemp("book")
     html = book.build(profile="ci", out=out)
     return out, html
+
+
+@pytest.fixture(scope="session")
+def built_workshop_book():
+    """The book exactly as ``make book`` makes it (workshop profile, into ``_build/``), once per session.
+
+    Like ``make book`` it executes only the chapters whose inputs changed, so after a ``make book`` this costs the
+    rendering alone; on a fresh clone it executes every chapter once (a few minutes, re-using the committed records).
+    """
+    out = REPO_ROOT / "_build"
+    return out, book.build(profile="workshop", out=out)

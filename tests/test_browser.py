@@ -94,6 +94,79 @@ PAGE_PROBLEMS_JS = """() => {
 }"""
 
 
+# What makes a page read like a lab notebook rather than a book (issue 26). Each kind is counted over the whole
+# page, outside the code as written (cell inputs, and inline code in prose); each count must be 0. The page's
+# code ids and the machine's own folders are passed in, so the check knows what a reader should not see.
+READER_KINDS_JS = """([codeIds, machinePaths]) => {
+  const root = document.querySelector('main') || document.body;
+  const all = sel => Array.from(root.querySelectorAll(sel));
+  const shown = el => el.offsetParent !== null || el.getClientRects().length > 0;
+  const asWritten = el => !!(el.closest('div.cell_input') ||
+      ((el.closest('code, pre') || el.closest('.highlight')) && !el.closest('div.cell_output')));
+  const clip = s => s.replace(/\\s+/g, ' ').trim().slice(0, 90);
+  const found = {nan: [], wide: [], index: [], ids: [], uncaptioned: [], decimals: [], paths: [], logs: [],
+                 myst: []};
+  // text as the reader meets it, with where it sits
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  const ids = new RegExp('(^|[^A-Za-z0-9_/.-])(' + codeIds.map(i => i.replace(/[.*+?^${}()|[\\]\\\\]/g, '\\\\$&'))
+      .join('|') + ')(?![A-Za-z0-9_/.-])');   // a file name or address may hold an id
+  while (walker.nextNode()) {
+    const node = walker.currentNode, el = node.parentElement, t = node.textContent;
+    if (!el || asWritten(el) || el.closest('script, style, nav, .bd-sidebar, .headerlink')) continue;
+    const where = clip((el.closest('p, li, td, th, pre, dd, dt, figcaption, h1, h2, h3, h4') || el).innerText || t);
+    if (/(^|[^A-Za-z])(NaN|nan|None|<NA>|NaT)(?![A-Za-z])/.test(t)) found.nan.push(where);
+    if (/(^|[^\\w:.\\/])\\d+\\.\\d{5,}/.test(t)) found.decimals.push(where);   // not arXiv ids or DOIs
+    if (machinePaths.some(p => t.includes(p)) || /(^|[\\s'"(=:])\\/(tmp|home|root|work|Users|var\\/folders)\\//.test(t))
+      found.paths.push(where);
+    if (/\\{(glue|cite|doc|ref|numref|download|eq)(:[a-z]+)?\\}/.test(t) || /^\\s*(```|:::)/m.test(t))
+      found.myst.push(where);
+    if (el.closest('table') && codeIds.length && ids.test(t)) found.ids.push(where);
+  }
+  // tables and code blocks wider than the page column: scrolling inside a box does not make them fit
+  const column = el => (el.closest('article') || root).getBoundingClientRect().right;
+  for (const t of all('table')) {
+    if (!shown(t)) continue;
+    if (t.getBoundingClientRect().right > column(t) + 1 || t.scrollWidth > t.getBoundingClientRect().width + 1)
+      found.wide.push(clip((t.querySelector('tr') || t).innerText));
+  }
+  for (const pre of all('pre')) {
+    if (!shown(pre) || pre.closest('div.cell_input')) continue;
+    if (pre.scrollWidth > pre.clientWidth + 1 || pre.getBoundingClientRect().right > column(pre) + 1)
+      found.wide.push('code block: ' + clip(pre.innerText.split('\\n')[0]));
+  }
+  // pandas' index column: a row header holding a bare row number
+  for (const t of all('table')) {
+    const numbered = Array.from(t.querySelectorAll('tbody tr > th:first-child')).filter(th => /^\\d+$/.test(th.innerText.trim()));
+    if (numbered.length) found.index.push(clip((t.querySelector('tr') || t).innerText));
+  }
+  // every picture is a numbered figure with a caption
+  for (const img of all('article img')) {   // the page's own pictures, not the launch buttons' logos
+    if (img.closest('.dropdown, .btn, button, header')) continue;
+    const fig = img.closest('figure');
+    if (!fig || !fig.querySelector('figcaption .caption-number') || !fig.querySelector('figcaption').innerText.trim())
+      found.uncaptioned.push(img.getAttribute('alt') || img.getAttribute('src').split('/').pop());
+  }
+  // a log: a stream output of more than three lines
+  for (const out of all('div.cell_output .output.stream, div.cell_output .output.stderr')) {
+    const lines = out.innerText.trim().split('\\n').length;
+    if (lines > 3) found.logs.push(lines + ' lines: ' + clip(out.innerText.split('\\n')[0]));
+  }
+  return found;
+}"""
+READER_KINDS = {"nan": "NaN / nan / None in the text", "wide": "tables or code blocks wider than the column",
+                "index": "pandas index columns", "ids": "code ids in tables", "uncaptioned": "figures without a number or caption",
+                "decimals": "numbers with 5+ decimals", "paths": "build-machine paths", "logs": "logs of more than three lines",
+                "myst": "raw MyST"}
+
+
+def reader_context() -> list:
+    """What the reader checks need to know: the code ids of the backbones and datasets, and this machine's folders."""
+    from lib import data, models
+
+    # "digits" is also an English word; its tables go through lib.present like every other
+    ids = list(models.names()) + [n for n in data.names() if n != data.spec(n).display and n != "digits"]
+    return [ids, [str(REPO_ROOT), str(Path.home()) + "/"]]
+
 def find_chromium() -> str | None:
     """The system Chromium (or Chrome) executable, or None."""
     for name in CHROMIUM_NAMES:
@@ -154,8 +227,12 @@ def _internal_targets(page: Path, hrefs: list[str], html: Path) -> list[str]:
     return missing
 
 
-def check_pages(chromium: str, html: Path, entries: list[str], screenshots: Path) -> dict[str, dict]:
-    """Open every ``<entry>.html`` of the site in ``html``; per page, the problems found (empty when clean)."""
+def check_pages(chromium: str, html: Path, entries: list[str], screenshots: Path,
+                context: list | None = None) -> dict[str, dict]:
+    """Open every ``<entry>.html`` of the site in ``html``; per page, the problems found (empty when clean).
+
+    ``context`` is :func:`reader_context` (what the reader checks look for); by default the book's own."""
+    context = reader_context() if context is None else context
     from playwright.sync_api import sync_playwright
 
     screenshots.mkdir(parents=True, exist_ok=True)
@@ -176,6 +253,7 @@ def check_pages(chromium: str, html: Path, entries: list[str], screenshots: Path
             js_errors.clear()
             page.goto(f"{base}/{entry}.html", wait_until="load")
             found = page.evaluate(PAGE_PROBLEMS_JS)
+            reader = page.evaluate(READER_KINDS_JS, context)
             page.screenshot(path=str(screenshots / f"{entry.replace('/', '__')}.png"))
             problems = {
                 "error outputs": found["errors"],
@@ -190,6 +268,7 @@ def check_pages(chromium: str, html: Path, entries: list[str], screenshots: Path
                 "numpy reprs in the text": found["numpy_reprs"],
                 "code past the page column": found["code_past_column"],
                 "tables past the page column": found["tables_past_column"],
+                **{READER_KINDS[kind]: items for kind, items in reader.items()},
             }
             report[entry] = {kind: items for kind, items in problems.items() if items}
         browser.close()
@@ -197,13 +276,16 @@ def check_pages(chromium: str, html: Path, entries: list[str], screenshots: Path
 
 
 @pytest.mark.slow
-def test_every_page_renders_cleanly_in_chromium(built_book, chromium_path):
-    _, html = built_book
+@pytest.mark.parametrize("build", ["built_workshop_book", "built_book"], ids=["workshop", "ci"])
+def test_every_page_renders_cleanly_in_chromium(build, request, chromium_path):
+    """Every page of both builds: the workshop book that ``make book`` makes, and the ``ci`` one."""
+    _, html = request.getfixturevalue(build)
     entries = book.toc_entries()
-    report = check_pages(chromium_path, Path(html), entries, SCREENSHOTS)
+    shots_dir = SCREENSHOTS / request.node.callspec.id
+    report = check_pages(chromium_path, Path(html), entries, shots_dir)
     bad = {entry: problems for entry, problems in report.items() if problems}
     assert not bad, f"pages with problems: {bad}"
-    shots = [SCREENSHOTS / f"{e.replace('/', '__')}.png" for e in entries]
+    shots = [shots_dir / f"{e.replace('/', '__')}.png" for e in entries]
     assert all(s.exists() and s.stat().st_size > 5000 for s in shots), "a page's screenshot is missing or blank"
 
 
@@ -221,7 +303,8 @@ def test_the_check_sees_what_a_reader_would(tmp_path, chromium_path):
     assert report["good"] == {}
     assert set(report["bad"]) == {"error outputs", "broken images", "missing or empty glue values",
                                   "unrendered glue roles", "local files that failed to load", "javascript errors",
-                                  "internal links to nowhere"}
+                                  "internal links to nowhere", "NaN / nan / None in the text",
+                                  "figures without a number or caption", "raw MyST"}
     assert (tmp_path / "shots" / "bad.png").exists()
 
 
@@ -245,7 +328,7 @@ def test_the_check_sees_what_reads_badly(tmp_path, chromium_path):
         "code_bad": CODE.format("x = " + "1 + " * 60 + "1"),
         "code_good": CODE.format("x = 1 + 1"),
         "table_bad": WIDE_TABLE,
-        "table_good": "<div style='overflow-x: auto'>" + WIDE_TABLE + "</div><table><tr><td>narrow</td></tr></table>",
+        "table_good": "<table><tr><td>narrow</td></tr></table>",
     }
     for name, body in pages.items():
         (html / f"{name}.html").write_text(COLUMN.format(body))
@@ -255,7 +338,7 @@ def test_the_check_sees_what_reads_badly(tmp_path, chromium_path):
                                                               "[np.int64(3), np.int64(4)]"]
     assert report["code_bad"].keys() == {"code past the page column"}
     assert report["code_bad"]["code past the page column"][0].startswith("245 columns: x = 1 + 1 + 1")
-    assert report["table_bad"].keys() == {"tables past the page column"}
+    assert report["table_bad"].keys() == {"tables past the page column", "tables or code blocks wider than the column"}
     assert report["numpy_good"] == report["code_good"] == report["table_good"] == {}
 
 
@@ -269,3 +352,61 @@ def test_missing_chromium_skips_or_fails_under_ci(monkeypatch):
     monkeypatch.setenv("CI", "false")
     with pytest.raises(pytest.skip.Exception, match="no Chromium found"):
         chromium_or_skip()
+
+
+FIGURE = ("<figure><img src='data:image/png;base64,{png}' alt='curves'><figcaption>{caption}</figcaption></figure>")
+PNG_1PX = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+# Each reader check: a page made to break it, and its corrected twin. The kinds are those of issue 26's count.
+READER_TWINS = {
+    "NaN / nan / None in the text": ("<table><tr><td>ResNet-50</td><td>NaN</td></tr></table><p>paper: None</p>",
+                                     "<table><tr><td>ResNet-50</td><td>–</td></tr></table><p>not in the paper</p>"),
+    "tables or code blocks wider than the column": (
+        "<div style='overflow-x: auto'>" + WIDE_TABLE + "</div><pre style='overflow: auto'>" + "word " * 90 + "</pre>",
+        "<table><tr><td>narrow</td></tr></table><pre>make book</pre>"),
+    "pandas index columns": ("<table><thead><tr><th></th><th>backbone</th></tr></thead><tbody><tr><th>0</th>"
+                             "<td>ResNet-50</td></tr><tr><th>1</th><td>DTD</td></tr></tbody></table>",
+                             "<table><thead><tr><th>backbone</th></tr></thead><tbody><tr><td>ResNet-50</td></tr>"
+                             "</tbody></table>"),
+    "code ids in tables": ("<table><tr><td>convnext_tiny</td><td>cifar10</td></tr></table>",
+                           "<table><tr><td>ConvNeXt-Tiny</td><td>CIFAR-10</td></tr></table><p>`convnext_tiny`</p>"),
+    "figures without a number or caption": (
+        "<img src='data:image/png;base64," + PNG_1PX + "' alt='curves'>",
+        FIGURE.format(png=PNG_1PX, caption="<span class='caption-number'>Fig. 1 </span>Accuracy per epoch.")),
+    "numbers with 5+ decimals": ("<p>The best run reached 99.164345 %.</p>", "<p>The best run reached 99.2 %.</p>"),
+    "build-machine paths": ("<p>Unpack into /tmp/pytest-of-root/data/dtd/ first.</p>",
+                            "<p>Unpack into data/dtd/ first.</p>"),
+    "logs of more than three lines": (
+        "<div class='cell_output'><div class='output stream highlight-myst-ansi'><pre>" +
+        "\n".join(f"re-used finished run {i}" for i in range(5)) + "</pre></div></div>",
+        "<div class='cell_output'><div class='output stream highlight-myst-ansi'><pre>33 runs re-used, 0 trained"
+        "</pre></div></div>"),
+    "raw MyST": ("<p>manifest digest {glue:text}digits_manifest``</p>", "<p>manifest digest 4f2a9c01b7e3</p>"),
+}
+
+
+def test_each_reader_check_fails_on_a_broken_page_and_passes_its_twin(tmp_path, chromium_path):
+    """Issue 26's nine kinds: each is found on a page made to break it, and not on its fixed twin."""
+    html = tmp_path / "html"
+    html.mkdir()
+    pages = {}
+    for i, (kind, (bad, good)) in enumerate(READER_TWINS.items()):
+        pages[f"bad{i}"], pages[f"good{i}"] = bad, good
+    for name, body in pages.items():
+        (html / f"{name}.html").write_text(COLUMN.format(body))
+    context = [["convnext_tiny", "resnet50", "cifar10", "dtd"], ["/work/main/", "/root/"]]
+    report = check_pages(chromium_path, html, list(pages), tmp_path / "shots", context=context)
+    for i, kind in enumerate(READER_TWINS):
+        assert kind in report[f"bad{i}"], (kind, report[f"bad{i}"])
+        assert report[f"good{i}"] == {}, (kind, report[f"good{i}"])
+
+
+if __name__ == "__main__":   # .venv/bin/python tests/test_browser.py _build/html [page ...]: the report, page by page
+    import sys
+
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO_ROOT / "_build" / "html"
+    chosen = sys.argv[2:] or book.toc_entries()
+    found = check_pages(find_chromium(), folder, chosen, folder.parent / "screenshots")
+    for entry, problems in found.items():
+        print(f"== {entry}: {sum(len(v) for v in problems.values())} problems")
+        for kind, items in problems.items():
+            print(f"   {kind} ({len(items)}): " + " | ".join(map(str, items[:6])))

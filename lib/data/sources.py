@@ -167,7 +167,7 @@ devkit/cars_meta.mat  devkit/cars_train_annos.mat
 cars_train/<NNNNN>.jpg
 cars_test_annos_withlabels.mat
 cars_test/<NNNNN>.jpg
-""", formats.read_stanford_cars, "dehghan2017cars",
+""", formats.read_stanford_cars, "krause2013cars",
           note="torchvision's StanfordCars layout (the original site is gone; the labelled test annotations "
                "come from the devkit update). Official split 8,144 / 8,041.",
           lists={"train": ["devkit/cars_train_annos.mat"], "test": ["cars_test_annos_withlabels.mat"]}),

@@ -21,11 +21,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 import yaml
 
 from lib import chapter as chapter_lib
-from lib import profiles
+from lib import profiles, workshop
 from lib.errors import BookError, ConfigError
 from lib.provenance import REPO_ROOT, environment, now
 
@@ -163,13 +164,6 @@ def _title(nb: Path) -> str:
     return nb.stem
 
 
-def markdown_table(frame) -> str:
-    """A small DataFrame as a Markdown table (no extra dependency)."""
-    head = "| " + " | ".join(map(str, frame.columns)) + " |\n|" + " --- |" * len(frame.columns)
-    body = ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join([head] + body)
-
-
 def reproduce_commands(root: Path = REPO_ROOT) -> str:
     """Markdown: every chapter's papermill command for each profile and its ``--help-notebook`` output."""
     parts = []
@@ -202,11 +196,12 @@ def weights_files() -> str:
     from lib import models
 
     lines = ["| backbone | file in `$TORCH_HOME/hub/checkpoints/` | published at |", "| --- | --- | --- |"]
+    host = lambda url: urlparse(url).netloc or url
     fetch = []
     for s in models.specs():
         path = models.checkpoint_path(s)
         url = models.checkpoint_url(s)
-        lines.append(f"| {s.display} | `{path.name}` | <{url}> |")
+        lines.append(f"| {s.display} | `{path.name}` | [{host(url)}]({url}) |")
         if s.weights is not None:
             fetch.append(f"torchvision.models.get_weight('{s.weights}').get_state_dict(check_hash=True)")
         else:
@@ -220,7 +215,7 @@ def weights_files() -> str:
 
 def paper_run_cost(bench_dir: Path = REPO_ROOT / "results" / "bench") -> str:
     """Markdown: how many runs a full ``paper`` profile run is, and what the measured benchmarks say it costs."""
-    from lib import models, paper, profiles
+    from lib import models, paper, present, profiles
 
     prof = profiles.get("paper")
     cells = paper.load()[["dataset", "fraction"]].drop_duplicates()
@@ -237,50 +232,21 @@ def paper_run_cost(bench_dir: Path = REPO_ROOT / "results" / "bench") -> str:
         import pandas as pd
 
         table = pd.read_csv(cost)
-        shown = [c for c in ("method", "epochs", "utilisation", "gpu_hours", "grid_runs", "note") if c in table]
+        shown = [c for c in ("method", "epochs", "utilisation", "gpu_hours", "note") if c in table]
+        if "utilisation" in table:   # a share of the GPU's peak, as a percentage
+            table["utilisation"] = [present.DASH if pd.isna(u) else f"{u:.1%}" for u in table["utilisation"]]
         if "gpu_hours" in table:
-            table["gpu_hours"] = table["gpu_hours"].round(0)
+            table["gpu_hours"] = [present.DASH if pd.isna(h) else f"{h:,.0f}" for h in table["gpu_hours"]]
+        if "epochs" in table:
+            table["epochs"] = [present.DASH if pd.isna(e) else f"{e:.0f}" for e in table["epochs"]]
+        table = table[shown].rename(columns={"gpu_hours": "GPU-hours", "utilisation": "share of peak"})
         text += ("GPU-hours of the whole grid (**ours**: projected from FLOPs counted per backbone and input size, "
                  "and from measured GPU steps where present; written by `make bench` to "
                  "`results/bench/grid_cost.csv`, explained in the performance chapter):\n\n"
-                 + markdown_table(table[shown]) + "\n")
+                 + present.markdown(table) + "\n")
     else:
         text += ("No measured cost estimate is stored yet: `make bench` writes the per-backbone step cost and the "
                  "grid's GPU-hours to `results/bench/grid_cost.csv`, and this page shows them once it is there.\n")
-    return text
-
-
-def workshop_times(root: Path = REPO_ROOT) -> str:
-    """Markdown: the workshop profile's measured time per chapter, and the training time of its records."""
-    import pandas as pd
-
-    from lib import results
-
-    timings = chapter_lib.load_timings()
-    lines = ["| chapter | workshop | ci | results re-used / computed (workshop) | measured on, date, 1-min load |",
-             "| --- | --- | --- | --- | --- |"]
-    for nb in chapters(root):
-        table = chapter_lib.time_to_run(nb.stem).set_index("profile")
-        w = table.loc["workshop"]
-        counts = "–" if pd.isna(w["reused"]) else f"{int(w['reused'])} / {int(w['computed'])}"
-        when = (f"{w['device']}, {str(w['measured_at'])[:10]}, load {w['load_1min']:.1f}"
-                if w["device"] else "–")
-        lines.append(f"| {_title(nb)} | {w['time']} | {table.loc['ci', 'time']} | {counts} | {when} |")
-    text = "\n".join(lines) + "\n"
-    if timings.empty:
-        text += "\nNo chapter has been timed yet: run `.venv/bin/python -m lib.book --profile workshop --record-timings`.\n"
-    records = results.load_records(root / "results" / "runs")
-    if len(records):
-        records = records[records["profile"] == "workshop"]
-        by = records.groupby("fraction")["wall_time_s"].agg(["count", "sum"]).reset_index()
-        rows = "\n".join(f"| {r.fraction:g} | {int(r['count'])} | {r['sum'] / 60:.1f} min |" for _, r in by.iterrows())
-        text += ("\nThe chapters above re-use the committed workshop records in `results/runs/`. Training them "
-                 "from scratch took (**ours**, the `wall_time_s` stored in each record, on "
-                 f"{', '.join(sorted(records['device'].unique()))}):\n\n"
-                 "| training fraction | runs | training time |\n| --- | --- | --- |\n" + rows +
-                 f"\n\nIn total {records['wall_time_s'].sum() / 60:.1f} min for {len(records)} runs: that is what a "
-                 "class waits for after deleting `results/runs/` (chapter 3 trains the 0.25 row, chapter 4 the "
-                 "others).\n")
     return text
 
 
@@ -307,7 +273,9 @@ GENERATED = {
     "_generated/dataset_locations.md": lambda root: dataset_locations(),
     "_generated/weights_files.md": lambda root: weights_files(),
     "_generated/paper_run_cost.md": lambda root: paper_run_cost(),
-    "_generated/workshop_times.md": workshop_times,
+    "_generated/workshop_times.md": lambda root: workshop.times_markdown(),
+    "_generated/workshop_plan.md": lambda root: workshop.plan_markdown(),
+    "_generated/workshop_exercises.md": lambda root: workshop.exercises_markdown(),
 }
 
 

@@ -136,6 +136,16 @@ def csv_link(frame, filename: str, text: str = "the whole table as CSV") -> str:
             f"Download {html.escape(text)} ({name})</a></p>")
 
 
+def markdown(frame, decimals: int = 1) -> str:
+    """``frame`` as a Markdown table for a generated page, formatted as :func:`table` formats (display names, a
+    dash for a missing value, ``decimals`` places), without the index."""
+    shown = readable(frame)
+    head = "| " + " | ".join(map(str, shown.columns)) + " |\n|" + " --- |" * len(shown.columns)
+    body = ["| " + " | ".join(fmt_number(v, decimals).replace("|", "\\|") for v in row) + " |"
+            for row in shown.itertuples(index=False)]
+    return "\n".join([head] + body)
+
+
 def shown_path(path) -> str:
     """``path`` relative to the repository when it lies inside it, else its last two parts: never a build
     machine's absolute path in reader text."""

@@ -239,7 +239,8 @@ def test_reproduce_page_parts(tmp_path):
                    "gpu_hours": 1234.4, "grid_runs": 957, "note": "", "assumed_gpu": "A100"}]).to_csv(
         tmp_path / "grid_cost.csv", index=False)
     text = book.paper_run_cost(tmp_path)
-    assert "| FLOPs / (utilisation x peak) | 40 | 0.3 | 1234.0 | 957 |" in text and "assumed_gpu" not in text
+    assert "| FLOPs / (utilisation x peak) | 40 | 30.0% | 1,234 | – |" in text and "assumed_gpu" not in text
+    assert "nan" not in text.lower()
     assert "runs**" in text
     from lib import data, models
 

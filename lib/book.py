@@ -232,22 +232,44 @@ def paper_run_cost(bench_dir: Path = REPO_ROOT / "results" / "bench") -> str:
         import pandas as pd
 
         table = pd.read_csv(cost)
-        shown = [c for c in ("method", "epochs", "utilisation", "gpu_hours", "note") if c in table]
-        if "utilisation" in table:   # a share of the GPU's peak, as a percentage
-            table["utilisation"] = [present.DASH if pd.isna(u) else f"{u:.1%}" for u in table["utilisation"]]
-        if "gpu_hours" in table:
-            table["gpu_hours"] = [present.DASH if pd.isna(h) else f"{h:,.0f}" for h in table["gpu_hours"]]
-        if "epochs" in table:
-            table["epochs"] = [present.DASH if pd.isna(e) else f"{e:.0f}" for e in table["epochs"]]
-        table = table[shown].rename(columns={"gpu_hours": "GPU-hours", "utilisation": "share of peak"})
-        text += ("GPU-hours of the whole grid (**ours**: projected from FLOPs counted per backbone and input size, "
-                 "and from measured GPU steps where present; written by `make bench` to "
-                 "`results/bench/grid_cost.csv`, explained in the performance chapter):\n\n"
-                 + present.markdown(table) + "\n")
+        text += grid_cost_markdown(table)
     else:
         text += ("No measured cost estimate is stored yet: `make bench` writes the per-backbone step cost and the "
                  "grid's GPU-hours to `results/bench/grid_cost.csv`, and this page shows them once it is there.\n")
     return text
+
+
+def grid_cost_markdown(table) -> str:
+    """The grid's projected GPU-hours as a reader's table: one row per assumed share of the GPU's peak, one column
+    per assumed epoch count; then the paper's own figure, what it implies, and the input-bound alternative."""
+    import pandas as pd
+
+    from lib import present
+
+    flops = table[table["method"].str.startswith("FLOPs", na=False)]
+    if flops.empty:
+        return "No projection is stored in `results/bench/grid_cost.csv` yet: `make bench` writes it.\n"
+    wide = flops.pivot_table(index="utilisation", columns="epochs", values="gpu_hours")
+    shown = pd.DataFrame({"share of the GPU's peak": [f"{u:.0%}" for u in wide.index]})
+    for epochs in wide.columns:
+        shown[f"{epochs:.0f} epochs per run"] = [f"{h:,.0f}" for h in wide[epochs]]
+    peak = flops["note"].iloc[0]
+    paper_rows = table[table["source"] == "paper"]
+    implied = table[table["method"].str.startswith("utilisation implied", na=False)].set_index("epochs")
+    inputs = table[table["method"].str.startswith("input-bound", na=False)].set_index("epochs")
+    text = ("GPU-hours of the whole grid (**ours, projection**: FLOPs counted per backbone and input size, divided by "
+            f"a share of the {peak}; written by `make bench` to `results/bench/grid_cost.csv`, explained in the "
+            "performance chapter):\n\n" + present.markdown(shown) + "\n")
+    if len(paper_rows):
+        hours = float(paper_rows["gpu_hours"].iloc[0])
+        text += (f"\nThe paper reports {hours:,.0f} GPU-hours (**paper**), which at "
+                 + ", ".join(f"{e:.0f} epochs is {u:.1%}" for e, u in implied["utilisation"].items())
+                 + " of that peak (**ours**).")
+    if len(inputs):
+        text += (" Fed by the authors' per-epoch decoding at the rate measured on this book's CPU, the grid would "
+                 "take " + ", ".join(f"{h:,.0f} hours at {e:.0f} epochs" for e, h in inputs["gpu_hours"].items())
+                 + " (**ours, projection**).")
+    return text + "\n"
 
 
 def workshop_profile() -> str:

@@ -235,11 +235,12 @@ def test_record_timings_replaces_rows_of_the_executed_chapters(tmp_path):
 def test_reproduce_page_parts(tmp_path):
     """The generated parts of the Reproduce it page: cost from the bench records, datasets, weights files."""
     assert "No measured cost estimate" in book.paper_run_cost(tmp_path)
-    pd.DataFrame([{"method": "FLOPs / (utilisation x peak)", "epochs": 40, "utilisation": 0.3,
-                   "gpu_hours": 1234.4, "grid_runs": 957, "note": "", "assumed_gpu": "A100"}]).to_csv(
+    pd.DataFrame([{"source": "ours (projection)", "method": "FLOPs / (utilisation x peak)", "epochs": 40,
+                   "utilisation": 0.3, "gpu_hours": 1234.4, "grid_runs": 957, "note": "156 TFLOPS peak",
+                   "assumed_gpu": "A100"}]).to_csv(
         tmp_path / "grid_cost.csv", index=False)
     text = book.paper_run_cost(tmp_path)
-    assert "| FLOPs / (utilisation x peak) | 40 | 30.0% | 1,234 | – |" in text and "assumed_gpu" not in text
+    assert "| 30% | 1,234 |" in text and "40 epochs per run" in text and "assumed_gpu" not in text
     assert "nan" not in text.lower()
     assert "runs**" in text
     from lib import data, models

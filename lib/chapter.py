@@ -177,6 +177,10 @@ def glue_time_to_run(chapter: str, path: Path = TIMINGS_CSV, records=None):
     glue("time_device", "; ".join(devices) if devices else "no machine yet", display=False)
     glue("time_retrain", retrain_text(records), display=False)
     measured = table[table["device"] != ""]
+    if measured.empty:
+        from IPython.display import Markdown
+
+        return Markdown("*Not measured yet: `make timings PROFILE=workshop` times every chapter.*")
     shown = measured[["profile", "time", "reused", "computed", "measured_at", "load_1min"]].assign(
         measured_at=measured["measured_at"].str[:10])
     return present.table(shown, names={"time": "time to run", "reused": "results re-used",

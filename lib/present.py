@@ -120,6 +120,7 @@ def table(frame, columns: list[str] | None = None, names: dict | None = None, de
     styler = styler.format_index(lambda v: fmt_number(v, default), axis=0)
     if not index:
         styler = styler.hide(axis="index")
+    styler = styler.set_table_attributes('class="dataframe table"')   # the theme's table style
     if caption:
         styler = styler.set_caption(caption)
     markup = styler.to_html()
@@ -170,3 +171,21 @@ def labelled_lines(ax, frame, x: str, y: str, label: str = "backbone", **kwargs)
         part = part.sort_values(x)
         shown = backbone_name(name)
         ax.plot(part[x], part[y], color=colour(shown), label=shown, **kwargs)
+
+
+# --- h2 (chapters 4 and 6): code ids inside a sentence --------------------------------------------------
+
+def readable_text(text):
+    """A computed sentence (a check's evidence, a claim's reason) with every backbone and dataset code id and
+    every ``snake_case`` domain replaced by the name a reader knows: ``"best resnet50 on tiny_imagenet"`` ->
+    ``"best ResNet-50 on Tiny ImageNet"``. Non-strings are returned as they are."""
+    import re
+
+    if not isinstance(text, str):
+        return text
+    names = {n: backbone_name(n) for n in models.names()}
+    names.update({n: dataset_name(n) for n in data.names() if n != "digits"})  # "digits" is also a word
+    names.update({d: domain_name(d) for d in DOMAIN_COLOURS if "_" in d})
+    pattern = re.compile(r"(?<![A-Za-z0-9_/.-])(" + "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
+                         + r")(?![A-Za-z0-9_/-])")
+    return pattern.sub(lambda m: names[m.group(1)], text)

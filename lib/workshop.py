@@ -43,7 +43,7 @@ class Block:
 
 # The session, in order. Reading and discussion minutes are the plan's; execution minutes are measured.
 SESSION = (
-    Block("Welcome: the paper's question, and what **paper** and **ours** mean on every page (intro)", 10),
+    Block("Welcome: the paper's question, its answer (the first page), and what **paper** and **ours** mean", 10),
     Block("Check that every laptop has built the book (`make book` before the session)", 5),
     Block("Chapter 1: the selection rule, then exercise 1", 15, "01_selection", exercises=("selection",)),
     Block("Chapter 2: the datasets and how a split is made (read together)", 10, "02_datasets"),

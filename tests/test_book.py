@@ -63,7 +63,7 @@ def test_chapter_follows_the_skeleton(nb_path):
     assert all(p >= 0 for p in positions), f"missing {[h for h, p in zip(SKELETON, positions) if p < 0]}"
     assert positions == sorted(positions), "the skeleton's sections are out of order"
     assert "{glue:text}`time_workshop`" in text, "Time to run must show the measured times (glued)"
-    assert any(f'glue_time_to_run("{nb_path.stem}")' in c.source for c in nb.cells if c.cell_type == "code")
+    assert any(f'glue_time_to_run("{nb_path.stem}"' in c.source for c in nb.cells if c.cell_type == "code")
     last = [c for c in nb.cells if c.cell_type == "code"][-1]
     assert "chapter.provenance_box(" in last.source, "the last code cell must show the provenance box"
 

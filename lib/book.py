@@ -102,6 +102,22 @@ def is_fresh(out: Path, rel: Path, key: str) -> bool:
 
 # --- executing one chapter ---------------------------------------------------------------------------
 
+class ChapterFailed(Exception):
+    """A chapter raised: which chapter, which cell (its number and first line), and the exception, in one line."""
+
+    @classmethod
+    def from_papermill(cls, rel: Path, executed: Path, err: Exception) -> "ChapterFailed":
+        ename, evalue = getattr(err, "ename", type(err).__name__), getattr(err, "evalue", str(err))
+        where = ""
+        if getattr(err, "source", None):
+            first = next((line for line in err.source.splitlines() if line.strip() and not line.startswith("#")),
+                         err.source.strip())
+            where = f" in cell [{err.exec_count}] (`{first.strip()[:70]}`)"
+        message = (str(evalue).strip().splitlines() or [""])[0]
+        return cls(f"{rel} failed{where}: {ename}: {message} (the executed copy with the traceback: "
+                   f"{_shown_path(executed)})")
+
+
 def kernel_config():
     """The kernel manager's settings: CurveZMQ keys for the kernel's sockets when pyzmq has CurveZMQ and the
     kernel says it takes them (ipykernel's kernel spec does), so that the kernel does not warn, once per chapter,
@@ -369,7 +385,10 @@ def execute(profile: str = "workshop", out: Path = REPO_ROOT / "_build", kernel:
         _stamp(out, rel).unlink(missing_ok=True)
         print(f"[book] executing {rel} (profile {profile}) ...", flush=True)
         load = os.getloadavg()[0]  # other work on the machine slows a chapter down: kept beside its time
-        seconds = execute_chapter(nb, src / rel, profile, parameters, kernel=kernel, root=root)
+        try:
+            seconds = execute_chapter(nb, src / rel, profile, parameters, kernel=kernel, root=root)
+        except Exception as err:
+            raise ChapterFailed.from_papermill(rel, src / rel, err) from err
         command = chapter_lib.papermill_command(nb, profile, parameters, output=_shown_path(src / rel)) \
             if root == REPO_ROOT else f"python -m papermill {rel} out.ipynb -k {kernel} -p profile {profile}"
         collapse_injected_parameters(src / rel, command)
@@ -467,8 +486,11 @@ def main(argv: list[str] | None = None) -> int:
     except subprocess.CalledProcessError as err:
         print(f"[book] jupyter-book failed (exit {err.returncode}); see the messages above", file=sys.stderr)
         return 1
-    except Exception as err:  # papermill's PapermillExecutionError names the chapter and the cell
-        print(f"[book] a chapter failed: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}",
+    except ChapterFailed as err:
+        print(f"[book] {err}", file=sys.stderr)
+        return 1
+    except Exception as err:
+        print(f"[book] the build failed: {type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}",
               file=sys.stderr)
         return 1
     return 0

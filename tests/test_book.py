@@ -349,7 +349,7 @@ def test_only_executes_the_named_chapters_and_renders_nothing(tmp_path):
     assert not (out / "html").exists()
 
 
-def test_failing_chapter_fails_the_build(tmp_path):
+def test_failing_chapter_fails_the_build(tmp_path, capsys):
     """A chapter that raises stops the build: python -m lib.book (what make book runs) exits 1, nothing rendered."""
     root = tmp_path / "book"
     _tiny_book(root, code="raise RuntimeError('this chapter is broken')")
@@ -359,4 +359,7 @@ def test_failing_chapter_fails_the_build(tmp_path):
     assert not list((tmp_path / "out").glob("rerender/**/*.sha256")), "a failed chapter must not be marked fresh"
     code = book.main(["--profile", "ci", "--root", str(root), "--out", str(tmp_path / "out")])
     assert code == 1, "a failing chapter must make the build exit non-zero"
+    said = capsys.readouterr().err.strip().splitlines()
+    assert len(said) == 1 and "chapters/one.ipynb failed in cell [3] (`raise RuntimeError(" in said[0], said
+    assert "RuntimeError: this chapter is broken" in said[0]   # the chapter, the cell and the exception
     assert not (tmp_path / "out" / "html").exists()

@@ -57,13 +57,18 @@ def papermill_command(chapter: str | Path, profile: str, parameters: dict | None
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def parameter_defaults(chapter: str | Path) -> dict:
-    """Every name assigned in the chapter's ``parameters`` cell with its stored default, in order."""
+def parameter_source(chapter: str | Path) -> str:
+    """The source of the chapter's one cell tagged ``parameters``."""
     cells = json.loads(notebook_path(chapter).read_text(encoding="utf-8"))["cells"]
     tagged = [c for c in cells if c["cell_type"] == "code" and "parameters" in c["metadata"].get("tags", [])]
     if len(tagged) != 1:
         raise ConfigError(f"{chapter}: {len(tagged)} cells are tagged 'parameters'; tag exactly one")
-    source = "".join(tagged[0]["source"])
+    return "".join(tagged[0]["source"])
+
+
+def parameter_defaults(chapter: str | Path) -> dict:
+    """Every name assigned in the chapter's ``parameters`` cell with its stored default, in order."""
+    source = parameter_source(chapter)
     defaults = {}
     for node in ast.parse(source).body:
         target = node.target if isinstance(node, ast.AnnAssign) else (

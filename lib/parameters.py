@@ -1,0 +1,226 @@
+"""A chapter's parameters, declared once and checked on entry.
+
+Each chapter declares its parameters in its ``parameters`` cell, with a type annotation and a default (what
+``papermill --help-notebook`` prints). The chapter's first code cell then calls :func:`check`, which
+
+- refuses a parameter the chapter does not declare (papermill itself only warns, and runs on);
+- accepts what a papermill command line means: ``-p seeds 0`` injects the integer 0 where text is declared,
+  ``-p fractions 0.1`` a float, ``-y '[0, 1]'`` a list; a comma-separated text is a list where a list is declared;
+- checks each value's range or allowed names (:data:`RULES`), and fails with one line naming the parameter.
+
+``0`` is a value, not "unset": a text parameter's empty string and a number's declared default are what mean "the
+profile's choice", as each chapter's comment says.
+"""
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lib.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a parameter's value may be, beyond its type: a test and the words that say what is allowed."""
+
+    ok: Callable[[object], bool]
+    allowed: str
+
+
+def _names(*choices: str) -> Rule:
+    return Rule(lambda v: v in choices, "one of " + ", ".join(repr(c) for c in choices))
+
+
+def _profiles() -> Rule:
+    from lib import profiles
+
+    return _names(*profiles.names())
+
+
+def _at_least(low: float) -> Rule:
+    return Rule(lambda v: v >= low, f"a number of at least {low:g}")
+
+
+def _share(allow_zero: bool) -> Rule:
+    return Rule(lambda v: (0 <= v <= 1) if allow_zero else (0 < v <= 1),
+                "a share in [0, 1] (0: the profile's)" if allow_zero else "a share in (0, 1]")
+
+
+def _side() -> Rule:
+    return Rule(lambda v: v == 0 or (v >= 32 and v % 32 == 0), "0 (the profile's) or a multiple of 32")
+
+
+def _device(value: str) -> bool:
+    return value in ("", "auto", "cpu", "cuda", "mps") or (value.startswith("cuda:") and value[5:].isdigit())
+
+
+def _each(rule: Rule) -> Rule:
+    return Rule(lambda values: all(rule.ok(v) for v in values), f"a list of {rule.allowed}")
+
+
+def _seeds_text(value: str) -> bool:
+    return value == "" or all(part.strip().isdigit() for part in value.split(","))
+
+
+def _shares_text(value: str) -> bool:
+    try:
+        return value == "" or all(0 < float(part) <= 1 for part in value.split(","))
+    except ValueError:
+        return False
+
+
+# One rule per parameter name, shared by every chapter that declares it (each fact once).
+RULES: dict[str, Callable[[], Rule]] = {
+    "profile": _profiles,
+    "device": lambda: Rule(_device, "auto, cpu, cuda, cuda:N, mps or '' (the profile's)"),
+    "executor": lambda: _names("local", "ray"),
+    "pretrained": lambda: _names("", "yes", "no"),
+    "seeds": lambda: Rule(_seeds_text, "comma-separated whole numbers of 0 or more, or '' (the profile's)"),
+    "fractions": lambda: Rule(_shares_text, "comma-separated shares in (0, 1], or '' (the profile's)"),
+    "fraction": lambda: _share(allow_zero=True),
+    "probe_fraction": lambda: _share(allow_zero=False),
+    "utilisation": lambda: _share(allow_zero=False),
+    "max_epochs": lambda: _at_least(0),
+    "batch_size": lambda: _at_least(0),
+    "image_size": _side,
+    "time_size": _side,
+    "input_size": lambda: Rule(lambda v: v >= 32 and v % 32 == 0, "a multiple of 32, at least 32"),
+    "k": lambda: _at_least(1),
+    "top_k": lambda: _at_least(1),
+    "resamples": lambda: _at_least(1),
+    "probe_epochs": lambda: _at_least(1),
+    "epochs": lambda: _at_least(1),
+    "budget_minutes": lambda: Rule(lambda v: v > 0, "a number of minutes above 0"),
+    "peak_tflops": lambda: Rule(lambda v: v > 0, "a number above 0"),
+    "max_params_m": lambda: Rule(lambda v: v > 0, "a number of millions above 0"),
+    "min_top1": lambda: Rule(lambda v: 0 <= v <= 100, "a percentage in [0, 100]"),
+}
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One parameter as the chapter's ``parameters`` cell declares it."""
+
+    name: str
+    kind: str  # the annotation: str, int, float, bool or list
+    default: object
+
+
+def declared(source: str) -> dict[str, Declared]:
+    """The annotated assignments of a ``parameters`` cell, in order."""
+    out = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            kind = ast.unparse(node.annotation)
+            out[node.target.id] = Declared(node.target.id, kind, ast.literal_eval(node.value))
+    return out
+
+
+def _text(value) -> str:
+    if isinstance(value, bool):
+        raise TypeError
+    if isinstance(value, (list, tuple)):
+        return ",".join(_text(v) for v in value)
+    if isinstance(value, float):
+        return repr(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, (str, int)):
+        return str(value)
+    raise TypeError
+
+
+def coerce(kind: str, value):
+    """``value`` as the declared ``kind``, where it means the same thing; TypeError or ValueError otherwise."""
+    if kind == "str":
+        return _text(value)
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.strip().lower() in ("true", "yes", "1", "false", "no", "0"):
+            return value.strip().lower() in ("true", "yes", "1")
+        raise TypeError
+    if kind == "int":
+        if isinstance(value, bool):
+            raise TypeError
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError
+        if isinstance(value, str):
+            value = float(value.strip()) if "." in value else int(value.strip())
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+        if isinstance(value, (int, float)):
+            return int(value)
+        raise TypeError
+    if kind == "float":
+        if isinstance(value, bool):
+            raise TypeError
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):
+            return float(value.strip())
+        raise TypeError
+    if kind == "list":
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, (list, tuple)):
+            return list(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return [value]
+        raise TypeError
+    raise TypeError
+
+
+_KIND_WORDS = {"str": "text", "int": "a whole number", "float": "a number", "bool": "true or false",
+               "list": "a list (or comma-separated text)"}
+
+
+def injected_names() -> list[str]:
+    """The names papermill injected into this kernel (its ``# Parameters`` cell, read from IPython's input
+    history); empty outside a papermill run."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return []
+    shell = get_ipython()
+    history = shell.user_ns.get("In", []) if shell is not None else []
+    names = []
+    for source in history:
+        if isinstance(source, str) and source.lstrip().startswith("# Parameters"):
+            for node in ast.parse(source).body:
+                if isinstance(node, ast.Assign):
+                    names += [t.id for t in node.targets if isinstance(t, ast.Name)]
+    return names
+
+
+def check(chapter: str, namespace: dict, injected: list[str] | None = None) -> dict:
+    """Every parameter of ``chapter``, checked and converted to its declared type; raises one ConfigError line.
+
+    ``namespace`` is the chapter's ``globals()``; ``injected`` the names papermill injected (read from the
+    kernel's history by default). A chapter calls ``globals().update(parameters.check(...))``.
+    """
+    from lib import chapter as chapter_lib
+
+    stem = chapter_lib.notebook_path(chapter).stem
+    spec = declared(chapter_lib.parameter_source(chapter))
+    unknown = [n for n in (injected_names() if injected is None else injected) if n not in spec]
+    if unknown:
+        raise ConfigError(f"chapter {stem} has no parameter {', '.join(map(repr, unknown))}: its parameters are "
+                          f"{', '.join(spec)} (papermill --help-notebook chapters/{stem}.ipynb)")
+    values = {}
+    for name, item in spec.items():
+        value = namespace.get(name, item.default)
+        try:
+            value = coerce(item.kind, value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"parameter {name}={value!r} of chapter {stem}: expected {_KIND_WORDS.get(item.kind, item.kind)}"
+                              f" (default {item.default!r})") from None
+        if name in RULES and not (item.kind == "list" and not value):
+            rule = RULES[name]()
+            if item.kind == "list":
+                rule = _each(rule)
+            if not rule.ok(value):
+                raise ConfigError(f"parameter {name}={value!r} of chapter {stem} is not allowed: use {rule.allowed}")
+        values[name] = value
+    return values

@@ -16,8 +16,10 @@ setup: $(STAMP)
 
 # Execute the chapters with papermill (profile $(PROFILE)) and render the static book into _build/html.
 # A chapter is executed again only when its notebook, lib/, its parameters or the records it reads changed.
+# A subset for every chapter that takes it: make book PROFILE=paper DATASETS=cifar10,dtd BACKBONES=resnet50 SEEDS=0
 book: setup
-	$(PY) -m lib.book --profile $(PROFILE)
+	$(PY) -m lib.book --profile $(PROFILE) $(if $(DATASETS),--datasets $(DATASETS)) \
+		$(if $(BACKBONES),--backbones $(BACKBONES)) $(if $(SEEDS),--seeds $(SEEDS))
 
 # Execute every chapter and store the measured times in results/book/timings.csv, the "Time to run" figures of
 # the chapters and the workshop page. ONLY=08_performance,... times just those chapters (nothing rendered).

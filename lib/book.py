@@ -343,6 +343,19 @@ def _shown_path(path: Path) -> str:
         return str(Path(path).resolve())
 
 
+def chapter_parameters(notebooks: list[Path], parameters: dict | None) -> dict[Path, dict]:
+    """Each chapter's share of the build's parameters: those it declares. A parameter that no chapter declares
+    is refused with one line (it would be ignored everywhere)."""
+    parameters = dict(parameters or {})
+    declared = {nb: chapter_lib.parameter_names(nb) for nb in notebooks}
+    unknown = sorted(set(parameters) - {name for names in declared.values() for name in names})
+    if unknown:
+        known = sorted({name for names in declared.values() for name in names} - {"profile"})
+        raise ConfigError(f"no chapter has a parameter {', '.join(map(repr, unknown))}: the chapters' parameters "
+                          f"are {', '.join(known)}")
+    return {nb: {k: v for k, v in parameters.items() if k in declared[nb]} for nb in notebooks}
+
+
 def execute(profile: str = "workshop", out: Path = REPO_ROOT / "_build", kernel: str = KERNEL,
             root: Path = REPO_ROOT, force: bool = False, parameters: dict | None = None,
             only: list[str] | None = None) -> list[dict]:
@@ -372,9 +385,11 @@ def execute(profile: str = "workshop", out: Path = REPO_ROOT / "_build", kernel:
     if root == REPO_ROOT:
         write_generated(src, root)
 
+    per_chapter = chapter_parameters(chapters(root), parameters)
     executions = []
     for nb in chapters(root):
         rel = nb.relative_to(root)
+        parameters = per_chapter[nb]
         key = input_hash(nb, profile, parameters, root)
         if only and nb.stem not in only:
             continue
@@ -473,11 +488,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="execute every chapter and store the measured times in results/book/timings.csv")
     parser.add_argument("--only", default="", help="execute (or time) only these chapters, comma-separated, e.g. "
                         "08_performance; nothing is rendered")
+    parser.add_argument("--datasets", default="", help="comma-separated datasets, passed to every chapter that "
+                        "takes datasets (make book DATASETS=...)")
+    parser.add_argument("--backbones", default="", help="comma-separated backbones, likewise (BACKBONES=...)")
+    parser.add_argument("--seeds", default="", help="comma-separated seeds, likewise (SEEDS=...)")
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                        help="any other chapter parameter, passed to the chapters that declare it")
     parser.add_argument("--root", type=Path, default=REPO_ROOT, help=argparse.SUPPRESS)  # tests: a tiny book
     args = parser.parse_args(argv)
+    parameters = {name: value for name, value in (("datasets", args.datasets), ("backbones", args.backbones),
+                                                  ("seeds", args.seeds)) if value}
+    parameters.update(dict(args.parameter))
     try:
         build(args.profile, args.out, root=args.root.resolve(), force=args.force or args.record_timings,
-              only=[c.strip() for c in args.only.split(",") if c.strip()] or None)
+              only=[c.strip() for c in args.only.split(",") if c.strip()] or None, parameters=parameters or None)
         if args.record_timings:
             print(f"[book] timings written to {record_timings(args.out)}", flush=True)
     except BookError as err:  # a bad argument, not a failing chapter

@@ -17,6 +17,7 @@ import pytest
 
 from lib import book, chapter
 from lib.errors import ConfigError
+from lib.errors import ConfigError
 from lib.provenance import REPO_ROOT
 
 CHAPTERS = book.chapters()
@@ -363,3 +364,16 @@ def test_failing_chapter_fails_the_build(tmp_path, capsys):
     assert len(said) == 1 and "chapters/one.ipynb failed in cell [3] (`raise RuntimeError(" in said[0], said
     assert "RuntimeError: this chapter is broken" in said[0]   # the chapter, the cell and the exception
     assert not (tmp_path / "out" / "html").exists()
+
+
+def test_a_subset_reaches_the_chapters_that_take_it_and_an_unknown_parameter_is_refused():
+    """make book DATASETS=... BACKBONES=... SEEDS=... passes each to the chapters that declare it (issue 27)."""
+    notebooks = book.chapters()
+    shares = book.chapter_parameters(notebooks, {"datasets": "cifar10,dtd", "seeds": "0", "k": "1"})
+    by_stem = {nb.stem: share for nb, share in shares.items()}
+    assert by_stem["03_fine_tuning"] == {"datasets": "cifar10,dtd", "seeds": "0"}
+    assert by_stem["04_low_data"] == {"datasets": "cifar10,dtd", "seeds": "0", "k": "1"}
+    assert by_stem["01_selection"] == {}
+    with pytest.raises(ConfigError, match="no chapter has a parameter 'max_epoch'"):
+        book.chapter_parameters(notebooks, {"max_epoch": "2"})
+    assert book.main(["--profile", "ci", "--only", "01_selection", "-p", "max_epoch", "2"]) == 2

@@ -221,3 +221,13 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def modes_table(modes: "pd.DataFrame"):
+    """:func:`old_workshop_modes` as a reader's table: top-1 in train and eval mode, the re-run's test top-1 and
+    the verdict (display only; the CSV is the committed file)."""
+    from lib import present
+
+    return present.table(modes, ["backbone", "train_mode_top1", "eval_mode_top1", "rerun_test_top1", "verdict"],
+                         {"train_mode_top1": "train mode (%)", "eval_mode_top1": "eval mode (%)",
+                          "rerun_test_top1": "re-run test (%)", "verdict": "verdict"})

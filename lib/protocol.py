@@ -6,6 +6,7 @@ the third is that file's template filled in from the configuration the runs actu
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pandas as pd
 import torch
@@ -55,3 +56,14 @@ def protocol_differences(cfg: TrainConfig) -> pd.DataFrame:
     table["this_book"] = [template.format(**facts) for template in table["this_book"]]
     return table.rename(columns={"paper": "paper (text)", "authors_code": "authors' code",
                                  "this_book": "this book (this run)"})
+
+
+def protocol_table(cfg: TrainConfig):
+    """:func:`protocol_differences` as a reader's table (no index column; backbone ids as display names)."""
+    from lib import models, present
+
+    table = protocol_differences(cfg)
+    names = {n: present.backbone_name(n) for n in models.names()}
+    pattern = r"\b(" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")\b"
+    readable = table.map(lambda v: re.sub(pattern, lambda m: names[m.group(0)], v) if isinstance(v, str) else v)
+    return present.table(readable)

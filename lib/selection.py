@@ -278,7 +278,7 @@ def explain_differences(marked: pd.DataFrame, table2: pd.DataFrame,
                 why = f"its best entry reaches {own:.2f} %, below {min_top1:g} %"
             elif len(winner):
                 w = winner.iloc[0]
-                why = (f"family '{fam}' is won by {w.model} ({w.top1:.2f} % vs {own:.2f} %)")
+                why = (f"family '{fam}' is won by {model_name(w.model)} ({w.top1:.2f} % vs {own:.2f} %)")
             else:
                 why = f"no model of family '{fam}' is under {max_params_m:g} M"
         rows.append({"backbone": r.backbone, "picked_by": "rule only" if r.in_rule else "paper only",
@@ -358,5 +358,175 @@ def _label(ax, points: pd.DataFrame, gap: float = 1.0) -> None:
             if abs(np.log10(px) - np.log10(r.params_m)) < 0.5 and y > py - gap:
                 y = py - gap
         placed.append((r.params_m, y))
-        ax.annotate(r.model, (r.params_m, r.top1), xytext=(r.params_m * 0.8, y), fontsize=8, va="center",
+        ax.annotate(model_name(r.model), (r.params_m, r.top1), xytext=(r.params_m * 0.8, y), fontsize=8, va="center",
                     ha="right", arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "0.4"})
+
+
+# --- How chapter 1 shows its tables (display only: the frames above stay as computed) -------------------------
+
+QUANTITY_NAMES = {"families_all": "families", "models_all": "models", "models_light": "light models",
+                  "families_light": "families with a light model", "selected_by_rule": "picked by the rule",
+                  "final_list": "final list (with the hand-made additions)", "max_params_m": "parameter limit (M)",
+                  "min_top1": "top-1 threshold (%)", "vit_min_params_m": "smallest ViT (M parameters)"}
+
+
+def quantity_text(quantities: str) -> str:
+    """``"families_all, models_all"`` -> ``"families, models"``: the counts' names as the prose says them."""
+    return ", ".join(QUANTITY_NAMES.get(q, q) for q in quantities.split(", "))
+
+
+def model_name(model: str) -> str:
+    """A reader's name for a torchvision model: the paper's spelling for its eleven backbones ("ConvNeXt-Tiny"),
+    else torchvision's own, from its weights enum ("EfficientNet-B4" for ``efficientnet_b4``)."""
+    from torchvision.models import get_model_weights
+
+    from lib import models, present
+
+    if model in models.names():
+        return present.backbone_name(model)
+    try:
+        enum = get_model_weights(model).__name__
+    except (ValueError, KeyError):
+        return model
+    quantized = enum.endswith("_QuantizedWeights")
+    name = enum.removesuffix("_QuantizedWeights").removesuffix("_Weights")
+    name = re.sub(r"(\d)_(\d)", r"\1.\2", name).replace("_", "-")
+    return name + (" (quantized)" if quantized else "")
+
+
+def _entry(weights) -> str | None:
+    """``ResNet50_Weights.IMAGENET1K_V2`` -> ``IMAGENET1K_V2`` (the enum's name repeats the model's)."""
+    return weights.rsplit(".", 1)[-1] if isinstance(weights, str) else None
+
+
+def _reading_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """``family_rule``/``unit``/``quantized`` as a reader's three short columns."""
+    return frame.assign(quantized_shown=frame["quantized"].map({True: "in", False: "out"}))
+
+
+def paper_counts_table(paper: pd.DataFrame):
+    """The paper's counts and thresholds with the sentence each comes from (**paper**)."""
+    from lib import present
+
+    shown = paper.assign(what=paper["quantity"].map(lambda q: QUANTITY_NAMES.get(q, q)))
+    return present.table(shown, ["what", "paper", "quote"], {"what": "quantity", "paper": "paper",
+                                                             "quote": "the paper's sentence"}, decimals=0)
+
+
+def registry_table(reg: pd.DataFrame, rows: int = 5, random_state: int = 0):
+    """A few rows of the registry, as a reader reads them; the whole registry as a CSV download."""
+    from lib import present
+
+    sample = reg.sample(rows, random_state=random_state)
+    sample = sample.assign(name=sample["model"].map(model_name))
+    shown = present.table(sample, ["name", "module", "entry", "params_m", "top1"],
+                          {"name": "model", "module": "module", "entry": "weights entry",
+                           "params_m": "parameters (M)", "top1": "ImageNet top-1 (%)"}, decimals=1)
+    return _with_csv(shown, reg, "torchvision_registry.csv", "the whole registry")
+
+
+def steps_table(steps: pd.DataFrame):
+    """:func:`rule_steps` without an index column."""
+    from lib import present
+
+    return present.table(steps, names={"step": "step", "rule": "rule", "models": "models left",
+                                       "families": "families left"})
+
+
+def picks_table(marked: pd.DataFrame):
+    """The rule's picks: readable model names, the weights entry, family, size and accuracy (ours)."""
+    from lib import present
+
+    picks = marked[marked["selected"]]
+    picks = picks.assign(name=picks["model"].map(model_name))
+    return present.table(picks, ["name", "entry", "family", "params_m", "top1"],
+                         {"name": "model", "entry": "weights entry", "family": "family",
+                          "params_m": "parameters (M)", "top1": "ImageNet top-1 (%)"}, decimals={"top1": 2})
+
+
+def compared_table(compared: pd.DataFrame):
+    """:func:`compare_counts` in five columns (the agreeing readings are in the CSV)."""
+    from lib import present
+
+    shown = compared.assign(
+        what=compared["quantity"].map(lambda q: QUANTITY_NAMES.get(q, q)),
+        span=[str(lo) if lo == hi else f"{lo}–{hi}" for lo, hi in zip(compared["ours_min"], compared["ours_max"])],
+        agree=[f"{n} of {of}" for n, of in zip(compared["readings_that_agree"], compared["readings"])])
+    columns = ["what", "paper"] + (["ours"] if "ours" in compared else []) + ["span", "agree"]
+    shown = present.table(shown, columns, {"what": "count", "paper": "paper", "ours": "ours (this reading)",
+                                           "span": "ours (all readings)", "agree": "readings that agree"},
+                          decimals=0)
+    return _with_csv(shown, compared, "selection_counts_compared.csv", "the comparison with its readings")
+
+
+def agreement_table(ranked: pd.DataFrame, rows: int = 8):
+    """The readings that reproduce most of the paper's counts, best first."""
+    from lib import present
+
+    top = _reading_columns(ranked.head(rows))
+    top = top.assign(score=[f"{n} of {of}" for n, of in zip(top["reproduced"], top["of"])],
+                     which=top["which"].map(quantity_text))
+    shown = present.table(top, ["family_rule", "unit", "quantized_shown", "score", "which"],
+                          {"family_rule": "family", "unit": "model", "quantized_shown": "quantized",
+                           "score": "counts reproduced", "which": "which"})
+    return _with_csv(shown, ranked, "selection_readings_ranked.csv", "every reading, ranked")
+
+
+def readings_table(grid: pd.DataFrame):
+    """The 24 readings: the final list's size and how it differs from Table 2 (every count in the CSV)."""
+    from lib import present
+
+    shown = present.table(_reading_columns(grid),
+                          ["family_rule", "unit", "quantized_shown", "models_light", "final_list",
+                           "not_in_paper", "not_in_rule"],
+                          {"family_rule": "family", "unit": "model", "quantized_shown": "quantized",
+                           "models_light": "light models", "final_list": "final list",
+                           "not_in_paper": "not in Table 2", "not_in_rule": "missed"}, decimals=0)
+    return _with_csv(shown, grid, "selection_readings.csv", "every reading with every count")
+
+
+def versus_table(side: pd.DataFrame):
+    """:func:`versus_table2` as a reader's table: Table 2's numbers (paper) beside the rule's entry (ours)."""
+    from lib import present
+
+    shown = side.assign(name=side["backbone"].map(model_name), entry=side["rule_weights"].map(_entry))
+    shown = present.table(shown, ["name", "in_paper", "in_rule", "paper_params_m", "paper_top1", "entry",
+                                  "rule_top1"],
+                          {"name": "backbone", "in_paper": "Table 2", "in_rule": "rule",
+                           "paper_params_m": "M params (paper)", "paper_top1": "top-1 (paper)",
+                           "entry": "rule's entry (ours)", "rule_top1": "top-1 (ours)"},
+                          decimals={"paper_top1": 2, "rule_top1": 2})
+    return _with_csv(shown, side, "rule_vs_table2.csv", "this table with every column")
+
+
+def differences_table(diff: pd.DataFrame):
+    """:func:`explain_differences` with readable names."""
+    from lib import present
+
+    shown = diff.assign(name=diff["backbone"].map(model_name))
+    return present.table(shown, ["name", "picked_by", "reason", "family_rules_that_pick_it"],
+                         {"name": "backbone", "picked_by": "picked by", "reason": "why (ours)",
+                          "family_rules_that_pick_it": "family readings that pick it"})
+
+
+def loaded_table(loaded: pd.DataFrame):
+    """:func:`loaded_weights` as a reader's table: Table 2 (paper) beside the entry the paper's code loads."""
+    from lib import present
+
+    shown = loaded.assign(name=loaded["backbone"].map(model_name), entry=loaded["loaded_weights"].map(_entry))
+    shown = present.table(shown, ["name", "paper_params_m", "loaded_params_m", "paper_top1", "entry",
+                                  "loaded_top1"],
+                          {"name": "backbone", "paper_params_m": "M (paper)",
+                           "loaded_params_m": "M (ours)", "paper_top1": "top-1 (paper)",
+                           "entry": "entry loaded", "loaded_top1": "its top-1 (ours)",
+                           "table2_matches": "Table 2's entry"}, decimals={"paper_top1": 2, "loaded_top1": 2})
+    return _with_csv(shown, loaded, "table2_vs_loaded_weights.csv", "this table with every column")
+
+
+def _with_csv(shown, frame: pd.DataFrame, filename: str, text: str):
+    """``shown`` (an HTML table) with ``frame`` offered below it as a CSV download."""
+    from IPython.display import HTML
+
+    from lib import present
+
+    return HTML(shown.data + present.csv_link(frame, filename, text))

@@ -104,3 +104,8 @@ def test_the_swin_evidence_is_a_run_at_the_papers_lr_and_the_workshop_uses_a_low
     for backbone in ("swin_t", "swin_v2_t"):
         assert config.make_config(backbone, "digits", profile="workshop").adamw_lr == 1e-4
     assert config.make_config("resnet50", "digits", profile="workshop").adamw_lr == 1e-3
+
+
+def test_the_modes_table_shows_display_names_and_no_index():
+    html = diagnose.modes_table(diagnose.old_workshop_modes()).data
+    assert "MobileNetV3-Large" in html and "mobilenet_v3_large" not in html and "row_heading" not in html

@@ -32,3 +32,10 @@ def test_a_profiles_per_backbone_learning_rate_reaches_only_that_backbone():
     paper = config.make_config("swin_v2_t", "digits", profile="paper", device="cpu")
     assert swin.adamw_lr == 1e-4 and other.adamw_lr == paper.adamw_lr == 1e-3
     assert "AdamW lr 0.0001" in column(swin)["phase 1 optimiser"]
+
+
+def test_the_protocol_table_has_no_index_column_and_no_backbone_id():
+    cfg = config.make_config("swin_t", "digits", profile="workshop")
+    html = protocol.protocol_table(cfg).data
+    assert "row_heading" not in html and "NaN" not in html
+    assert ">swin_t" not in html and " swin_t" not in html

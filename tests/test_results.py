@@ -180,10 +180,53 @@ def test_beside_paper_labels_ours_and_the_papers_columns(tmp_path):
                           "top1": [99.0], "table": ["4"]})
     side = results.compare_with_paper(results.summarise(results.load_records(tmp_path)), paper)
     table = results.beside_paper(side).set_index("backbone")
-    assert table.loc["resnet50", "ours: mean ± 95 % interval"] == "92.00 ± 4.97"
+    assert table.loc["resnet50", "ours: mean ± 95 % interval"] == "92.0 ± 5.0"
     assert table.loc["resnet50", "ours: best of the seeds"] == 94.0
     assert table.loc["resnet50", "paper: best of 3"] == 99.0
-    assert table.loc["swin_t", "ours: mean ± 95 % interval"] == "60.00 (one seed: no interval)"
+    assert table.loc["swin_t", "ours: mean ± 95 % interval"] == "60.0 (one seed: no interval)"
+    # where the paper has none of the cells, its columns go (the chapter says "not in the paper" once)
+    alone = results.beside_paper(side[side["backbone"] == "swin_t"])
+    assert not any(c.startswith("paper") for c in alone.columns)
+    assert results.not_in_paper_text(["digits"]).startswith("Not in the paper: Digits")
+    assert "them" in results.not_in_paper_text(["digits", "dtd"])
+
+
+def test_chapter_three_tables_and_figures_read_as_a_book(tmp_path):
+    """Display names, no NaN, one dataset column only when there are several, a CSV without the histories; the
+    curves in the book's palette with a legend; the heatmap's scale fixed from chance to 100."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from lib import present
+
+    for seed, top1 in enumerate([90.0, 92.0, 94.0]):
+        rec = record(top1, seed=seed)
+        rec["history"] = [{"epoch": 1, "phase": "adamw", "val_top1": 50.0}, {"epoch": 2, "phase": "sgd",
+                                                                            "val_top1": 60.0}]
+        results.write_record(rec, tmp_path)
+    runs = results.load_records(tmp_path)
+    html = results.runs_table(runs).data
+    assert "ResNet-50" in html and ">resnet50<" not in html and "NaN" not in html
+    assert "<th" in html and ">dataset<" not in html   # one dataset: the prose names it
+    assert "history" not in results.records_csv_frame(runs).columns
+    assert "ResNet-50" in results.optimism_table(runs).data
+    fig = results.plot_learning_curves(results.history_frame(runs))
+    legend = [t.get_text() for t in fig.legends[0].texts]
+    assert "ResNet-50" in legend and "SGD" in legend
+    line = next(l for l in fig.axes[0].lines if len(l.get_xdata()))
+    assert matplotlib.colors.to_hex(line.get_color()) == present.colour("resnet50").lower()
+    summary = results.summarise(runs)
+    fig = results.plot_mean_heatmap(results.compare_with_paper(summary, _no_paper()), chance=10.0)
+    assert fig.axes[0].collections[0].get_clim() == (10.0, 100.0)
+    assert "±" in fig.axes[0].texts[0].get_text()
+    assert results.widest_interval_text(summary) == "up to ± 5.0 points"
+    assert "one seed" in results.widest_interval_text(summary.assign(test_top1_ci95=float("nan")))
+
+
+def _no_paper():
+    import pandas as pd
+
+    return pd.DataFrame({"source": [], "backbone": [], "dataset": [], "fraction": [], "top1": [], "table": []})
 
 
 def test_grid_cost_and_how_runs_stopped(tmp_path):

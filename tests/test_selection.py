@@ -182,7 +182,7 @@ def test_differences_with_table2_are_explained(real):
     marked = selection.apply_rule(selection.candidates(reg, "entries", "docs"))
     diff = selection.explain_differences(marked, table2, reg).set_index("backbone")
     assert diff.loc["wavemix_192_16", "picked_by"] == "paper only"
-    assert "swin_v2_t" in diff.loc["swin_t", "reason"]
+    assert "SwinV2-Tiny" in diff.loc["swin_t", "reason"] and "swin_v2_t" not in diff.loc["swin_t", "reason"]
     assert (diff["reason"].str.len() > 20).all()
     side = selection.versus_table2(marked, table2)
     assert set(side.loc[side["in_rule"] & ~side["in_paper"], "backbone"]) == set(diff.index[diff["picked_by"]
@@ -216,7 +216,7 @@ def test_plot_draws_both_thresholds(real):
     ys = [line.get_ydata()[0] for line in ax.lines if line.get_linestyle() == ":"]
     assert xs == [25.0] and ys == [77.0]
     labels = {t.get_text() for t in ax.texts}
-    assert set(marked.loc[marked["selected"], "model"]) <= labels
+    assert set(marked.loc[marked["selected"], "model"].map(selection.model_name)) <= labels
 
 
 def test_table2_sizes_match_the_loaded_weights_and_only_resnet50_accuracy_differs(real):
@@ -226,3 +226,31 @@ def test_table2_sizes_match_the_loaded_weights_and_only_resnet50_accuracy_differ
     out = selection.loaded_weights(table2, reg)
     assert (out["loaded_params_m"] == out["paper_params_m"]).all()
     assert out.loc[out["top1_differs"], "backbone"].tolist() == ["resnet50"]
+
+
+def test_model_names_are_the_papers_for_its_backbones_and_torchvisions_for_the_rest():
+    """A table never shows a code id: the eleven backbones by the paper's names, other models by torchvision's."""
+    pytest.importorskip("lib.models")
+    assert selection.model_name("convnext_tiny") == "ConvNeXt-Tiny"
+    assert selection.model_name("efficientnet_b4") == "EfficientNet-B4"
+    assert selection.model_name("mnasnet1_3") == "MNASNet1.3"
+    assert selection.model_name("regnet_y_16gf") == "RegNet-Y-16GF"
+    assert selection.model_name("not_a_model") == "not_a_model"
+    assert selection.quantity_text("families_all, models_light") == "families, light models"
+
+
+def test_chapter_tables_show_display_names_and_no_index_or_nan(real):
+    """The chapter's tables, as HTML: no backbone id, no NaN, no numbered index column; the whole frame as CSV."""
+    pytest.importorskip("lib.models")
+    from lib import models
+
+    reg, table2 = real
+    marked = selection.apply_rule(selection.candidates(reg, "entries", "docs"))
+    tables = [selection.versus_table(selection.versus_table2(marked, table2)),
+              selection.differences_table(selection.explain_differences(marked, table2, reg)),
+              selection.picks_table(marked), selection.registry_table(reg)]
+    for shown in tables:
+        text = shown.data
+        assert not any(f">{name}<" in text for name in models.names()), text[:300]
+        assert "NaN" not in text and "nan<" not in text and "<th class=\"row_heading" not in text
+    assert "Download" in tables[0].data and "base64," in tables[0].data

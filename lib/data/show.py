@@ -6,6 +6,7 @@ images they show, and the balance plot uses labels.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -63,24 +64,42 @@ def table3(root: str | os.PathLike | None = None, datasets: list[str] | None = N
     return table
 
 
+def root_text(root: str | os.PathLike | None = None) -> str:
+    """The data root as a reader would type it: ``data`` (relative to the repository), ``$WB_DATA``, or the
+    folder's last parts, never the build machine's absolute path."""
+    from lib import present
+
+    folder = sources.data_root(root)
+    if os.environ.get("WB_DATA") and folder.resolve() == Path(os.environ["WB_DATA"]).expanduser().resolve():
+        return "$WB_DATA"
+    return present.shown_path(folder)
+
+
 def where_to_get(name: str, root: str | os.PathLike | None = None) -> str:
     """Markdown: where to download an absent dataset and the layout to unpack into."""
     spec = sources.spec(name)
-    folder = sources.data_root(root) / name
     return (f"**{spec.display}** — download from {spec.url}  \n"
             f"Licence: {spec.licence}  \n"
-            f"Unpack into `{folder}/` as:\n\n```text\n{spec.layout}\n```\n\n{spec.split_note}\n")
+            f"Unpack into `{root_text(root)}/{name}/` as:\n\n```text\n{spec.layout}\n```\n\n{spec.split_note}\n")
 
 
-def sample_grid(dataset, per_class: int = 6, max_classes: int = 10, seed: int = 0, title: str = ""):
-    """A figure with ``per_class`` images (un-augmented) of each of the first ``max_classes`` classes."""
+def _shown_classes(dataset, max_classes: int) -> list[int]:
+    targets = np.asarray(dataset.targets)
+    return [c for c in range(len(dataset.classes)) if np.any(targets == c)][:max_classes]
+
+
+def sample_grid(dataset, per_class: int = 6, max_classes: int = 10, seed: int = 0, title: str = "", fig=None):
+    """A figure with ``per_class`` images (un-augmented) of each of the first ``max_classes`` classes; with
+    ``fig`` (a figure or sub-figure), drawn into it."""
     import matplotlib.pyplot as plt
 
     rng = np.random.default_rng(seed)
     targets = np.asarray(dataset.targets)
-    classes = [c for c in range(len(dataset.classes)) if np.any(targets == c)][:max_classes]
-    fig, axes = plt.subplots(len(classes), per_class, squeeze=False,
-                             figsize=(0.8 * per_class + 1.2, 0.8 * len(classes) + 0.4))
+    classes = _shown_classes(dataset, max_classes)
+    own = fig is None
+    if own:
+        fig = plt.figure(figsize=(0.8 * per_class + 1.2, 0.8 * len(classes) + 0.4))
+    axes = fig.subplots(len(classes), per_class, squeeze=False)
     for row, c in zip(axes, classes):
         members = np.flatnonzero(targets == c)
         picks = rng.choice(members, size=min(per_class, len(members)), replace=False)
@@ -92,12 +111,39 @@ def sample_grid(dataset, per_class: int = 6, max_classes: int = 10, seed: int = 
                 side.set_visible(False)
         row[0].set_ylabel(_short(dataset.classes[c]), rotation=0, ha="right", va="center", fontsize=8)
     fig.suptitle(title or dataset.name, fontsize=10)
+    if own:
+        fig.tight_layout()
+    return fig
+
+
+def sample_grids(splits: dict, per_class: int = 6, max_classes: int = 10, seed: int = 0):
+    """One figure: :func:`sample_grid` of the training split of every dataset in ``splits`` (name -> the
+    ``lib.data.load`` result), stacked, each under its display name."""
+    import matplotlib.pyplot as plt
+
+    heights = [0.8 * len(_shown_classes(s.train, max_classes)) + 0.5 for s in splits.values()]
+    fig = plt.figure(figsize=(0.8 * per_class + 1.6, sum(heights)), layout="constrained")
+    subfigures = fig.subfigures(len(heights), 1, height_ratios=heights, squeeze=False)
+    for sub, s in zip(subfigures.flat, splits.values()):
+        sample_grid(s.train, per_class, max_classes, seed, title=s.spec.display, fig=sub)
+    return fig
+
+
+def class_balances(splits: dict):
+    """One figure: :func:`class_balance` of every dataset in ``splits`` (name -> splits), one panel each."""
+    import matplotlib.pyplot as plt
+
+    widest = max(len(s.train.classes) for s in splits.values())
+    fig, axes = plt.subplots(len(splits), 1, squeeze=False,
+                             figsize=(min(2 + 0.25 * widest, 14), 2.8 * len(splits)))
+    for ax, s in zip(axes.flat, splits.values()):
+        class_balance(s, ax=ax)
     fig.tight_layout()
     return fig
 
 
-def class_balance(splits, title: str = ""):
-    """Bar chart of images per class in train, val and test (ours), sorted by class index."""
+def class_balance(splits, title: str = "", ax=None):
+    """Bar chart of images per class in train, val and test (ours), sorted by class index (on ``ax`` if given)."""
     import matplotlib.pyplot as plt
 
     num_classes = len(splits.train.classes)
@@ -106,7 +152,9 @@ def class_balance(splits, title: str = ""):
         parts = {"train": splits.train, "val": splits.val, "test": splits.test}
     counts = pd.DataFrame({name: np.bincount(part.targets, minlength=num_classes)
                            for name, part in parts.items()})
-    fig, ax = plt.subplots(figsize=(min(2 + 0.25 * num_classes, 14), 2.8))
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(min(2 + 0.25 * num_classes, 14), 2.8))
+    fig = ax.figure
     bottom = np.zeros(num_classes)
     for name in counts:
         ax.bar(np.arange(num_classes), counts[name], bottom=bottom, label=name, width=0.85)
@@ -118,7 +166,8 @@ def class_balance(splits, title: str = ""):
     ax.set_title(title or f"{splits.spec.display}: images per class", fontsize=10)
     ax.set_ylim(top=1.3 * bottom.max())
     ax.legend(fontsize=8, ncol=3, loc="upper right")
-    fig.tight_layout()
+    if not fig.get_layout_engine():
+        fig.tight_layout()
     return fig
 
 
@@ -167,3 +216,33 @@ def augmentation_grid(dataset, indices: list[int], draws: int = 6, seed: int = 0
 
 def _short(label: str, width: int = 18) -> str:
     return label if len(label) <= width else label[: width - 1] + "…"
+
+
+# --- How chapter 2 shows its tables (display only) -------------------------------------------------------------
+
+def table3_table(table: pd.DataFrame):
+    """:func:`table3` as a reader's table (the columns the prose names; the whole table as a CSV download)."""
+    from lib import present
+
+    flat = table.reset_index()
+    return present.table(flat, ["domain", "dataset", "train (paper)", "test (paper)",
+                                "image size (H×W)", "train/test split (ours)", "here"],
+                         {"image size (H×W)": "size (H×W)", "train/test split (ours)": "split (ours)"},
+                         csv="table3.csv")
+
+
+def split_notes_table(datasets: list[str] | None = None):
+    """:func:`split_notes` without an index column."""
+    from lib import present
+
+    return present.table(split_notes(datasets).reset_index())
+
+
+def split_table(splits: dict):
+    """Our split sizes beside the paper's, one row per split of every dataset in ``splits`` (name -> splits)."""
+    from lib import present
+
+    rows = pd.concat([split_summary(s).reset_index().assign(dataset=s.spec.display) for s in splits.values()])
+    columns = (["dataset"] if len(splits) > 1 else []) + ["split", "images (ours)", "images (paper)",
+                                                          "sha256 of ids"]
+    return present.table(rows, columns)

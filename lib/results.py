@@ -435,9 +435,9 @@ def not_in_paper_text(datasets: list[str]) -> str:
 
     names = ", ".join(present.dataset_name(d) for d in datasets)
     one = len(datasets) == 1
-    stand_in = " (digits is this book's offline stand-in)" if "digits" in datasets else ""
-    return (f"Not in the paper: {names}{stand_in}. The paper has no cell for {'it' if one else 'them'}, so only "
-            f"**ours** is shown for {'it' if one else 'them'}.")
+    stand_in = " Digits is this book's offline stand-in for the paper's datasets." if "digits" in datasets else ""
+    return (f"The paper has no cell for {names}, so the table shows **ours** alone for {'it' if one else 'them'}."
+            f"{stand_in}")
 
 
 def widest_interval_text(summary: pd.DataFrame, metric: str = "test_top1") -> str:

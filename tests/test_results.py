@@ -187,7 +187,7 @@ def test_beside_paper_labels_ours_and_the_papers_columns(tmp_path):
     # where the paper has none of the cells, its columns go (the chapter says "not in the paper" once)
     alone = results.beside_paper(side[side["backbone"] == "swin_t"])
     assert not any(c.startswith("paper") for c in alone.columns)
-    assert results.not_in_paper_text(["digits"]).startswith("Not in the paper: Digits")
+    assert results.not_in_paper_text(["digits"]).startswith("The paper has no cell for Digits (scikit-learn)")
     assert "them" in results.not_in_paper_text(["digits", "dtd"])
 
 

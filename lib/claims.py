@@ -736,3 +736,48 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+# ------------------------------------------------------------------------ what chapter 6 shows a reader
+
+_LONG_DECIMAL = re.compile(r"(?<![\w.])(\d+\.\d{5,})")
+
+
+def tidy(text: str) -> str:
+    """A computed evidence sentence as a reader sees it: code ids in display names, no 5+ decimal numbers
+    (``0.809524`` -> ``0.81``). The register keeps the full value; this is wording only."""
+    from lib import present
+
+    return _LONG_DECIMAL.sub(lambda m: f"{float(m.group(1)):.2f}", present.readable_text(str(text)))
+
+
+def counts_shown(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`counts_by_section` flat: version and section as columns (no index a reader must decode)."""
+    return counts_by_section(table).rename_axis(None, axis=1).reset_index()
+
+
+def _versions(parts: pd.DataFrame) -> str:
+    found = list(dict.fromkeys(parts.version))
+    return "both versions" if len(found) == 2 else f"{found[0]} version"
+
+
+def contradicted_markdown(table: pd.DataFrame) -> str:
+    """Every contradicted sentence as a Markdown list, the two versions' copies of one sentence as one item: where,
+    the quote (both when they differ), the computed evidence and the cells."""
+    items = []
+    bad = table[table.verdict == "contradicted"]
+    for (where, evidence), parts in bad.groupby(["where", "evidence"], sort=False):
+        quotes = list(dict.fromkeys(parts.sentence))
+        said = " / ".join(f"“{q}”" for q in quotes)
+        items.append(f"- **{where}** ({_versions(parts)}): {said} — {tidy(evidence)} "
+                     f"(cells: {tidy(parts.cells.iloc[0])}).")
+    return "\n".join(items) if items else "No sentence is contradicted."
+
+
+def changed_markdown(changed: pd.DataFrame) -> str:
+    """:func:`changed_between_versions` as a Markdown list: both wordings with their verdicts and what moved."""
+    if changed.empty:
+        return "No sentence moved a number or a ranking between the versions."
+    return "\n".join(f"- **{r['where']}**: earlier “{r['earlier']}” (*{r['verdict earlier']}*); later "
+                     f"“{r['later']}” (*{r['verdict later']}*). Moved: {r['moved']}."
+                     for _, r in changed.iterrows())

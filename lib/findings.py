@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from lib import lowdata, paper
+from lib import lowdata, paper, present
 from lib.errors import ConfigError
 
 RULES = ("mean_rank", "mean_top1", "top3_count")
@@ -630,6 +630,10 @@ def inconsistencies(include_table1: bool = False) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------------ this book's records
 
+OUR_COLUMNS = ["source", "profile", "pretrained", "image_size", "backbone", "dataset", "fraction", "top1",
+               "top1_mean", "top1_ci95", "n_seeds", "device"]
+
+
 def our_results(folder: Path | str | None = None) -> pd.DataFrame:
     """This book's run records as a long table, ``source = "ours"``: ``top1`` is the best of the seeds (the
     paper's rule), ``top1_mean`` ± ``top1_ci95`` the mean over seeds and its 95 % interval (NaN: one seed).
@@ -638,12 +642,18 @@ def our_results(folder: Path | str | None = None) -> pd.DataFrame:
     """
     from lib import results
 
-    columns = ["source", "profile", "pretrained", "image_size", "backbone", "dataset", "fraction", "top1",
-               "top1_mean", "top1_ci95", "n_seeds", "device"]
     folder = Path(folder) if folder is not None else results.RUNS_DIR
     if not folder.is_dir():
-        return pd.DataFrame(columns=columns)
-    records = results.load_records(folder)
+        return pd.DataFrame(columns=OUR_COLUMNS)
+    return cells_from_records(results.load_records(folder))
+
+
+def cells_from_records(records: pd.DataFrame) -> pd.DataFrame:
+    """Run records (``lib.results.load_records`` or ``to_frame``) as :func:`our_results`' cells: chapter 4 passes
+    the records it re-uses through here, so both chapters judge the same cells the same way."""
+    from lib import results
+
+    columns = OUR_COLUMNS
     summary = results.summarise(records)
     if summary.empty:
         return pd.DataFrame(columns=columns)
@@ -759,8 +769,8 @@ def _claim_verdict(claim: OurClaim, cells: pd.DataFrame) -> tuple[str, str]:
     worst = claim.check(_at_end(cells, favoured, worst=True))
     best = claim.check(_at_end(cells, favoured, worst=False))
     verdict = _decided(worst.verdict, best.verdict)
-    return verdict, (f"with every interval against the claim: {worst.verdict} ({worst.evidence}); with every "
-                     f"interval for it: {best.verdict}")
+    return verdict, (f"with every interval against the claim: {worst.verdict} ({worst.evidence.rstrip('.')}); "
+                     f"with every interval for it: {best.verdict}")
 
 
 def _sure_place(part: pd.DataFrame, backbone: str, k: int) -> str:
@@ -797,17 +807,38 @@ def keep_lead_with_noise(cells: pd.DataFrame, k: int = 3) -> tuple[str, str, pd.
                          "surely_kept": len(kept), "surely_lost": len(lost), "verdict": verdict})
     details = pd.DataFrame(rows)
     if details.empty:
-        return "not checkable here", "no dataset with two training fractions and more than k backbones", details
+        return "not checkable here", f"no dataset with two training fractions and more than {k} backbones", details
     if cells["top1_ci95"].isna().any():
         return "not checkable here", ONE_SEED, details
     found = set(details.verdict)
     verdict = ("not supported" if "not supported" in found else "supported" if found == {"supported"}
                else "within noise")
     reason = "; ".join(
-        f"{r.dataset} {r.reference:.0%} -> {r.fraction:.0%}: top {k} {r.top_k}, {r.separated_at_reference} "
-        f"separated from the rest at {r.reference:.0%}, {r.surely_kept} surely kept, {r.surely_lost} surely "
-        f"lost" for r in details.itertuples())
+        f"{present.dataset_name(r.dataset)}, {_pct(r.reference)} to {_pct(r.fraction)}: of the top {k} at "
+        f"{_pct(r.reference)} ({', '.join(present.backbone_name(b) for b in r.top_k.split(', '))}), "
+        f"{r.separated_at_reference} stand clear of the rest there; {r.surely_kept} surely kept and "
+        f"{r.surely_lost} surely lost at {_pct(r.fraction)}" for r in details.itertuples())
     return verdict, reason, details
+
+
+def _pct(fraction: float) -> str:
+    return f"{100 * float(fraction):g} %"
+
+
+LOW_DATA_KEY, LOW_DATA_CLAIM = "low_data", "The top models keep their lead with less data"
+
+
+def low_data_verdict(ours: pd.DataFrame, k: int = 3) -> tuple[str, str]:
+    """The verdict on "the top models keep their lead with less data" for one block of our runs, with the seeds'
+    noise (:func:`keep_lead_with_noise`), and its reason. Computed here once: chapter 4 and chapter 6 both show
+    this verdict, worded by :func:`verdict_markdown`."""
+    verdict, reason, _ = keep_lead_with_noise(ours, k)
+    return verdict, reason
+
+
+def verdict_markdown(verdict: str) -> str:
+    """A verdict as the prose of every chapter shows it: ``**within noise**``."""
+    return f"**{verdict}**"
 
 
 def our_claims(ours: pd.DataFrame, k: int = 3) -> pd.DataFrame:
@@ -821,8 +852,7 @@ def our_claims(ours: pd.DataFrame, k: int = 3) -> pd.DataFrame:
     if ours.empty:
         reason = "no run records of ours"
         rows = [(c.key, c.claim, np.nan, "not checkable here", reason) for c in OUR_CLAIMS]
-        rows.append(("low_data", "The top models keep their lead with less data", np.nan,
-                     "not checkable here", reason))
+        rows.append((LOW_DATA_KEY, LOW_DATA_CLAIM, np.nan, "not checkable here", reason))
         return pd.DataFrame(rows, columns=columns)
     pretrained = bool(ours["pretrained"].iloc[0])
     fractions = sorted(ours["fraction"].astype(float).unique())
@@ -838,8 +868,7 @@ def our_claims(ours: pd.DataFrame, k: int = 3) -> pd.DataFrame:
             continue
         cells = ours[np.isclose(ours["fraction"].astype(float), fraction)]
         rows.append((c.key, c.claim, fraction, *_claim_verdict(c, cells)))
-    verdict, reason, _ = keep_lead_with_noise(ours, k)
-    rows.append(("low_data", "The top models keep their lead with less data", fractions[0], verdict, reason))
+    rows.append((LOW_DATA_KEY, LOW_DATA_CLAIM, fractions[0], *low_data_verdict(ours, k)))
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -871,3 +900,149 @@ def our_block(ours: pd.DataFrame, profile: str) -> pd.DataFrame:
         return mine
     pretrained, size = mine.groupby(["pretrained", "image_size"]).size().idxmax()
     return mine[(mine["pretrained"] == pretrained) & (mine["image_size"] == size)]
+
+
+# ------------------------------------------------------------------------ what chapter 6 shows a reader
+#
+# Frames for ``lib.present.table`` (code ids stay in ``backbone`` / ``dataset`` / ``domain`` columns, where present
+# shows display names; lists of ids and computed sentences go through ``present.readable_text``) and Markdown for
+# the long texts (a check's rule, a claim's reason), which read better as a list below a table than in its cells.
+
+def _names(listed: str) -> str:
+    """``"convnext_tiny, resnet50"`` -> ``"ConvNeXt-Tiny, ResNet-50"``."""
+    return present.readable_text(listed)
+
+
+def table1_shown(published: pd.DataFrame) -> pd.DataFrame:
+    """The published Table 1 as a reader's table: one row per domain (the paper's order), its Best, Better and
+    Good backbones."""
+    wide = published.pivot(index="domain", columns="place", values="backbone")
+    wide = wide.reindex(list(dict.fromkeys(published["domain"])))[["Best", "Better", "Good"]]
+    return wide.rename_axis(None, axis=1).reset_index().map(present.readable_text)
+
+
+def comparison_shown(comparison: pd.DataFrame) -> pd.DataFrame:
+    """:func:`compare_table1` for a reader: the two top threes in display names and whether they agree."""
+    return comparison.assign(paper=comparison.paper.map(_names), recomputed=comparison.recomputed.map(_names))[
+        ["domain", "paper", "recomputed", "same_order", "same_set"]]
+
+
+COMPARISON_NAMES = {"paper": "paper's top three", "recomputed": "recomputed", "same_order": "same order",
+                    "same_set": "same three"}
+
+
+def agreement_shown(versions: dict[str, pd.DataFrame], published: pd.DataFrame) -> pd.DataFrame:
+    """:func:`table1_agreement` for each version's tables, stacked, with the version (and its dataset count) as a
+    column instead of an index level."""
+    parts = [table1_agreement(part, published).assign(tables=f"{v} ({part.dataset.nunique()} datasets)")
+             for v, part in versions.items()]
+    out = pd.concat(parts, ignore_index=True)
+    return out[["tables", "rule", "same_order", "same_set", "same_best", "columns"]]
+
+
+AGREEMENT_NAMES = {"tables": "tables of the version", "same_order": "same order", "same_set": "same three",
+                   "same_best": "same best", "columns": "of columns"}
+
+
+def rules_per_column_shown(per_column: pd.DataFrame) -> pd.DataFrame:
+    """:func:`table1_rules_per_column` for a reader: display names, and "none" where no rule fits."""
+    return per_column.assign(paper=per_column.paper.map(_names),
+                             **{c: per_column[c].replace("", "none") for c in ("same order", "same three")})
+
+
+def one_rule_text(fitting: list[str]) -> str:
+    """Whether one rule reproduces every column of Table 1, said once (the page and its summary glue this)."""
+    if fitting:
+        return f"**yes**: {', '.join(f'`{r}`' for r in fitting)} reproduces every column"
+    return "**no**: no single rule reproduces every column"
+
+
+def verdicts_shown(checks: list[Check]) -> pd.DataFrame:
+    """The Section 7 checks as a reader's table: the observation (the paper's words), the verdict and the computed
+    evidence in display names, whole (the table wraps them; nothing is cut off)."""
+    return pd.DataFrame({"observation": [c.claim for c in checks], "verdict": [c.verdict for c in checks],
+                         "evidence": [present.readable_text(c.evidence) for c in checks]})
+
+
+def tests_markdown(checks: list[Check]) -> str:
+    """Each check's test and verdict rule as a numbered Markdown list, in the order of the verdicts' table."""
+    return "\n".join(f"{i}. *{c.claim}* {present.readable_text(c.test)}" for i, c in enumerate(checks, 1))
+
+
+def imagenet_details_shown(details: pd.DataFrame) -> pd.DataFrame:
+    """Observation 1's correlations per domain for a reader: rho and its p-value to two places."""
+    return details.assign(p_value=details.p_value.map(lowdata.p_text))[
+        ["domain", "backbones", "datasets", "spearman", "p_value", "contradicts"]]
+
+
+def imagenet_rank_figure(scores: pd.DataFrame, imagenet: pd.DataFrame):
+    """Each backbone's ImageNet-1k top-1 (Table 2) against its mean rank in each domain, one colour per domain
+    (``present.domain_colour``), best rank at the top."""
+    import matplotlib.pyplot as plt
+
+    both = scores[scores.domain != "overall"].merge(imagenet, on="backbone")
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for domain, part in both.groupby("domain", sort=False):
+        ax.plot(part.imagenet_top1, part.mean_rank, "o", color=present.domain_colour(domain),
+                label=present.domain_name(domain), alpha=0.85)
+    ax.invert_yaxis()
+    ax.set(xlabel="ImageNet-1k top-1 (%), paper Table 2", ylabel="mean rank in the domain (1 = best)")
+    ax.legend(title="domain", fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def failing_markdown(failing: pd.DataFrame) -> str:
+    """The paper's failing self-checks as a Markdown list grouped by kind: where, what the paper says, what its
+    own numbers say (display names; the texts are too long for a table's cells)."""
+    if failing.empty:
+        return "None fails."
+    parts = []
+    for kind, rows in failing.groupby("kind", sort=False):
+        parts.append(f"**{kind.capitalize()}**\n")
+        parts += [f"- {present.readable_text(r.where)}: the paper says “{present.readable_text(r.paper_says)}”; "
+                  f"its numbers say {present.readable_text(r.numbers_say)}." for r in rows.itertuples()]
+        parts.append("")
+    return "\n".join(parts)
+
+
+def results_shown(ours: pd.DataFrame) -> pd.DataFrame:
+    """Our run records' cells for a reader: backbone, training share, best seed, mean ± 95 % and seeds, largest
+    share first and best mean first; profile and dataset only when the records hold more than one."""
+    columns = ["profile", "dataset", "backbone", "share", "top1", "top1_mean", "top1_ci95", "n_seeds"]
+    out = ours.assign(share=ours.fraction.map(lowdata.share)).sort_values(
+        ["profile", "dataset", "fraction", "top1_mean"], ascending=[True, True, False, False])
+    keep = [c for c in columns if c not in ("profile", "dataset") or out[c].nunique() > 1]
+    return out[keep].reset_index(drop=True)
+
+
+RESULTS_NAMES = {"share": "training share", "top1": "best seed", "top1_mean": "mean", "top1_ci95": "± 95 %",
+                 "n_seeds": "seeds"}
+
+
+def table1_from_records_shown(table1: pd.DataFrame) -> pd.DataFrame:
+    """:func:`table1_from_records` for a reader: domain, place and backbone with the rule's scores; the setup
+    columns only when the records hold more than one setup."""
+    columns = ["profile", "pretrained", "image_size", "domain", "rank", "backbone", "mean_rank", "mean_top1",
+               "top3_count"]
+    keep = [c for c in columns if c not in ("profile", "pretrained", "image_size") or table1[c].nunique() > 1]
+    return table1[keep].reset_index(drop=True)
+
+
+TABLE1_NAMES = {"rank": "place", "mean_rank": "mean rank", "mean_top1": "mean top-1 (%)",
+                "top3_count": "top-3 count", "image_size": "image size"}
+
+
+def our_claims_shown(claims: pd.DataFrame) -> pd.DataFrame:
+    """:func:`our_claims` for a reader: the claim, the training share it is checked at and the verdict (the
+    reasons go below the table, :func:`reasons_markdown`)."""
+    return pd.DataFrame({"claim": claims.claim,
+                         "share": [lowdata.share(f) if pd.notna(f) else "–" for f in claims.fraction],
+                         "verdict": claims.verdict})
+
+
+def reasons_markdown(claims: pd.DataFrame) -> str:
+    """Every claim's reason, whole, as a numbered Markdown list in the order of :func:`our_claims_shown`."""
+    return "**Why, claim by claim:**\n\n" + "\n".join(
+        f"{i}. *{r.claim}* ({r.verdict}): {present.readable_text(r.reason).rstrip('.')}."
+        for i, r in enumerate(claims.itertuples(), 1))

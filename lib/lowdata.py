@@ -86,25 +86,50 @@ def spread(df: pd.DataFrame) -> pd.DataFrame:
 
 def plot_accuracy_vs_images(df: pd.DataFrame, images_per_fraction, ax=None, title: str | None = None,
                             chance: float | None = None):
-    """Accuracy against the number of training images (log x), one line per backbone, like the paper's
-    Figures 1-2. ``images_per_fraction(dataset, fraction) -> int`` supplies the x values; ``chance`` (percent)
-    draws the accuracy of guessing as a dashed line."""
+    """Accuracy against the number of training images (log x), one line per backbone in the book's palette
+    (``lib.present``), like the paper's Figures 1-2. ``images_per_fraction(dataset, fraction) -> int`` supplies
+    the x values; ``chance`` (percent) draws the accuracy of guessing as a dashed line. The ticks are the image
+    counts themselves (no crowded log ticks); the legend is the figure's (:func:`accuracy_figure`)."""
     import matplotlib.pyplot as plt
-    import seaborn as sns
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    from lib import present
 
     df = _check(df).copy()
     df["training images"] = [images_per_fraction(d, f) for d, f in zip(df.dataset, df.fraction)]
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4))
-    sns.lineplot(data=df, x="training images", y="top1", hue="backbone", marker="o", ax=ax)
+    present.labelled_lines(ax, _backbone_order(df), "training images", "top1", marker="o", markersize=4)
     if chance is not None:
-        ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label="chance")
+        ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label="chance (guessing)")
     ax.set_xscale("log")
+    ticks = sorted(df["training images"].unique())
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticks(ticks, [f"{t:,}" for t in ticks])
+    ax.set_xlabel("training images (log scale)")
     ax.set_ylabel("test top-1 (%)")
     if title:
         ax.set_title(title)
-    ax.legend(fontsize="x-small", ncol=2)
     return ax
+
+
+def accuracy_figure(panels):
+    """The paper's Figures 1-2 for every panel ``(title, frame, images_per_fraction, chance)`` side by side, each
+    backbone in its one colour in every panel, with one legend for the whole figure below the panels."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.9 * len(panels), 3.3), squeeze=False)
+    for ax, (title, frame, images, chance) in zip(axes[0], panels):
+        plot_accuracy_vs_images(frame, images, ax=ax, title=title, chance=chance)
+    handles = {}
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    fig.tight_layout()
+    fig.legend(handles.values(), handles.keys(), loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=4,
+               fontsize="small", frameon=False)
+    return fig
 
 
 # ------------------------------------------------------------------------ chance, ranks, training images
@@ -533,3 +558,183 @@ def describe_rank_intervals(intervals: pd.DataFrame) -> str:
             parts.append(f"{pair}: ρ {row.spearman:.2f}, 95 % interval {row.spearman_low:.2f} to "
                          f"{row.spearman_high:.2f}, {row.reading}")
     return "; ".join(parts)
+
+
+# ------------------------------------------------------------------------ what chapter 4 shows a reader
+#
+# Frames for ``lib.present.table``: code ids stay in ``backbone`` / ``dataset`` columns (present shows display
+# names), a fraction is shown as a share ("10 %"), a pair of fractions as "100 % vs 10 %", and no frame has an
+# index a reader would have to decode.
+
+def share(fraction: float) -> str:
+    """A training fraction as a reader reads it: ``0.1`` -> ``10 %``."""
+    return _share(float(fraction))
+
+
+def _pair(a: float, b: float) -> str:
+    return f"{share(a)} vs {share(b)}"
+
+
+def _backbone_order(frame: pd.DataFrame) -> pd.DataFrame:
+    from lib import models
+
+    order = {name: i for i, name in enumerate(models.names())}
+    return frame.sort_values("backbone", key=lambda s: s.map(lambda b: order.get(b, len(order))), kind="stable")
+
+
+def shown_mapping(mapping: pd.DataFrame) -> pd.DataFrame:
+    """:func:`fraction_mapping` with the fraction as a share, for ``present.table``."""
+    return mapping.assign(share=mapping.fraction.map(share))[
+        ["dataset", "share", "train_images", "per_class_min", "per_class_max", "ours", "paper"]]
+
+
+def shown_mean_ci(ours: pd.DataFrame, digits: int = 1) -> pd.DataFrame:
+    """:func:`mean_ci_table` flat: one row per backbone (registry order), one column per dataset and share
+    ("Digits, 10 %"), so that no index or two-level header reaches the page."""
+    from lib import present
+
+    wide = mean_ci_table(ours, digits)
+    if wide.empty:
+        return pd.DataFrame(columns=["backbone"])
+    wide.columns = [f"{present.dataset_name(d)}, {share(f)}" for d, f in wide.columns]
+    return _backbone_order(wide.rename_axis(None, axis=1).reset_index())
+
+
+def cost_per_fraction(records: pd.DataFrame) -> pd.DataFrame:
+    """What the runs cost per training share (ours, from each record): runs, training images, epochs and the
+    minutes of training measured (largest share first)."""
+    columns = ["share", "runs", "train_images", "epochs", "minutes"]
+    if records.empty:
+        return pd.DataFrame(columns=columns)
+    cost = records.groupby("fraction").agg(
+        runs=("run_key", "size"), train_images=("split_sizes", lambda s: s.iloc[0]["train"]),
+        epochs=("history", lambda h: int(h.map(len).sum())),
+        minutes=("wall_time_s", lambda s: s.sum() / 60)).sort_index(ascending=False).reset_index()
+    return cost.assign(share=cost.fraction.map(share))[columns]
+
+
+def shown_comparison(side: pd.DataFrame) -> pd.DataFrame:
+    """Ours beside the paper's Tables 7-8 (``lib.results.compare_with_paper``) for a reader: the paper's columns
+    only when at least one row has a paper value (the prose says once which datasets have none)."""
+    from lib import models
+
+    order = {name: i for i, name in enumerate(models.names())}
+    out = side.assign(share=side.fraction.map(share), _order=side.backbone.map(lambda b: order.get(b, len(order))))
+    columns = ["backbone", "dataset", "share", "test_top1_mean", "test_top1_ci95", "ours_top1"]
+    if out["paper_top1"].notna().any():
+        columns += ["paper_top1", "delta"]
+    if out["dataset"].nunique() == 1:
+        columns.remove("dataset")  # one dataset: the prose names it, every row would repeat it
+    out = out.sort_values(["dataset", "fraction", "_order"], ascending=[True, False, True])
+    return out[columns].reset_index(drop=True)
+
+
+COMPARISON_NAMES = {"share": "training share", "test_top1_mean": "ours: mean", "test_top1_ci95": "ours: ± 95 %",
+                    "ours_top1": "ours: best seed", "paper_top1": "paper: best of 3", "delta": "best − paper"}
+
+
+def shown_rank_intervals(intervals: pd.DataFrame) -> pd.DataFrame:
+    """:func:`rank_correlation_intervals` for a reader: the pair of shares, rho, its interval in words, the
+    reading."""
+    def interval(row) -> str:
+        return "–" if np.isnan(row.spearman_low) else f"{row.spearman_low:.2f} to {row.spearman_high:.2f}"
+
+    return pd.DataFrame({"dataset": intervals.dataset,
+                         "fractions": [_pair(a, b) for a, b in zip(intervals.fraction_a, intervals.fraction_b)],
+                         "spearman": intervals.spearman,
+                         "interval": [interval(r) for r in intervals.itertuples()],
+                         "reading": intervals.reading})
+
+
+def shown_correlations(corr: pd.DataFrame) -> pd.DataFrame:
+    """:func:`rank_correlations` of several sources (a ``source`` column) for a reader."""
+    return pd.DataFrame({"source": corr.source, "dataset": corr.dataset,
+                         "fractions": [_pair(a, b) for a, b in zip(corr.fraction_a, corr.fraction_b)],
+                         "spearman": corr.spearman, "spearman_p": corr.spearman_p.map(p_text),
+                         "kendall": corr.kendall, "kendall_p": corr.kendall_p.map(p_text)})
+
+
+def rank_paths(df: pd.DataFrame) -> pd.DataFrame:
+    """Each backbone's rank (1 = best) per dataset as one path from the largest share to the smallest,
+    ``"10 → 9 → 7"``: one column per dataset (its display name), one row per backbone (registry order)."""
+    from lib import present
+
+    wide = ranks(df)
+    out = pd.DataFrame(index=wide.index)
+    for dataset in dict.fromkeys(d for d, _ in wide.columns):
+        part = wide[dataset]
+        out[present.dataset_name(dataset)] = [" → ".join("–" if pd.isna(v) else str(int(v)) for v in row)
+                                              for row in part.to_numpy()]
+    return _backbone_order(out.rename_axis("backbone").reset_index())
+
+
+def shown_retention(retention: pd.DataFrame) -> pd.DataFrame:
+    """:func:`retention_vs_chance` of several sources (a ``source`` column) for a reader."""
+    return pd.DataFrame({"source": retention.source, "dataset": retention.dataset,
+                         "fractions": [_pair(a, b) for a, b in zip(retention.reference, retention.fraction)],
+                         "kept": retention.kept, "chance_kept": retention.chance_kept,
+                         "p_chance": retention.p_chance.map(p_text),
+                         "tied_at_cutoff": retention.tied_at_cutoff})
+
+
+def shown_retention_intervals(kept: pd.DataFrame) -> pd.DataFrame:
+    """:func:`retention_intervals` for a reader: the count kept, its interval, the reading."""
+    return pd.DataFrame({"dataset": kept.dataset,
+                         "fractions": [_pair(a, b) for a, b in zip(kept.reference, kept.fraction)],
+                         "kept": kept.kept,
+                         "interval": ["–" if np.isnan(lo) else f"{lo:.0f} to {hi:.0f}"
+                                      for lo, hi in zip(kept.kept_low, kept.kept_high)],
+                         "reading": kept.reading})
+
+
+def verdict_rows(leads: dict[str, dict], verdicts: dict[str, str] | None = None) -> pd.DataFrame:
+    """:func:`keep_lead` results side by side, one row per source. ``verdicts`` replaces a source's verdict (ours:
+    chapter 6's verdict with the seeds' noise, ``lib.findings.low_data_verdict``), so a page never shows two."""
+    rows = []
+    for source, lead in leads.items():
+        rows.append({"source": source, "verdict": (verdicts or {}).get(source, lead["verdict"]),
+                     "pairs": lead["pairs"], "share_kept": lead["share_kept"],
+                     "above_chance": lead["above_chance"], "tied_pairs": lead["tied_pairs"],
+                     "median_spearman": lead["median_spearman"]})
+    return pd.DataFrame(rows)
+
+
+VERDICT_NAMES = {"pairs": "pairs", "share_kept": "share of top k kept", "above_chance": "above chance",
+                 "tied_pairs": "tied at cut-off", "median_spearman": "median ρ"}
+
+
+def describe_share_interval(lead: dict) -> str:
+    """:func:`keep_lead_interval` as words: the share of the top k kept on the means, and its bootstrap interval
+    over seeds (no verdict: the page's one verdict on ours is chapter 6's)."""
+    if np.isnan(lead["share_kept"]):
+        return "not computable (no pair of fractions with more backbones than the top group)"
+    if np.isnan(lead["share_low"]):
+        return f"{lead['share_kept']:.2f} on the means ({NO_INTERVAL})"
+    return (f"{lead['share_kept']:.2f} on the means, with a bootstrap interval over seeds of "
+            f"{lead['share_low']:.2f} to {lead['share_high']:.2f}")
+
+
+def gap_table(gaps: pd.DataFrame) -> pd.DataFrame:
+    """:func:`spread` of several sources (a ``source`` column) as one row per (source, dataset): the gap at each
+    share (smallest first; a dash where the dataset has no such share) and whether it shrinks steadily as the
+    data grows."""
+    rows = []
+    shares = sorted(gaps.fraction.unique())
+    for (source, dataset), part in gaps.groupby(["source", "dataset"], sort=False):
+        by = part.set_index("fraction").gap_best_to_third
+        ordered = by.sort_index()
+        row = {"source": source, "dataset": dataset}
+        row.update({share(f): by.get(f, np.nan) for f in shares})
+        row["shrinks"] = bool(len(ordered) > 1 and ordered.is_monotonic_decreasing)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def p_text(p: float) -> str:
+    """A p-value for a reader: two decimals, ``< 0.01`` below that (never a misleading ``0.00``)."""
+    return "–" if pd.isna(p) else "< 0.01" if p < 0.005 else f"{p:.2f}"
+
+
+def rho_text(rho: float) -> str:
+    """A median rho for the prose: two decimals, or why there is none."""
+    return "not computable" if pd.isna(rho) else f"{rho:.2f}"

@@ -224,3 +224,32 @@ def check(chapter: str, namespace: dict, injected: list[str] | None = None) -> d
                 raise ConfigError(f"parameter {name}={value!r} of chapter {stem} is not allowed: use {rule.allowed}")
         values[name] = value
     return values
+
+
+# The run parameters: one declaration, copied verbatim into the parameters cell of every chapter that trains
+# (chapters 3 and 4; tests/test_parameters.py checks the copies), so that a subset or a cap means the same
+# everywhere and `make book DATASETS=... BACKBONES=... SEEDS=...` reaches each of them.
+RUN_PARAMETERS = '''\
+backbones: str = ""  # comma-separated backbones, or all (eleven); empty: the profile's
+datasets: str = ""  # comma-separated names (lib.data.names()); empty: the profile's
+seeds: str = ""  # comma-separated seeds, e.g. 0 or 0,1,2; empty: the profile's
+device: str = ""  # auto, cpu, cuda, cuda:N or mps; empty: the profile's
+pretrained: str = ""  # yes (ImageNet weights) or no (random init); empty: the profile's
+max_epochs: int = 0  # cap on AdamW + SGD epochs; 0: the profile's (paper: none)
+image_size: int = 0  # square side in pixels, a multiple of 32; 0: the profile's
+batch_size: int = 0  # images per step; 0: the profile's
+data_root: str = ""  # folder with one sub-folder per dataset; empty: WB_DATA or data/
+executor: str = "local"  # local (one run after another, here) or ray (see scale_out)
+ray_address: str = ""  # executor ray: a Ray cluster's address; empty: start Ray here
+'''
+
+
+def plan_arguments(values: dict) -> dict:
+    """The keyword arguments of ``config.plan`` that the run parameters (checked by :func:`check`) stand for;
+    an empty text or a 0 is the profile's choice, as the declaration says."""
+    return {"backbones": values["backbones"] or None, "datasets": values["datasets"] or None,
+            "seeds": values["seeds"] or None, "data_root": values["data_root"] or None,
+            "device": values["device"] or None,
+            "pretrained": {"yes": True, "no": False}.get(values["pretrained"]),
+            "max_epochs": values["max_epochs"] or None, "image_size": values["image_size"] or None,
+            "batch_size": values["batch_size"] or None}

@@ -106,3 +106,18 @@ def test_no_single_rule_reproduces_table1():
     assert findings.rules_fitting_all_columns(per_column) == []
     assert per_column.set_index("domain").loc["medical", "same three"] == ""
     assert "mean_top1" in per_column.set_index("domain").loc["plant", "same order"]
+
+
+def test_what_chapter_6_shows_of_the_register_is_whole_and_readable():
+    register = claims.register()
+    assert claims.tidy("share held: 0.809524 (sentence: = 1); top: densenet161") == \
+        "share held: 0.81 (sentence: = 1); top: DenseNet-161"
+    assert claims.tidy("Table 3: 1,440 x 0.1 = 144.0") == "Table 3: 1,440 x 0.1 = 144.0"   # short numbers kept
+    listed = claims.contradicted_markdown(register)
+    bad = register[register.verdict == "contradicted"]
+    assert listed.count("\n- ") + 1 == bad.groupby(["where", "evidence"]).ngroups  # one item per sentence
+    assert "0.809524" not in listed and "densenet161" not in listed
+    counts = claims.counts_shown(register)
+    assert list(counts.columns[:2]) == ["version", "section"] and counts.total.sum() == len(register)
+    changed = claims.changed_markdown(claims.changed_between_versions(register))
+    assert changed.count("- **") == len(claims.changed_between_versions(register))

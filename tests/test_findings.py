@@ -2,6 +2,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -309,3 +310,78 @@ def test_our_claims_take_one_block_and_state_their_regime():
     assert all(f"*{v}*: " in statement for v in findings.OUR_VERDICTS) and "\n" not in statement
     assert findings.our_block(both, "ci").profile.unique().tolist() == ["ci"]
     assert findings.our_block(both, "paper").empty
+
+
+# ------------------------------------------------------------------ one verdict, worded once, on two pages
+
+def written_records(folder, fractions=(1.0, 0.1), seeds=(0, 1, 2)):
+    """Eleven backbones on digits at each fraction and seed, written as real run records; the order at 100 % is
+    clear (5 points apart), the smaller fraction reshuffles it with seed-to-seed noise."""
+    from lib import results
+
+    rng = np.random.default_rng(0)
+    for i, b in enumerate(ALL):
+        for fraction in fractions:
+            for seed in seeds:
+                top1 = 95.0 - 5 * i if fraction == 1.0 else 70.0 + rng.normal(0, 8)
+                config = {"backbone": b, "dataset": "digits", "fraction": fraction, "seed": seed,
+                          "profile": "workshop", "pretrained": False, "image_size": [32, 32]}
+                rec = {f: None for f in results.REQUIRED_FIELDS if f != "checksum"}
+                rec.update(config, run_key=results.run_key(config), test_top1=float(top1), config=config,
+                           history=[], device="cpu", wall_time_s=1.0, split_sizes={"train": 100})
+                results.write_record(rec, folder)
+    return results.load_records(folder)
+
+
+def test_chapter_4_and_chapter_6_give_the_same_verdict_string_on_the_same_records(tmp_path):
+    records = written_records(tmp_path)
+    # chapter 4: the records it ran, through findings.cells_from_records and findings.low_data_verdict
+    verdict4, reason4 = findings.low_data_verdict(findings.cells_from_records(records), k=3)
+    shown4 = findings.verdict_markdown(verdict4)
+    # chapter 6: the records folder, its profile's block, every claim; the low-data row
+    block = findings.our_block(findings.our_results(tmp_path), "workshop")
+    row = findings.our_claims(block, k=3).set_index("key").loc[findings.LOW_DATA_KEY]
+    assert shown4 == findings.verdict_markdown(row.verdict)
+    assert reason4 == row.reason
+    assert verdict4 in findings.OUR_VERDICTS
+
+
+def test_the_low_data_reason_names_backbones_and_datasets_as_a_reader_does():
+    full = {b: 90.0 - 5 * i for i, b in enumerate(ALL)}
+    kept = pd.concat([cells(full), cells({b: v - 30 for b, v in full.items()}, fraction=0.1)])
+    verdict, reason = findings.low_data_verdict(kept)
+    assert verdict == "supported"
+    assert reason.startswith("Digits (scikit-learn), 100 % to 10 %: of the top 3 at 100 % (ResNet-50, "
+                             "WaveMix-192/16 (level 3), ConvNeXt-Tiny)")
+    assert "resnet50" not in reason and "3 surely kept and 0 surely lost at 10 %" in reason
+    assert findings.verdict_markdown("within noise") == "**within noise**"
+
+
+def test_one_rule_is_said_once():
+    assert findings.one_rule_text([]) == "**no**: no single rule reproduces every column"
+    assert findings.one_rule_text(["mean_rank"]) == "**yes**: `mean_rank` reproduces every column"
+
+
+def test_chapter_6_tables_show_display_names_and_whole_texts():
+    published = paper.table1()
+    shown = findings.table1_shown(published)
+    assert list(shown.columns) == ["domain", "Best", "Better", "Good"]
+    assert shown.set_index("domain").loc["natural", "Best"] == "ConvNeXt-Tiny"
+    checks = findings.check_all(findings.at_fraction(paper.full_data()[["backbone", "dataset", "fraction",
+                                                                        "top1"]]),
+                                paper.low_data()[["backbone", "dataset", "fraction", "top1"]], paper.table2())
+    verdicts = findings.verdicts_shown(checks)
+    assert "efficientnet_v2_s" not in " ".join(verdicts.evidence)       # display names in the evidence
+    assert "EfficientNetV2-S (best on ImageNet)" in verdicts.evidence.iloc[0]
+    assert all(c.evidence.replace("efficientnet_v2_s", "EfficientNetV2-S")[:20] in e
+               for c, e in zip(checks, verdicts.evidence))                # whole, never cut off
+    claims = findings.our_claims(cells({b: 50.0 for b in ALL}))
+    listed = findings.reasons_markdown(claims)
+    assert listed.count("\n1. ") == 1 and f"\n{len(claims)}. " in listed and ".." not in listed
+
+
+def test_our_results_shown_keeps_one_decimal_columns_and_drops_constant_setup_columns():
+    ours = cells({b: 50.0 + i / 3 for i, b in enumerate(ALL)})
+    shown = findings.results_shown(ours.assign(source="ours"))
+    assert list(shown.columns) == ["backbone", "share", "top1", "top1_mean", "top1_ci95", "n_seeds"]
+    assert shown.share.unique().tolist() == ["100 %"]

@@ -256,3 +256,79 @@ def test_describe_rank_intervals_reads_the_table():
     one = lowdata.rank_correlation_intervals(SEPARATED[SEPARATED.seed == 0])
     assert lowdata.describe_rank_intervals(one) == f"100 % vs 10 %: ρ 1.00, {lowdata.NO_INTERVAL}"
     assert "no pair" in lowdata.describe_rank_intervals(one.iloc[0:0])
+
+
+# ---------------------------------------------------------------- what chapter 4 shows a reader
+
+def test_shares_p_values_and_rho_read_as_a_reader_reads_them():
+    assert [lowdata.share(f) for f in (1.0, 0.1, 0.01)] == ["100 %", "10 %", "1 %"]
+    assert [lowdata.p_text(p) for p in (0.0003, 0.0123, 0.666667, np.nan)] == ["< 0.01", "0.01", "0.67", "–"]
+    assert lowdata.rho_text(0.211018) == "0.21" and lowdata.rho_text(np.nan) == "not computable"
+
+
+def test_the_mean_ci_table_is_flat_with_display_names_in_its_headers():
+    records = pd.DataFrame([record("resnet50", 1.0, 0, 50.0, 1295), record("resnet50", 1.0, 1, 60.0, 1295),
+                            record("resnet50", 0.1, 0, 20.0, 143), record("convnext_tiny", 1.0, 0, 70.0, 1295),
+                            record("convnext_tiny", 0.1, 0, 30.0, 143)])
+    shown = lowdata.shown_mean_ci(lowdata.from_records(records))
+    assert list(shown.columns) == ["backbone", "Digits (scikit-learn), 100 %", "Digits (scikit-learn), 10 %"]
+    assert shown.backbone.tolist() == ["resnet50", "convnext_tiny"]       # the registry's order
+    assert shown.iloc[0, 1:].tolist() == ["55.0 ± 63.5", "20.0 (1 seed)"]
+
+
+def test_the_comparison_drops_the_papers_columns_only_when_no_row_has_a_paper_value():
+    side = pd.DataFrame({"backbone": ["resnet50", "resnet50"], "dataset": ["digits", "digits"],
+                         "fraction": [0.1, 1.0], "test_top1_mean": [80.0, 95.0], "test_top1_ci95": [2.0, 1.0],
+                         "ours_top1": [81.0, 96.0], "paper_top1": [np.nan, np.nan], "delta": [np.nan, np.nan]})
+    shown = lowdata.shown_comparison(side)
+    assert list(shown.columns) == ["backbone", "share", "test_top1_mean", "test_top1_ci95", "ours_top1"]
+    assert shown.share.tolist() == ["100 %", "10 %"]                      # largest share first
+    with_paper = lowdata.shown_comparison(pd.concat([side, side.assign(dataset="cifar10", paper_top1=90.0)]))
+    assert {"dataset", "paper_top1", "delta"} <= set(with_paper.columns)
+
+
+def test_rank_paths_read_from_the_largest_share_to_the_smallest():
+    paths = lowdata.rank_paths(KEPT.assign(dataset="cifar10")).set_index("backbone")
+    assert list(paths.columns) == ["CIFAR-10"] and paths.loc["a", "CIFAR-10"] == "1 → 1"
+    reversed_paths = lowdata.rank_paths(REVERSED.assign(dataset="cifar10")).set_index("backbone")
+    assert reversed_paths.loc["a", "CIFAR-10"] == "1 → 4"
+
+
+def test_gap_table_says_whether_the_gap_shrinks_and_leaves_missing_shares_empty():
+    gaps = pd.DataFrame({"source": "paper", "dataset": ["x", "x", "x", "y", "y"],
+                         "fraction": [0.01, 0.1, 1.0, 0.1, 1.0], "gap_best_to_third": [4.0, 2.0, 1.0, 0.5, 1.0]})
+    out = lowdata.gap_table(gaps).set_index("dataset")
+    assert out.loc["x", "shrinks"] and not out.loc["y", "shrinks"]
+    assert np.isnan(out.loc["y", "1 %"]) and list(out.columns) == ["source", "1 %", "10 %", "100 %", "shrinks"]
+
+
+def test_the_verdict_rows_take_ours_from_chapter_6_and_the_share_interval_carries_no_verdict():
+    lead = lowdata.keep_lead(KEPT, k=3)
+    rows = lowdata.verdict_rows({"paper": lead, "ours": lead}, {"ours": "within noise"}).set_index("source")
+    assert rows.loc["paper", "verdict"] == lead["verdict"] and rows.loc["ours", "verdict"] == "within noise"
+    text = lowdata.describe_share_interval({"share_kept": 2 / 3, "share_low": 1 / 3, "share_high": 1.0})
+    assert text == "0.67 on the means, with a bootstrap interval over seeds of 0.33 to 1.00"
+    assert "supported" not in text
+
+
+def test_the_accuracy_figure_gives_each_backbone_one_colour_in_every_panel_and_one_legend():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from lib import present
+
+    images = lambda dataset, fraction: int(1000 * fraction)  # noqa: E731
+    one = table([("resnet50", "d", 1.0, 90), ("resnet50", "d", 0.1, 80), ("swin_t", "d", 1.0, 70),
+                 ("swin_t", "d", 0.1, 60), ("densenet161", "d", 1.0, 85), ("densenet161", "d", 0.1, 75)])
+    other = one[one.backbone != "resnet50"]   # a panel without ResNet-50 must not shift the colours
+    fig = lowdata.accuracy_figure([("a", one, images, None), ("b", other, images, 10.0)])
+    for ax in fig.axes:
+        assert ax.get_legend() is None
+        for line in ax.get_lines():
+            if line.get_label().startswith("chance"):
+                continue
+            assert matplotlib.colors.to_hex(line.get_color()) == present.colour(line.get_label()).lower()
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["100", "1,000"]
+    assert len(fig.legends) == 1
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == ["ResNet-50", "Swin-Tiny", "DenseNet-161", "chance (guessing)"]

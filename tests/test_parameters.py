@@ -74,3 +74,20 @@ def test_the_injected_names_are_read_from_the_kernels_history(monkeypatch):
 
     monkeypatch.setattr(IPython, "get_ipython", lambda: Shell())
     assert parameters.injected_names() == ["profile", "max_epochs"]
+
+
+@pytest.mark.parametrize("chapter", ["03_fine_tuning", "04_low_data"])
+def test_training_chapters_declare_the_one_set_of_run_parameters(chapter):
+    from lib import chapter as chapter_lib
+
+    source = chapter_lib.parameter_source(chapter)
+    missing = [line for line in parameters.RUN_PARAMETERS.splitlines() if line not in source.splitlines()]
+    assert not missing, f"{chapter} lacks (or words differently) {missing}"
+
+
+def test_plan_arguments_keep_zero_seeds_and_mean_the_profiles_choice_when_empty():
+    values = parameters.check("03_fine_tuning", {"seeds": 0, "max_epochs": 2, "image_size": 64},
+                              injected=["seeds", "max_epochs", "image_size"])
+    args = parameters.plan_arguments(values)
+    assert args["seeds"] == "0" and args["max_epochs"] == 2 and args["image_size"] == 64
+    assert args["backbones"] is None and args["pretrained"] is None and args["batch_size"] is None

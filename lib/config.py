@@ -86,7 +86,11 @@ def make_config(backbone: str, dataset: str, seed: int = 0, profile: str = "work
     if select_on not in data.SELECT_ON:
         raise ConfigError(f"select_on {select_on!r} is not allowed: choose 'val' (default) or 'test' "
                           f"(the paper's protocol)")
-    device = resolve_device(device or prof.device)
+    requested = device or prof.device
+    device = resolve_device(requested)
+    if profile == "paper" and requested == "auto" and device.type == "cpu":
+        raise ConfigError("the paper profile found no GPU (CUDA or MPS) and will not fall back to the CPU silently: "
+                          "fix the GPU, or pass device 'cpu' explicitly (days per run at the paper's sizes)")
     lr = dict(prof.adamw_lr_by_backbone)   # the profile's departures from the paper's AdamW lr, named per backbone
     return TrainConfig(
         backbone=backbone, dataset=dataset, seed=int(seed), profile=profile, fraction=fraction,
@@ -127,10 +131,33 @@ def plan(profile: str = "workshop", backbones: str | list[str] | None = None,
             raise ConfigError(f"the list of {what} is empty: give at least one (or None for the profile's)")
     configs = [make_config(b, d, seed=s, profile=profile, fraction=f, **overrides)
                for d in datasets for f in fractions for b in backbones for s in seeds]
-    root = Path(data_root) if data_root is not None else data.default_root()
-    for dataset in dict.fromkeys(datasets):
-        data.read_source(dataset, root)   # a DataError naming the missing files and the download URL
+    check_inputs(configs, Path(data_root) if data_root is not None else data.default_root())
     return list(dict.fromkeys(configs))
+
+
+def check_inputs(configs: list[TrainConfig], root: Path) -> None:
+    """Every dataset and weights file the whole plan needs, checked before the first run starts: one DataError
+    that lists everything missing and the command that fetches it (not one failure per run, after the others)."""
+    from lib import data, models
+    from lib.errors import DataError, WeightsError
+
+    missing, fetch = [], []
+    for dataset in dict.fromkeys(c.dataset for c in configs):
+        try:
+            data.read_source(dataset, root)
+        except DataError as err:
+            missing.append(str(err).split("; ")[0].rstrip("."))   # the first clause says what is missing
+            if dataset in data.names():
+                fetch.append(dataset)
+    for backbone in dict.fromkeys(c.backbone for c in configs if c.pretrained):
+        path = models.checkpoint_path(models.spec(backbone))
+        if not path.is_file():
+            missing.append(f"{models.spec(backbone).display} ImageNet weights: no file {path.name}")
+            fetch.append(f"--weights {backbone}")
+    if missing:
+        command = f"python -m lib.fetch {' '.join(fetch)}" if fetch else "see the messages"
+        raise DataError(f"{len(missing)} input(s) of this plan are missing ({'; '.join(missing)}); fetch them with: "
+                        f"{command}")
 
 
 def plan_status(configs: list[TrainConfig], results_dir: Path | str,

@@ -1,0 +1,37 @@
+"""What a plan checks before the first run (issue 27): the paper profile never falls back to the CPU silently, and
+every missing dataset and weights file of the whole plan is named in one message with the command that fetches it."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lib import config
+from lib.errors import ConfigError, DataError
+
+
+def test_paper_refuses_a_silent_cpu_fallback(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match="will not fall back to the CPU silently") as err:
+        config.make_config("resnet50", "digits", profile="paper")
+    assert "\n" not in str(err.value) and "'cpu'" in str(err.value)
+    explicit = config.make_config("resnet50", "digits", profile="paper", device="cpu")   # asked for: allowed
+    assert explicit.device == "cpu"
+    assert config.make_config("resnet50", "digits", profile="workshop").device == "cpu"  # CPU profiles as before
+
+
+def test_the_whole_plan_is_checked_at_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    with pytest.raises(DataError) as err:
+        config.plan("paper", backbones="resnet50,wavemix_192_16", datasets="cifar10,dtd", seeds="0",
+                    device="cpu", data_root=tmp_path / "data")
+    message = str(err.value)
+    assert "\n" not in message and message.startswith("4 input(s) of this plan are missing")
+    for part in ("CIFAR-10", "DTD", "resnet50-", "wavemix_192_16", "python -m lib.fetch cifar10 dtd"):
+        assert part in message, part
+
+
+def test_a_plan_from_scratch_needs_no_weights(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    configs = config.plan("ci", backbones="resnet50", datasets="digits", seeds="0")
+    assert configs and not configs[0].pretrained

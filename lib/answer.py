@@ -301,8 +301,8 @@ def our_cells(records: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     chosen = records[(records["profile"] == "paper") & records["pretrained"].astype(bool)
                      & np.isclose(records["fraction"].astype(float), 1.0)]
-    if "protocol" in chosen.columns:   # runs that depart from the protocol (a cap, another size) stay out
-        chosen = chosen[chosen["protocol"].fillna("paper") == "paper"]
+    if "departs" in chosen.columns:   # runs that depart from the protocol (a cap, another size) stay out
+        chosen = chosen[chosen["departs"].fillna("") == ""]
     if chosen.empty:
         return pd.DataFrame(columns=columns)
     out = chosen.groupby(["backbone", "dataset"]).agg(top1=("test_top1", "max"), seeds=("seed", "nunique"))

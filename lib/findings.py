@@ -631,7 +631,13 @@ def inconsistencies(include_table1: bool = False) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------ this book's records
 
 OUR_COLUMNS = ["source", "profile", "pretrained", "image_size", "backbone", "dataset", "fraction", "top1",
-               "top1_mean", "top1_ci95", "n_seeds", "device"]
+               "top1_mean", "top1_ci95", "n_seeds", "device", "departs"]
+
+
+def within_protocol(ours: pd.DataFrame) -> pd.DataFrame:
+    """The cells whose runs follow their profile's protocol: a paper-profile run with a cap, another size or
+    random weights (``departs``, lib.protocol.departures) is shown, labelled, but never enters a verdict."""
+    return ours[ours["departs"].fillna("") == ""] if "departs" in ours.columns else ours
 
 
 def our_results(folder: Path | str | None = None) -> pd.DataFrame:
@@ -657,6 +663,7 @@ def cells_from_records(records: pd.DataFrame) -> pd.DataFrame:
     summary = results.summarise(records)
     if summary.empty:
         return pd.DataFrame(columns=columns)
+    records = records if "departs" in records.columns else records.assign(departs="")
     devices = records.groupby(results.CELL)["device"].agg(lambda d: "; ".join(sorted(set(map(str, d)))))
     summary = summary.merge(devices.reset_index(), on=results.CELL, how="left")
     summary = summary.rename(columns={"test_top1_best": "top1", "test_top1_mean": "top1_mean",
@@ -832,7 +839,7 @@ def low_data_verdict(ours: pd.DataFrame, k: int = 3) -> tuple[str, str]:
     """The verdict on "the top models keep their lead with less data" for one block of our runs, with the seeds'
     noise (:func:`keep_lead_with_noise`), and its reason. Computed here once: chapter 4 and chapter 6 both show
     this verdict, worded by :func:`verdict_markdown`."""
-    verdict, reason, _ = keep_lead_with_noise(ours, k)
+    verdict, reason, _ = keep_lead_with_noise(within_protocol(ours), k)
     return verdict, reason
 
 
@@ -895,7 +902,7 @@ def claims_statement(claims: pd.DataFrame) -> str:
 def our_block(ours: pd.DataFrame, profile: str) -> pd.DataFrame:
     """The rows of :func:`our_results` that :func:`our_claims` checks for ``profile``: its records with the most
     common weights and image size (one block). Empty when the profile has no records."""
-    mine = ours[ours["profile"] == profile] if len(ours) else ours
+    mine = within_protocol(ours[ours["profile"] == profile]) if len(ours) else ours
     if mine.empty:
         return mine
     pretrained, size = mine.groupby(["pretrained", "image_size"]).size().idxmax()

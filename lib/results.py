@@ -44,7 +44,8 @@ REQUIRED_FIELDS = (
 )
 
 # The columns that say which experiment a row is (seeds are aggregated over, the rest are kept).
-CELL = ["backbone", "dataset", "fraction", "profile", "pretrained", "image_size"]
+CELL = ["backbone", "dataset", "fraction", "profile", "pretrained", "image_size", "departs"]
+# departs: how a paper-profile run departs from the paper's protocol (lib.protocol.departures), "" if it does not
 
 
 def _canonical(obj) -> str:
@@ -178,7 +179,10 @@ def to_frame(rows: list[dict]) -> pd.DataFrame:
     columns = ["source", *REQUIRED_FIELDS]
     if not rows:
         return pd.DataFrame(columns=columns)
+    from lib import protocol
+
     df = pd.DataFrame(rows)
+    df["departs"] = [protocol.departures(r) for r in rows]
     df["image_size"] = df["image_size"].map(lambda s: f"{s[0]}x{s[1]}")
     df.insert(0, "source", "ours")
     return df
@@ -201,6 +205,8 @@ def summarise(records: pd.DataFrame, metric: str = "test_top1") -> pd.DataFrame:
     cols = CELL + [f"{metric}_best", f"{metric}_mean", f"{metric}_std", f"{metric}_ci95", "n_seeds", "seeds"]
     if records.empty:
         return pd.DataFrame(columns=cols)
+    if "departs" not in records.columns:   # a frame not made by to_frame (hand-built in a test or a notebook)
+        records = records.assign(departs="")
     grouped = records.groupby(CELL, sort=True)[[metric, "seed"]]
     out = grouped.agg(best=(metric, "max"), mean=(metric, "mean"), std=(metric, "std"), ci95=(metric, ci95),
                       n_seeds=("seed", "nunique"), seeds=("seed", lambda s: sorted(set(s))))

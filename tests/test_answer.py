@@ -85,9 +85,15 @@ def _bib_keys():
 
 def _hand_made(folder, profile, pretrained, backbone, dataset, top1, seed=0):
     """A record as the trainer writes it, made from a committed one with the fields that matter changed."""
+    from lib import data, profiles
+
     template = json.loads(next((REPO_ROOT / "results" / "runs").glob("*.json")).read_text())
+    size = list(data.spec(dataset).image_size) if profile == "paper" else template["config"]["image_size"]
+    config = {**template["config"], "profile": profile, "pretrained": pretrained, "image_size": size,
+              "max_epochs": None if profile == "paper" else template["config"]["max_epochs"],
+              "batch_size": profiles.get(profile).batch_size}
     record = {**template, "profile": profile, "pretrained": pretrained, "backbone": backbone, "dataset": dataset,
-              "fraction": 1.0, "seed": seed, "test_top1": top1,
+              "fraction": 1.0, "seed": seed, "test_top1": top1, "image_size": size, "config": config,
               "run_key": f"{backbone}__{dataset}__f1__s{seed}__{profile}__{pretrained}"}
     record.pop("checksum", None)
     results.write_record(record, folder)
@@ -113,3 +119,24 @@ def test_paper_profile_records_join_and_workshop_records_never(tmp_path):
 def test_the_committed_workshop_records_never_join():
     assert answer.our_cells(results.load_records(results.RUNS_DIR)).empty
     assert "no `paper`-profile run" in answer.ours_text(answer.our_cells(pd.DataFrame()))
+
+
+def test_a_run_that_departs_from_the_protocol_is_labelled_and_never_joins(tmp_path):
+    """A paper-profile rehearsal (an epoch cap, 32 px) is labelled in its frame and stays out of the answer and
+    the verdicts (issue 27: one-epoch CPU smoke runs had entered chapter 6's verdicts)."""
+    from lib import findings
+
+    template = json.loads(next((REPO_ROOT / "results" / "runs").glob("*.json")).read_text())
+    for seed in (0, 1):
+        record = {**template, "profile": "paper", "pretrained": True, "backbone": "resnet50", "dataset": "cifar10",
+                  "fraction": 1.0, "seed": seed, "run_key": f"rehearsal{seed}",
+                  "config": {**template["config"], "max_epochs": 1, "image_size": [32, 32], "pretrained": True,
+                             "batch_size": 64}}
+        record.pop("checksum", None)
+        results.write_record(record, tmp_path)
+    frame = results.load_records(tmp_path)
+    assert set(frame["departs"]) == {"capped at 1 epochs; 32×32 px instead of 256×256"}
+    assert answer.our_cells(frame).empty
+    cells = findings.cells_from_records(frame)
+    assert len(cells) == 1 and cells["departs"].iloc[0].startswith("capped")      # shown, labelled
+    assert findings.our_block(cells, "paper").empty                                 # but never judged

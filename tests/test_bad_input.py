@@ -99,7 +99,7 @@ CLI_CASES = [
     ("truncated checkpoint", ONE, "fails its checksum (truncated or damaged)", truncated_checkpoint),
     ("edited record", ONE, "fails its checksum (edited or damaged)", edited_record),
     ("corrupt weights", [*ONE, "--pretrained"], "shufflenetv2_x2_0-8be3c8ee.pth is corrupt", corrupt_weights),
-    ("missing weights", [*ONE, "--pretrained"], "weights not found: expected file", None),
+    ("missing weights", [*ONE, "--pretrained"], "ImageNet weights: no file shufflenetv2_x2_0-8be3c8ee.pth); fetch them with: python -m lib.fetch --weights", None),
 ]
 
 
@@ -147,9 +147,9 @@ def test_the_table_is_large_enough():
 
 # (chapter, parameters, error type, text the error must contain)
 CHAPTER_CASES = [
-    ("03_fine_tuning", {"profile": "fast"}, "UnknownNameError", "unknown profile 'fast'"),
-    ("04_low_data", {"profile": "ci", "fractions": "0.1", "executor": "slurm"}, "UnknownNameError",
-     "unknown executor 'slurm'"),
+    ("03_fine_tuning", {"profile": "fast"}, "ConfigError", "parameter profile='fast' of chapter 03_fine_tuning"),
+    ("04_low_data", {"profile": "ci", "fractions": "0.1", "executor": "slurm"}, "ConfigError",
+     "parameter executor='slurm' of chapter 04_low_data is not allowed: use one of 'local', 'ray'"),
     ("03_fine_tuning", {"profile": "ci", "max_epochs": "two"}, "ConfigError", "max_epochs 'two' is not a whole"),
 ]
 

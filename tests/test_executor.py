@@ -154,7 +154,7 @@ def test_executor_settings_are_checked_before_any_work():
 
 
 def test_one_gpu_per_run_when_the_cluster_has_gpus():
-    paper = config.make_config("resnet50", "digits", profile="paper")      # device auto: cpu on this machine
+    paper = config.make_config("resnet50", "digits", profile="paper", device="cpu")  # as asked
     ci = config.make_config("resnet50", "digits", profile="ci")            # the ci profile asks for the CPU
     options, worker, extra = executor.ray_resources(paper, cluster_gpus=4)
     if not torch.cuda.is_available():

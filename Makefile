@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PROFILE ?= workshop
 STAMP  := $(VENV)/.setup-done
 
-.PHONY: setup book timings test bench clean
+.PHONY: setup book timings test bench clean fetch
 
 # (Re)install when requirements.txt, pyproject.toml or the set-up itself change. lib/setup.py is the one
 # description of the set-up (venv, pins, editable lib, the named kernel); without make: python -m lib.setup.
@@ -25,6 +25,11 @@ book: setup
 # the chapters and the workshop page. ONLY=08_performance,... times just those chapters (nothing rendered).
 timings: setup
 	$(PY) -m lib.book --profile $(PROFILE) --record-timings $(if $(ONLY),--only $(ONLY))
+
+# Download, verify and unpack datasets into $WB_DATA (default data/), and with WEIGHTS=1 the ImageNet weights into
+# $TORCH_HOME: make fetch DATASETS=cifar10,flowers102,dtd WEIGHTS=1 (python -m lib.fetch --help; WB_MIRROR=URL).
+fetch: setup
+	$(PY) -m lib.fetch $(DATASETS) $(if $(WEIGHTS),--weights)
 
 test: setup
 	$(PY) -m pytest

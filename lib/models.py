@@ -233,6 +233,15 @@ def verify_sha256(path: Path, expected: str) -> None:
         )
 
 
+def batchnorm_at_init(state: dict) -> bool:
+    """True when every BatchNorm running mean in ``state`` is 0 and every running variance 1, as PyTorch
+    initialises them: a network that never saw a training batch, whatever its file is called."""
+    means = [v for k, v in state.items() if k.endswith(".running_mean")]
+    variances = [v for k, v in state.items() if k.endswith(".running_var")]
+    return bool(means) and all(torch.count_nonzero(v) == 0 for v in means) and \
+        all(bool(torch.all(v == 1)) for v in variances)
+
+
 def _torchvision_pretrained(backbone: BackboneSpec, sha256: str | None) -> nn.Module:
     """Torchvision's own builder with its weights entry, after checking the cached file exists and is intact.
 
@@ -270,6 +279,10 @@ def _load_wavemix_checkpoint(model: nn.Module, weights_file: str | os.PathLike |
             f"{len(unexpected)} unexpected (e.g. {unexpected[:3]}); expected the {wavemix.CHECKPOINT_KEYS} keys of "
             f"the published {wavemix.CHECKPOINT_NAME}"
         )
+    if batchnorm_at_init(state):
+        raise WeightsError(f"weights file {path} has every BatchNorm running mean at 0 and variance at 1: a freshly "
+                           f"initialised network, not the published ImageNet weights; download "
+                           f"{wavemix.CHECKPOINT_NAME} again (python -m lib.fetch --weights wavemix_192_16)")
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as err:

@@ -19,12 +19,32 @@ from lib.data.formats import RawSplit, Source
 from lib.errors import DataError, UnknownNameError
 from lib.provenance import REPO_ROOT
 
-__all__ = ["DOMAINS", "READER_KINDS", "DatasetSpec", "RawSplit", "Source", "cache_name", "catalogue", "data_root",
-           "dataset_folder", "names", "read_source", "reader_name", "spec", "specs"]
+__all__ = ["DOMAINS", "READER_KINDS", "DatasetSpec", "Download", "RawSplit", "Source", "cache_name", "catalogue",
+           "data_root", "dataset_folder", "names", "read_source", "reader_name", "spec", "specs"]
 
 DOMAINS = ("natural", "texture", "surface_defects", "remote_sensing", "plant", "astronomy", "medical")
 
 PAPER_SIZE = (256, 256)
+
+
+@dataclass(frozen=True)
+class Download:
+    """One file a dataset is fetched from (``python -m lib.fetch``), with the checksum published for it."""
+
+    url: str
+    file: str  # its name on disk; a mirror serves it as <mirror>/<dataset>/<file>
+    md5: str = ""  # as published (torchvision's dataset classes)
+    sha256: str = ""  # as published (TensorFlow Datasets' checksums, the publisher's own code)
+    size: int | None = None  # bytes, where published: free space is checked before the download starts
+    checksum_from: str = ""  # where md5/sha256 are published; or, with neither, why none is (then the sha256 of
+                             # the first download is recorded in lib/data/checksums.lock and a later one must match)
+    unpack: bool = True  # an archive unpacked into the dataset folder; False: the file itself is placed there
+    members: tuple[str, ...] = ()  # glob patterns of the archive's files to keep (all when empty)
+    flatten: bool = False  # kept files go directly into the dataset folder, whatever folder held them
+
+    @property
+    def pinned(self) -> bool:
+        return bool(self.md5 or self.sha256)
 
 
 @dataclass(frozen=True)
@@ -50,6 +70,8 @@ class DatasetSpec:
     split_note: str = ""  # how train/test are formed, and how that relates to the paper's counts
     workshop: bool = False  # runs offline on a laptop (only digits)
     lists: tuple[tuple[str, tuple[str, ...]], ...] = ()  # official splits: ours -> the publisher's lists forming it
+    downloads: tuple[Download, ...] = ()  # what lib.fetch downloads, verifies and unpacks into <root>/<name>/
+    access: str = ""  # behind a login, a request form or offline: the steps to get the files, then --from FILE
 
     @property
     def trivial_augment(self) -> bool:
@@ -69,10 +91,134 @@ def _spec(name, display, domain, classes, train, test, url, licence, layout, rea
                        paper_test=test, image_size=size, augmentation=augment, url=url, licence=licence,
                        layout=layout.strip("\n"), official_test=official, reader=reader, cite=cite,
                        test_ratio=test_ratio, split_note=note, workshop=workshop,
-                       lists=tuple((k, tuple(v)) for k, v in (lists or {}).items()))
+                       lists=tuple((k, tuple(v)) for k, v in (lists or {}).items()),
+                       downloads=DOWNLOADS.get(name, ()), access=ACCESS.get(name, ""))
 
 
 _IMAGENET_TERMS = "ImageNet terms of access: non-commercial research and education only"
+
+# What `python -m lib.fetch` downloads for each dataset, with the checksums published for those exact files:
+# torchvision's md5s (its dataset classes: CIFAR10.tgz_md5, Flowers102._file_dict, DTD._MD5, Food101._MD5,
+# EuroSAT.download), TensorFlow Datasets' sha256 and sizes (tensorflow-datasets 4.9.10, checksums.tsv and
+# url_checksums/), astroNN's sha256 for Galaxy10. Where none is published, ``checksum_from`` says why, and the
+# sha256 of the first download is recorded in lib/data/checksums.lock (a later download must match it).
+_TV = "torchvision 0.29 ({}); sha256 and size: TensorFlow Datasets 4.9.10 ({})"
+_TFDS = "TensorFlow Datasets 4.9.10 ({})"
+_DOGS = "http://vision.stanford.edu/aditya86/ImageNetDogs/"
+_FLOWERS = "https://www.robots.ox.ac.uk/~vgg/data/flowers/102/"
+_CARS_NOTE = _TFDS.format("url_checksums/cars196.txt") + " for the original files"
+_BREAKHIS_FILE = "none published (the archive's address comes by mail after a request form); recorded at first use"
+DOWNLOADS: dict[str, tuple[Download, ...]] = {
+    "cifar10": (Download("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz", "cifar-10-python.tar.gz",
+                         md5="c58f30108f718f92721af3b95e74349a", checksum_from="torchvision 0.29 (CIFAR10.tgz_md5)"),),
+    "cifar100": (Download("https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz", "cifar-100-python.tar.gz",
+                          md5="eb9058c3a382ffc7106e4002c42a8d85",
+                          checksum_from="torchvision 0.29 (CIFAR100.tgz_md5)"),),
+    "tiny_imagenet": (Download("http://cs231n.stanford.edu/tiny-imagenet-200.zip", "tiny-imagenet-200.zip",
+                               checksum_from="none published (the CS231n page gives only the address; torchvision "
+                                             "and TensorFlow Datasets do not ship it); recorded at first use"),),
+    "stanford_dogs": (
+        Download(_DOGS + "images.tar", "images.tar", size=793_579_520,
+                 sha256="a443fc2f9a851aa1a7b8e4fa4af94b8459fce2c9f5a2f4dd4669cf9673a4ec58",
+                 checksum_from=_TFDS.format("stanford_dogs/checksums.tsv")),
+        Download(_DOGS + "lists.tar", "lists.tar", size=481_280,
+                 sha256="34b47cacd9a98b5d150e084f24d29391c084c55272295ec65c85651bc35f4d6c",
+                 checksum_from=_TFDS.format("stanford_dogs/checksums.tsv"))),
+    "flowers102": (
+        Download(_FLOWERS + "102flowers.tgz", "102flowers.tgz", md5="52808999861908f626f3c1f4e79d11fa",
+                 sha256="2d01ecc807db462958cfe3d92f57a8c252b4abd240eb955770201e45f783b246", size=344_862_509,
+                 checksum_from=_TV.format("Flowers102._file_dict", "oxford_flowers102/checksums.tsv")),
+        Download(_FLOWERS + "imagelabels.mat", "imagelabels.mat", md5="e0620be6f572b9609742df49c70aed4d",
+                 sha256="4903e94206bac23bf772aadf06451916df56b58fc483a62db32a97b82656651d", size=502, unpack=False,
+                 checksum_from=_TV.format("Flowers102._file_dict", "oxford_flowers102/checksums.tsv")),
+        Download(_FLOWERS + "setid.mat", "setid.mat", md5="a5357ecc9cb78c4bef273ce3793fc85c",
+                 sha256="46b8678f91fd95d3c8f4feab80d271a6c834a1dd896fe29fd3e6ad9ce5c8dccd", size=14_989, unpack=False,
+                 checksum_from=_TV.format("Flowers102._file_dict", "oxford_flowers102/checksums.tsv"))),
+    "cub200": (Download("https://data.caltech.edu/records/65de6-vp158/files/CUB_200_2011.tgz?download=1",
+                        "CUB_200_2011.tgz", size=1_150_585_339,
+                        sha256="0c685df5597a8b24909f6a7c9db6d11e008733779a671760afef78feb49bf081",
+                        checksum_from=_TFDS.format("url_checksums/caltech_birds2011.txt")),),
+    "stanford_cars": (
+        Download("https://ai.stanford.edu/~jkrause/cars/car_devkit.tgz", "car_devkit.tgz", size=330_960,
+                 sha256="b97deb463af7d58b6bfaa18b2a4de9829f0f79e8ce663dfa9261bf7810e9accd", checksum_from=_CARS_NOTE),
+        Download("http://ai.stanford.edu/~jkrause/car196/cars_train.tgz", "cars_train.tgz", size=979_269_282,
+                 sha256="512b227b30e2f0a8aab9e09485786ab4479582073a144998da74d64b801fd288", checksum_from=_CARS_NOTE),
+        Download("http://ai.stanford.edu/~jkrause/car196/cars_test.tgz", "cars_test.tgz", size=977_350_468,
+                 sha256="bffea656d6f425cba3c91c6d83336e4c5f86c6cffd8975b0f375d3a10da8e243", checksum_from=_CARS_NOTE),
+        Download("http://ai.stanford.edu/~jkrause/car196/cars_test_annos_withlabels.mat",
+                 "cars_test_annos_withlabels.mat", size=185_758, unpack=False,
+                 sha256="790f75be8ea34eeded134cc559332baf23e30e91367e9ddca97d26ed9b895f05", checksum_from=_CARS_NOTE)),
+    "food101": (Download("http://data.vision.ee.ethz.ch/cvl/food-101.tar.gz", "food-101.tar.gz",
+                         md5="85eeb15f3717b99a5da872d97d918f87", size=4_996_278_331,
+                         sha256="d97d15e438b7f4498f96086a4f7e2fa42a32f2712e87d3295441b2b6314053a4",
+                         checksum_from=_TV.format("Food101._MD5", "url_checksums/food101.txt")),),
+    "dtd": (Download("https://www.robots.ox.ac.uk/~vgg/data/dtd/download/dtd-r1.0.1.tar.gz", "dtd-r1.0.1.tar.gz",
+                     md5="fff73e5086ae6bdbea199a49dfb8a4c1", size=625_239_812,
+                     sha256="e42855a52a4950a3b59612834602aa253914755c95b0cff9ead6d07395f8e205",
+                     checksum_from=_TV.format("DTD._MD5", "url_checksums/dtd.txt")),),
+    "neu": (Download("http://faculty.neu.edu.cn/songkechen/zh_CN/zdylm/263270/list/index.htm", "NEU-CLS.zip",
+                     members=("*.bmp", "*.BMP"), flatten=True,
+                     checksum_from="none published (the page links to a cloud drive); recorded at first use"),),
+    "ucmerced": (Download("http://weegee.vision.ucmerced.edu/datasets/UCMerced_LandUse.zip", "UCMerced_LandUse.zip",
+                          size=332_468_434, sha256="06c539ef28703a58fb07bd2837991ac7c48b813b00bb12ac197efd813a18daeb",
+                          checksum_from=_TFDS.format("url_checksums/uc_merced.txt")),),
+    "eurosat": (Download("https://huggingface.co/datasets/torchgeo/eurosat/resolve/"
+                         "c877bcd43f099cd0196738f714544e355477f3fd/EuroSAT.zip", "EuroSAT.zip",
+                         md5="c8fa014336c82ac7804f0398fcb19387",
+                         checksum_from="torchvision 0.29 (EuroSAT.download: its mirror, which unpacks to 2750/)"),),
+    "plantvillage": (Download("https://data.mendeley.com/public-files/datasets/tywbtsjrjv/files/"
+                              "d5652a28-c1d8-4b76-97f3-72fb80f94efc/file_downloaded",
+                              "Plant_leaf_diseases_dataset_without_augmentation.zip", size=868_032_562,
+                              sha256="ac3432453984d02a86197987e775a5429d0d59e7cc7c35bcf5a8f50349b90ff0",
+                              checksum_from=_TFDS.format("plant_village/checksums.tsv")),),
+    "plantclef": (Download("https://www.aicrowd.com/challenges/lifeclef-2021-plant", "plantclef_subset.zip",
+                           checksum_from="none possible (each reader builds the 20-species subset from the "
+                                         "challenge's files); your archive's sha256 is recorded at first use "
+                                         "(a folder: counts only)"),),
+    "galaxy10": (Download("https://zenodo.org/records/10845026/files/Galaxy10_DECals.h5", "Galaxy10_DECals.h5",
+                          sha256="19aefc477c41bb7f77ff07599a6b82a038dc042f889a111b0d4d98bb755c1571", unpack=False,
+                          checksum_from="astroNN 1.1.0 (astroNN.datasets.galaxy10.load_data), the dataset "
+                                        "author's loader"),),
+    **{f"breakhis_{mag}x": (Download("https://web.inf.ufpr.br/vri/databases/breast-cancer-histopathological-"
+                                     "database-breakhis/", "BreaKHis_v1.tar.gz", members=(f"*/{mag}X/*",),
+                                     checksum_from=_BREAKHIS_FILE),)
+       for mag in (40, 100, 200, 400)},
+    "rsna": (Download("https://www.kaggle.com/competitions/rsna-pneumonia-detection-challenge/data",
+                      "rsna-pneumonia-detection-challenge.zip",
+                      members=("stage_2_train_labels.csv", "stage_2_train_images/*"),
+                      checksum_from="none published (Kaggle gives no checksum); recorded at first use"),),
+}
+"""Dataset name -> the files `python -m lib.fetch` gets for it (digits: none, it ships with scikit-learn)."""
+
+_BREAKHIS_STEPS = (
+    "1. Fill in the request form on https://web.inf.ufpr.br/vri/databases/breast-cancer-histopathological-"
+    "database-breakhis/ (the authors mail a download address). 2. Download BreaKHis_v1.tar.gz from it. "
+    "3. python -m lib.fetch breakhis --from BreaKHis_v1.tar.gz (one archive gives all four magnifications).")
+ACCESS: dict[str, str] = {
+    "stanford_cars": (
+        "The publisher's site is offline. 1. Get the four original files car_devkit.tgz, cars_train.tgz, "
+        "cars_test.tgz and cars_test_annos_withlabels.mat into one folder (from a colleague or a mirror: each is "
+        "checked against the sha256 TensorFlow Datasets published for the original). 2. python -m lib.fetch "
+        "stanford_cars --from THAT_FOLDER (or serve them at $WB_MIRROR/stanford_cars/<file>)."),
+    "neu": (
+        "1. Open http://faculty.neu.edu.cn/songkechen/zh_CN/zdylm/263270/list/index.htm and download NEU-CLS (the "
+        "1,800 .bmp images of six defects) from the cloud drive it links to. 2. If it is a .rar, unpack it. "
+        "3. python -m lib.fetch neu --from THE_ZIP_OR_FOLDER (the .bmp files are gathered wherever they lie)."),
+    "plantclef": (
+        "1. Sign in on AIcrowd, accept the rules of https://www.aicrowd.com/challenges/lifeclef-2021-plant and "
+        "download its training images and metadata. 2. Take the 20 species with the most images (ties: the "
+        "smaller species id) and copy each species' images into <species_id>/ in one folder. "
+        "3. python -m lib.fetch plantclef --from THAT_FOLDER (or a .zip/.tar of it)."),
+    **{f"breakhis_{mag}x": _BREAKHIS_STEPS for mag in (40, 100, 200, 400)},
+    "rsna": (
+        "1. Sign in on Kaggle and accept the rules at "
+        "https://www.kaggle.com/competitions/rsna-pneumonia-detection-challenge/rules. 2. Download "
+        "rsna-pneumonia-detection-challenge.zip: 'Download All' on the competition's Data tab, or Kaggle's CLI "
+        "(kaggle competitions download -c rsna-pneumonia-detection-challenge, with your API token in "
+        "~/.kaggle/kaggle.json). 3. python -m lib.fetch rsna --from rsna-pneumonia-detection-challenge.zip"),
+}
+"""Datasets that `python -m lib.fetch` cannot download itself (a login, a request form, an offline site): the
+steps, after which ``python -m lib.fetch NAME --from FILE`` verifies and unpacks what the reader downloaded."""
 
 _BREAKHIS_LAYOUT = """
 BreaKHis_v1/histology_slides/breast/

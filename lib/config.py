@@ -141,6 +141,8 @@ def check_inputs(configs: list[TrainConfig], root: Path) -> None:
     from lib import data, models
     from lib.errors import DataError, WeightsError
 
+    from lib import protocol
+
     missing, fetch = [], []
     for dataset in dict.fromkeys(c.dataset for c in configs):
         try:
@@ -148,6 +150,18 @@ def check_inputs(configs: list[TrainConfig], root: Path) -> None:
         except DataError as err:
             missing.append(str(err).split("; ")[0].rstrip("."))   # the first clause says what is missing
             if dataset in data.names():
+                fetch.append(dataset)
+            continue
+        # the paper's protocol on a stand-in far smaller than the dataset would be a silent wrong result; a
+        # labelled rehearsal (a cap, another size: lib.protocol.departures) may use one
+        protocol_runs = [c for c in configs if c.dataset == dataset and c.profile == "paper"
+                         and not protocol.departures(c.as_dict())]
+        if protocol_runs and dataset in data.names():
+            from lib import fetch as fetching
+
+            problem = fetching.size_problem(dataset, root)
+            if problem:
+                missing.append(problem.rstrip("."))
                 fetch.append(dataset)
     for backbone in dict.fromkeys(c.backbone for c in configs if c.pretrained):
         path = models.checkpoint_path(models.spec(backbone))

@@ -648,7 +648,7 @@ def our_results(folder: Path | str | None = None) -> pd.DataFrame:
     """
     from lib import results
 
-    folder = Path(folder) if folder is not None else results.RUNS_DIR
+    folder = Path(folder) if folder is not None else results.records_folder()
     if not folder.is_dir():
         return pd.DataFrame(columns=OUR_COLUMNS)
     return cells_from_records(results.load_records(folder))

@@ -21,11 +21,21 @@ RUNS_DIR = REPO_ROOT / "results" / "runs"
 SCRATCH_RUNS_DIR = REPO_ROOT / "checkpoints" / "scratch-runs"   # git-ignored: ci smoke runs
 
 
+RUNS_ENV = "WB_RUNS"   # moves the records folder (a rehearsal, a shared disk); unset: results/runs
+
+
+def records_folder() -> Path:
+    """The folder of the book's run records: ``$WB_RUNS`` when set, else ``results/runs`` (committed)."""
+    import os
+
+    return Path(os.environ[RUNS_ENV]).expanduser() if os.environ.get(RUNS_ENV) else RUNS_DIR
+
+
 def runs_dir(profile: str) -> Path:
-    """Where a profile's records go by default: ``results/runs`` (committed), or scratch for ``ci``."""
+    """Where a profile's records go by default: :func:`records_folder`, or scratch for ``ci``."""
     from lib import profiles
 
-    return RUNS_DIR if profiles.get(profile).keep_records else SCRATCH_RUNS_DIR
+    return records_folder() if profiles.get(profile).keep_records else SCRATCH_RUNS_DIR
 
 # Knobs that change where or how fast a run goes but not what it computes; left out of the run key.
 _NOT_IN_KEY = ("device", "num_workers", "cpu_threads", "progress", "checkpoint_dir", "results_dir", "data_root",

@@ -35,3 +35,21 @@ def test_a_plan_from_scratch_needs_no_weights(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
     configs = config.plan("ci", backbones="resnet50", datasets="digits", seeds="0")
     assert configs and not configs[0].pretrained
+
+
+def test_a_stand_in_is_refused_under_the_papers_protocol_and_allowed_in_a_labelled_rehearsal(tmp_path, monkeypatch):
+    """A 30-image "CIFAR-10" trained under `paper` with no warning (issue 27) is now refused with its counts; the
+    same folder is allowed when the run departs from the protocol, which labels every record of it."""
+    from tests import native_fixtures as nf
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    nf.write_cifar10(tmp_path / "data", per_class=3)
+    with pytest.raises(DataError, match="far fewer than the 60,000") as err:
+        config.plan("paper", backbones="resnet50", datasets="cifar10", seeds="0", device="cpu",
+                    data_root=tmp_path / "data")
+    assert "python -m lib.fetch cifar10" in str(err.value)
+    rehearsal = config.plan("paper", backbones="resnet50", datasets="cifar10", seeds="0", device="cpu",
+                            max_epochs=1, image_size=32, pretrained=False, data_root=tmp_path / "data")
+    from lib import protocol
+
+    assert protocol.departures(rehearsal[0].as_dict()).startswith("capped at 1 epochs")

@@ -119,10 +119,27 @@ def write(name: str, table: pd.DataFrame, figure: Callable[[pd.DataFrame], objec
     return table
 
 
+def machine_text(table: pd.DataFrame) -> str:
+    """'<machine>, torch <version>' from a benchmark CSV: the machine as prose names it ("measured on ...")."""
+    row = table.iloc[0]
+    return f"{row['machine']}, torch {row['torch']}"
+
+
 def machine_label(table: pd.DataFrame) -> str:
     """'measured on <machine>, torch <version>' from a benchmark CSV, for figure titles."""
-    row = table.iloc[0]
-    return f"measured on {row['machine']}, torch {row['torch']}"
+    return f"measured on {machine_text(table)}"
+
+
+def readable_targets(targets: pd.DataFrame) -> pd.DataFrame:
+    """``targets.csv`` as a reader's table: backbone code ids in the target's wording become display names
+    ("(lowest: resnet50)" -> "(lowest: ResNet-50)"), and the verdict is a word."""
+    import re
+
+    from lib import models, present
+
+    ids = re.compile(r"\b(" + "|".join(map(re.escape, sorted(models.names(), key=len, reverse=True))) + r")\b")
+    return targets.assign(target=targets["target"].map(lambda t: ids.sub(lambda m: present.backbone_name(m[1]), t)),
+                          met=targets["met"].map(lambda m: "yes" if m else "no"))
 
 
 REQUIRED = ("input_pipeline", "augment", "trainer_overhead", "step_cost", "grid_runs", "grid_cost", "targets")

@@ -77,16 +77,20 @@ def figure(table: pd.DataFrame):
     import numpy as np
 
     from bench.common import machine_label
+    from lib import present
 
     fig, ax = plt.subplots(figsize=(7, 0.3 * len(table) + 1.2))
     med = table["ratio_median"].to_numpy()
     err = np.vstack([med - table["ratio_min"].to_numpy(), table["ratio_max"].to_numpy() - med])
-    ax.errorbar(med, table["backbone"], xerr=err, fmt="o", color="#1f5fa8", capsize=3)
+    names = [present.backbone_name(b) for b in table["backbone"]]
+    for y, (name, m, e) in enumerate(zip(names, med, err.T)):   # each backbone in its colour, the book's palette
+        ax.errorbar([m], [y], xerr=e.reshape(2, 1), fmt="o", color=present.colour(name), capsize=3)
+    ax.set_yticks(range(len(names)), names)
     ax.axvline(TARGET, color="#c0392b", ls="--", lw=1, label=f"target {TARGET}")
     ax.axvline(1.0, color="#999999", lw=0.8)
     ax.invert_yaxis()
-    ax.set_xlabel(f"book trainer / bare loop, images/s (training step, {table['image_size'].iloc[0]}px, "
-                  f"batch {table['batch'].iloc[0]})")
+    ax.set_xlabel(f"book trainer / bare loop, images/s (training step, {table['image_size'].iloc[0]}×"
+                  f"{table['image_size'].iloc[0]}, batch {table['batch'].iloc[0]})")
     ax.legend(loc="lower left", fontsize=8)
     ax.set_title(machine_label(table), fontsize=8)
     return fig

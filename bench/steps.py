@@ -91,30 +91,74 @@ def run(sz: Size, out_dir=None) -> pd.DataFrame:
         return write("step_cost", pd.DataFrame(rows), figure, out_dir)
 
 
+VARIANT_NAMES = {"fp32": "fp32", "fp32_channels_last": "fp32 channels_last", "bf16_autocast": "bf16 autocast"}
+
+
+def speedup_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The median over the backbones of each variant's images/s over fp32's, one row per input side and kind of
+    step, one column per measured variant other than fp32 (a reader's table: no index, words for the kinds)."""
+    medians = table.pivot_table(index=["image_size", "kind"], columns="variant", values="speedup_vs_fp32",
+                                aggfunc="median")
+    shown = [v for v in VARIANTS if v != "fp32" and v in medians.columns]
+    out = medians[shown].reset_index().rename(columns={v: f"{VARIANT_NAMES[v]} / fp32" for v in shown})
+    out.columns.name = None
+    out["image_size"] = [f"{s}×{s}" for s in out["image_size"]]
+    out["kind"] = out["kind"].map({"forward": "forward", "train_step": "training step"})
+    return out.rename(columns={"image_size": "input side", "kind": "step"})
+
+
+def variants_text(table: pd.DataFrame) -> str:
+    """Which of :data:`VARIANTS` the table holds, and which it lacks and why, in one Markdown sentence."""
+    held = [f"`{VARIANT_NAMES[v]}`" for v in VARIANTS if v in set(table["variant"])]
+    missing = [v for v in VARIANTS if v not in set(table["variant"])]
+    text = f"The committed measurements hold {' and '.join(held)}"
+    if not missing:
+        return text + ": every variant"
+    text += f"; {' and '.join(VARIANT_NAMES[v] for v in missing)} {'was' if len(missing) == 1 else 'were'} not measured"
+    if "bf16_autocast" in missing:
+        cpu = str(table["machine"].iloc[0]).removeprefix("CPU: ").split(" (")[0]
+        capability = table["cpu_capability"].iloc[0] if "cpu_capability" in table else "unknown"
+        text += (f", because the CPU they ran on, an {cpu} with {capability} kernels, has no native bf16 instructions "
+                 f"(`avx512_bf16` or `amx_bf16`), and timing emulated bf16 would measure the emulation")
+    return text
+
+
 def figure(table: pd.DataFrame):
-    """Training-step images/s per backbone (fp32), one panel per input side, with the variants' speed-ups."""
+    """Training-step images/s per backbone, one panel per input side: fp32 as a solid bar in the backbone's colour
+    (the book's palette), each other measured variant as a hatched bar beside it."""
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
     from matplotlib.ticker import NullFormatter
 
     from bench.common import machine_label
+    from lib import present
 
     sizes = sorted(table["image_size"].unique())
-    fig, axes = plt.subplots(1, len(sizes), figsize=(5 * len(sizes), 0.32 * table["backbone"].nunique() + 1.6),
+    fig, axes = plt.subplots(1, len(sizes), figsize=(5 * len(sizes), 0.32 * table["backbone"].nunique() + 1.9),
                              sharey=True, squeeze=False)
     steps = table[table["kind"] == "train_step"]
-    colours = {"fp32": "#1f5fa8", "fp32_channels_last": "#7fa7d1", "bf16_autocast": "#e08e2b"}
+    styles = {"fp32": {"alpha": 1.0, "hatch": None}, "fp32_channels_last": {"alpha": 0.45, "hatch": "///"},
+              "bf16_autocast": {"alpha": 0.45, "hatch": "..."}}
+    order = None   # the first panel's order (slowest at the bottom), kept in every panel: they share the y axis
     for ax, side in zip(axes[0], sizes):
         part = steps[steps["image_size"] == side].pivot(index="backbone", columns="variant", values="img_s_median")
-        part = part.sort_values("fp32")
-        height = 0.8 / len(part.columns)
-        for i, variant in enumerate(part.columns):
-            ax.barh([k + i * height for k in range(len(part))], part[variant], height=height,
-                    color=colours.get(variant, "#888888"), label=variant.replace("_", " "))
-        ax.set_yticks([k + 0.4 - height / 2 for k in range(len(part))], part.index)
+        order = list(part.sort_values("fp32").index) if order is None else order
+        part = part.reindex(order)
+        variants = [v for v in VARIANTS if v in part.columns]
+        height = 0.8 / len(variants)
+        colours = [present.colour(b) for b in part.index]
+        for i, variant in enumerate(variants):
+            ax.barh([k + i * height for k in range(len(part))], part[variant], height=height, color=colours,
+                    edgecolor="#333333", linewidth=0.3, **styles.get(variant, {}))
+        ax.set_yticks([k + 0.4 - height / 2 for k in range(len(part))],
+                      [present.backbone_name(b) for b in part.index])
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(NullFormatter())   # major ticks only: minor labels collide
-        ax.set_xlabel(f"training-step images/s at {side}x{side} (batch {steps[steps['image_size'] == side]['batch'].iloc[0]})")
-    axes[0][0].legend(fontsize=7, loc="lower right")
+        batch = steps[steps["image_size"] == side]["batch"].iloc[0]
+        ax.set_xlabel(f"training-step images/s at {side}×{side}, batch {batch} (log scale)")
+    handles = [Patch(facecolor="#999999", edgecolor="#333333", label=VARIANT_NAMES[v], **styles[v])
+               for v in VARIANTS if v in set(steps["variant"])]
+    axes[0][-1].legend(handles=handles, fontsize=7, loc="lower right")
     fig.suptitle(machine_label(table), fontsize=8)
     fig.tight_layout()
     return fig

@@ -398,32 +398,103 @@ def compare_with_paper(ours: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["backbone", "column", "paper", "ours", "same", "note"])
 
 
-def side_by_side(ours: pd.DataFrame, comparison: pd.DataFrame) -> "pd.io.formats.style.Styler":
-    """The paper's rows and ours interleaved (``source`` = paper / ours (introspected)), with every cell of ours
-    that differs from the paper highlighted; Swin rows appear only as ours."""
+# Table 9's columns in two halves, so that each half fits the page column beside the backbone and the source.
+TABLE9_PARTS = {"blocks and stages": ["block", "kernels", "stages", "blocks_per_stage"],
+                 "layers": ["nonlinearity", "cef", "stem", "dconv", "se", "norm"]}
+HIGHLIGHT = "background-color: #ffe08a; font-weight: bold"
+
+
+def side_by_side_frame(ours: pd.DataFrame) -> pd.DataFrame:
+    """The paper's rows and ours interleaved, one backbone after the other (``source`` = paper, ours, or "ours only"
+    for the two Swin models, which the paper's table leaves out); code ids in ``backbone``, every column."""
     paper = paper_table9().assign(source="paper")
-    ours = ours.assign(source=[("ours (introspected)" if p else "ours (introspected; not in paper's Table 9)")
-                               for p in ours["in_paper_table9"]])
+    ours = ours.assign(source=["ours" if p else "ours only" for p in ours["in_paper_table9"]])
     both = pd.concat([paper, ours], ignore_index=True)
     order = {name: i for i, name in enumerate(ours["backbone"])}
     both = both[both["backbone"].isin(order)]
-    both = both.assign(display=[models.spec(name).display for name in both["backbone"]])  # one label per backbone
     both = both.assign(_o=both["backbone"].map(order), _s=both["source"] != "paper").sort_values(["_o", "_s"])
-    table = both.set_index(["display", "source"])[list(COLUMNS)].rename(columns=COLUMNS)
-    differs = {(b, COLUMNS[c]) for b, c in comparison.loc[~comparison["same"], ["backbone", "column"]].itertuples(
-        index=False)}
-    names = dict(zip(both["display"], both["backbone"]))
+    return both[["backbone", "source", *COLUMNS]].reset_index(drop=True)
 
-    def highlight(frame: pd.DataFrame) -> pd.DataFrame:
-        style = pd.DataFrame("", index=frame.index, columns=frame.columns)
-        for (display, source) in frame.index:
-            if source.startswith("ours"):
-                for column in frame.columns:
-                    if (names[display], column) in differs:
-                        style.loc[(display, source), column] = "background-color: #ffe08a; font-weight: bold"
-        return style
 
-    return table.style.apply(highlight, axis=None)
+def side_by_side(ours: pd.DataFrame, comparison: pd.DataFrame, columns: list[str] | None = None,
+                 csv: str | None = None, caption: str | None = None):
+    """The paper's rows and ours (:func:`side_by_side_frame`) as a reader's table: backbones by display name,
+    ``columns`` (keys of :data:`COLUMNS`; default all) under the paper's headers, every cell of ours that differs
+    from the paper highlighted; with ``csv``, every column offered as a CSV download below it."""
+    from IPython.display import HTML
+
+    from lib import present
+
+    columns = list(columns or COLUMNS)
+    frame = side_by_side_frame(ours)
+    differs = set(comparison.loc[~comparison["same"], ["backbone", "column"]].itertuples(index=False, name=None))
+    style = pd.DataFrame([[HIGHLIGHT if s != "paper" and (b, c) in differs else "" for c in columns]
+                          for b, s in zip(frame["backbone"], frame["source"])], columns=[COLUMNS[c] for c in columns])
+    table = frame.assign(backbone=frame["backbone"].map(present.backbone_name))
+    table = table.set_index(["backbone", "source"])[columns].rename(columns=COLUMNS)
+    style.index = table.index
+    styler = table.style.apply(lambda _: style, axis=None).hide(names=True, axis="index")
+    if caption:
+        styler = styler.set_caption(caption)
+    markup = styler.to_html()
+    if csv:
+        markup += present.csv_link(frame, csv, "Table 9, the paper's rows and ours, every column")
+    return HTML(markup)
+
+
+def differences_table(comparison: pd.DataFrame) -> pd.DataFrame:
+    """One row per cell where ours differs from the paper: backbone, the column's Table 9 header, both cells and
+    the note that explains the difference."""
+    differing = comparison[~comparison["same"]]
+    return differing.assign(column=differing["column"].map(COLUMNS))[["backbone", "column", "paper", "ours", "note"]]
+
+
+def differences_markdown(comparison: pd.DataFrame) -> str:
+    """:func:`differences_table` as a Markdown list a reader can take in (a note is a paragraph, too long for a
+    table cell): "**DenseNet-161, Block**: paper *Inverted BN*, ours *Bottleneck*. <note>"."""
+    from lib import present
+
+    rows = differences_table(comparison)
+    return "\n".join(f"- **{present.backbone_name(r.backbone)}, {r.column}**: paper *{r.paper}*, ours "
+                     f"*{r.ours}*. {r.note}" for r in rows.itertuples())
+
+
+def plot_size_compute(efficiency: pd.DataFrame, input_size: int):
+    """Parameters against GMACs at ``input_size``, one labelled point per backbone in the book's palette (ours)."""
+    import matplotlib.pyplot as plt
+
+    from lib import present
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for row in efficiency.itertuples():   # a legend, not direct labels: five backbones sit within 4 M and 1 GMAC
+        name = present.backbone_name(row.backbone)
+        ax.scatter(row.params_m_ours, row.gmacs_ours, s=50, color=present.colour(name), edgecolor="#333333",
+                   linewidth=0.5, zorder=3, label=name)
+    ax.set(xlabel="parameters (millions), ours", ylabel=f"GMACs per image at {input_size}×{input_size}, ours")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_throughput(timed: pd.DataFrame):
+    """Forward and training-step images/s, one bar per timed backbone in the book's palette (ours, this machine)."""
+    import matplotlib.pyplot as plt
+
+    from lib import present
+
+    timed = timed.sort_values("train_img_s")
+    names = [present.backbone_name(b) for b in timed["backbone"]]
+    colours = [present.colour(n) for n in names]
+    fig, axes = plt.subplots(1, 2, figsize=(8, 0.32 * len(timed) + 1.6), sharey=True)
+    for ax, column, label in zip(axes, ("forward_img_s", "train_img_s"), ("forward", "training step")):
+        ax.barh(names, timed[column], color=colours, edgecolor="#333333", linewidth=0.4)
+        ax.set_xlabel(f"{label}, images/s (ours)")
+        ax.grid(axis="x", alpha=0.3)
+    side, batch = int(timed["timing_size"].iloc[0]), int(timed["timing_batch"].iloc[0])
+    fig.suptitle(f"{side}×{side} inputs, batch {batch}, on {timed['device'].iloc[0]}", fontsize=9)
+    fig.tight_layout()
+    return fig
 
 
 # --- size, FLOPs and speed ----------------------------------------------------------------------------------------

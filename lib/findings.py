@@ -1020,10 +1020,12 @@ def results_shown(ours: pd.DataFrame) -> pd.DataFrame:
     out = ours.assign(share=ours.fraction.map(lowdata.share)).sort_values(
         ["profile", "dataset", "fraction", "top1_mean"], ascending=[True, True, False, False])
     keep = [c for c in columns if c not in ("profile", "dataset") or out[c].nunique() > 1]
+    if "departs" in out.columns and out["departs"].fillna("").ne("").any():
+        keep.append("departs")   # shown, labelled; never in a verdict (within_protocol)
     return out[keep].reset_index(drop=True)
 
 
-RESULTS_NAMES = {"share": "training share", "top1": "best seed", "top1_mean": "mean", "top1_ci95": "± 95 %",
+RESULTS_NAMES = {"departs": "departs from the paper's protocol", "share": "training share", "top1": "best seed", "top1_mean": "mean", "top1_ci95": "± 95 %",
                  "n_seeds": "seeds"}
 
 

@@ -269,7 +269,12 @@ def beside_paper(side_by_side: pd.DataFrame) -> pd.DataFrame:
                "paper_top1": "paper: best of 3", "paper_table": "paper table"}
     if side_by_side["paper_top1"].isna().all():
         columns = {k: v for k, v in columns.items() if not k.startswith("paper")}
+    if "departs" in table.columns and table["departs"].fillna("").ne("").any():
+        columns["departs"] = DEPARTS_HEADER   # a rehearsal or a capped run, said on its row
     return table[list(columns)].rename(columns=columns).round(1)
+
+
+DEPARTS_HEADER = "departs from the paper's protocol"
 
 
 def records_of(keys, folder: Path | str = RUNS_DIR) -> pd.DataFrame:
@@ -317,9 +322,12 @@ def runs_table(records: pd.DataFrame):
     shown = records.assign(minutes=records["wall_time_s"] / 60)
     columns = ["backbone", *_dataset_column(records), "seed", "epochs_adamw", "epochs_sgd", "best_epoch",
                "val_top1", "test_top1", "minutes"]
+    if "departs" in records.columns and records["departs"].fillna("").ne("").any():
+        columns.append("departs")
     return _with_csv(present.table(shown, columns, {"epochs_adamw": "AdamW epochs", "epochs_sgd": "SGD epochs",
                                                     "best_epoch": "kept epoch", "val_top1": "val top-1 (%)",
-                                                    "test_top1": "test top-1 (%)", "minutes": "minutes"}),
+                                                    "test_top1": "test top-1 (%)", "minutes": "minutes",
+                                                    "departs": DEPARTS_HEADER}),
                      records_csv_frame(records), "runs.csv", "every field of every run")
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -124,7 +125,47 @@ def test_every_difference_is_explained_and_every_note_is_used(table):
     keys = set(zip(differing["backbone"], differing["column"]))
     assert keys == set(arch.DIFFERENCE_NOTES), "a note explains a cell that no longer differs, or is missing"
     assert not frame.set_index("backbone").loc[["swin_t", "swin_v2_t"], "in_paper_table9"].any()
-    assert "background-color" in arch.side_by_side(frame, comparison).to_html()
+    assert "background-color" in arch.side_by_side(frame, comparison).data
+
+
+def test_table9_is_shown_in_two_halves_with_display_names_and_the_differences_highlighted(table):
+    frame, _ = table
+    comparison = arch.compare_with_paper(frame)
+    parts = list(arch.TABLE9_PARTS.values())
+    assert sorted(sum(parts, [])) == sorted(arch.COLUMNS)   # every column in exactly one half
+    first = arch.side_by_side(frame, comparison, parts[0], caption="first half").data
+    second = arch.side_by_side(frame, comparison, parts[1], csv="t9.csv").data
+    for markup in (first, second):
+        assert "DenseNet-161" in markup and ">densenet161<" not in markup and "ours only" in markup
+    assert "first half" in first and "#Blocks/stage" in first and "Non-linearity" not in first
+    assert 'download="t9.csv"' in second and "t9.csv" not in first
+    # the highlighted cells are ours where the paper differs: DenseNet's Block in the first half, not in the second
+    assert first.count("background-color") == 1 and second.count("background-color") == 1
+    rows = arch.side_by_side_frame(frame)
+    assert rows["source"].tolist()[:2] == ["paper", "ours"] and (rows["source"] == "ours only").sum() == 2
+    text = arch.differences_markdown(comparison)
+    assert text.count("\n- ") == len(arch.DIFFERENCE_NOTES) - 1
+    assert "- **DenseNet-161, Block**: paper *Inverted BN*, ours *Bottleneck*." in text
+
+
+def test_figures_colour_each_backbone_with_the_books_palette():
+    import matplotlib
+    from matplotlib.colors import to_hex
+
+    matplotlib.use("Agg")
+    from lib import present
+
+    frame = pd.DataFrame({"backbone": ["resnet50", "swin_t"], "params_m_ours": [25.6, 28.3],
+                          "gmacs_ours": [5.3, 7.4], "forward_img_s": [50.0, 30.0], "train_img_s": [15.0, 10.0],
+                          "timing_size": [128, 128], "timing_batch": [4, 4], "device": ["CPU: test", "CPU: test"]})
+    scatter = arch.plot_size_compute(frame, 256)
+    legend = [t.get_text() for t in scatter.axes[0].get_legend().get_texts()]
+    assert legend == ["ResNet-50", "Swin-Tiny"]
+    colours = [to_hex(c.get_facecolor()[0]) for c in scatter.axes[0].collections]
+    assert colours == [present.colour("resnet50").lower(), present.colour("swin_t").lower()]
+    bars = arch.plot_throughput(frame)
+    assert {to_hex(p.get_facecolor()) for p in bars.axes[0].patches} == {present.colour("resnet50").lower(),
+                                                                         present.colour("swin_t").lower()}
 
 
 def test_rows_outside_the_paper_table_are_not_compared(table):
@@ -189,4 +230,4 @@ def test_chapter_executes_with_ci_profile(tmp_path):
                         progress_bar=False)
     text = out.read_text()
     assert "UNEXPLAINED" not in text
-    assert "ours (introspected)" in text
+    assert "Table 9, first half" in text and "ours only" in text

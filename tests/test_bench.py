@@ -146,3 +146,41 @@ def test_the_measured_commit_is_read_before_the_first_csv_is_written(tmp_path, m
     assert common.machine()["git_commit"] == "abc123"
     assert common.machine()["git_commit"] == "abc123"   # not re-read after a write
     common.measured_commit.cache_clear()
+
+
+def _step_rows(variants, machine="CPU: AMD EPYC (2 cores, 1 torch threads)") -> pd.DataFrame:
+    rows = [{"backbone": b, "image_size": s, "batch": 2, "kind": k, "variant": v, "img_s_median": 10.0 * (i + 1),
+             "speedup_vs_fp32": 1.0 if v == "fp32" else 1.5, "machine": machine, "cpu_capability": "AVX2",
+             "torch": "2.0"}
+            for i, b in enumerate(["resnet50", "mobilenet_v3_large"]) for s in (32, 256)
+            for k in ("forward", "train_step") for v in variants]
+    return pd.DataFrame(rows)
+
+
+def test_step_cost_is_shown_with_words_for_what_was_not_measured():
+    from bench import steps
+
+    two = _step_rows(["fp32", "fp32_channels_last"])
+    text = steps.variants_text(two)
+    assert "bf16 autocast was not measured, because the CPU they ran on, an AMD EPYC with AVX2" in text
+    assert "not measured×" not in text
+    assert steps.variants_text(_step_rows(list(steps.VARIANTS))).endswith(": every variant")
+    table = steps.speedup_table(two)
+    assert list(table.columns) == ["input side", "step", "fp32 channels_last / fp32"]
+    assert table["input side"].tolist() == ["32×32", "32×32", "256×256", "256×256"]
+    fig = steps.figure(two)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert set(labels) == {"ResNet-50", "MobileNetV3-Large"}   # display names, in the book's palette
+
+
+def test_targets_and_the_machine_read_as_prose():
+    targets = pd.DataFrame({"target": ["trainer / bare loop, every backbone (lowest: resnet50)",
+                                       "fastest training step (mobilenet_v3_large, 256px)"],
+                            "required": [">= 0.95x", "> 1x"], "measured": [0.98, 110.9], "met": [True, False]})
+    shown = common.readable_targets(targets)
+    assert shown["target"].tolist() == ["trainer / bare loop, every backbone (lowest: ResNet-50)",
+                                        "fastest training step (MobileNetV3-Large, 256px)"]
+    assert shown["met"].tolist() == ["yes", "no"]
+    table = _step_rows(["fp32"])
+    assert common.machine_text(table) == "CPU: AMD EPYC (2 cores, 1 torch threads), torch 2.0"
+    assert common.machine_label(table) == "measured on " + common.machine_text(table)   # "Measured on" + text

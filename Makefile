@@ -17,7 +17,9 @@ setup: $(STAMP)
 # Execute the chapters with papermill (profile $(PROFILE)) and render the static book into _build/html.
 # A chapter is executed again only when its notebook, lib/, its parameters or the records it reads changed.
 # A subset for every chapter that takes it: make book PROFILE=paper DATASETS=cifar10,dtd BACKBONES=resnet50 SEEDS=0
+# Under PROFILE=paper the datasets and weights are fetched (and verified) first: one command from a fresh clone.
 book: setup
+	$(if $(filter paper,$(PROFILE)),$(PY) -m lib.fetch $(or $(DATASETS),all) --weights $(BACKBONES))
 	$(PY) -m lib.book --profile $(PROFILE) $(if $(DATASETS),--datasets $(DATASETS)) \
 		$(if $(BACKBONES),--backbones $(BACKBONES)) $(if $(SEEDS),--seeds $(SEEDS))
 

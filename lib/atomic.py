@@ -9,12 +9,16 @@ removed (:func:`remove_stale_temporaries`).
 """
 from __future__ import annotations
 
+import errno
 import os
 import secrets
+import shutil
 import socket
 import time
 from pathlib import Path
 from typing import IO, Callable
+
+from lib.errors import DataError
 
 HOST = socket.gethostname().replace(".", "_") or "localhost"
 """This machine, as it appears in temporary file names (dots would blur the name's fields)."""
@@ -41,13 +45,50 @@ def _create(path: Path) -> tuple[int, Path]:
             continue
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[IO], None], binary: bool = False) -> Path:
+SPACE_MARGIN = 1 << 20
+"""Bytes a write leaves free beyond its own size (file-system metadata, the log lines that follow)."""
+
+NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG}
+"""The errors of a full disk, a full quota or a file-size limit: the reader must make room, a retry cannot help."""
+
+
+def _gb(nbytes: float) -> str:
+    return f"{nbytes / 1e9:.2f} GB" if nbytes >= 1e8 else f"{nbytes / 1e6:.1f} MB"
+
+
+def check_space(path: str | os.PathLike, needed: int, what: str) -> None:
+    """A DataError unless the file system that holds ``path`` (or its nearest existing folder) has ``needed``
+    bytes free, plus :data:`SPACE_MARGIN`; called before writing, so a full disk is said, not discovered."""
+    path = Path(path)
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is None:
+        return
+    try:
+        free = shutil.disk_usage(existing).free
+    except OSError:   # a file system that cannot say: the write itself will tell
+        return
+    if free < needed + SPACE_MARGIN:
+        raise DataError(f"not enough free space for {what}: it needs {_gb(needed + SPACE_MARGIN)}, the disk holding "
+                        f"{existing} has {_gb(free)} free; free some space there or choose another folder")
+
+
+def no_space_error(err: OSError, what: str, path: str | os.PathLike) -> DataError:
+    """The one-line error for an OSError of a full disk (:data:`NO_SPACE`) met while writing ``what``."""
+    return DataError(f"the disk filled up while writing {what} {path} ({err.strerror or 'no space left'}); nothing "
+                     f"was half-written: free some space there or choose another folder, then run again")
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[IO], None], binary: bool = False,
+                 size: int | None = None, what: str = "file") -> Path:
     """Call ``write(handle)`` on a unique temporary file beside ``path``, fsync it, then rename it into place.
 
     Each writer gets its own temporary name and ``os.replace`` is atomic on POSIX; on any error the
-    temporary file is removed and ``path`` is left as it was.
+    temporary file is removed and ``path`` is left as it was. With ``size`` (bytes) the free space is checked
+    first; a disk that fills up anyway is a DataError naming ``what`` (:func:`check_space`).
     """
     path = Path(path)
+    if size is not None:
+        check_space(path.parent, size, f"{what} {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = _create(path)
     try:
@@ -56,16 +97,19 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO], None], binary: b
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(err, OSError) and err.errno in NO_SPACE:
+            raise no_space_error(err, what, path) from None
         raise
     return path
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically (see :func:`atomic_write`)."""
-    return atomic_write(path, lambda handle: handle.write(text))
+def atomic_write_text(path: str | os.PathLike, text: str, what: str = "file") -> Path:
+    """Write ``text`` to ``path`` atomically, after checking the free space (see :func:`atomic_write`)."""
+    return atomic_write(path, lambda handle: handle.write(text), size=len(text.encode("utf-8", "surrogateescape")),
+                        what=what)
 
 
 def _alive(pid: int) -> bool:

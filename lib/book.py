@@ -5,10 +5,10 @@ outputs; the executed copies are written to ``<out>/src/chapters`` (never back i
 and the static site to ``<out>/html``. Any chapter that raises stops the build with a non-zero exit.
 
 Re-render shortcut: a chapter is executed again only when its inputs changed — the notebook, any
-``lib/**/*.py``, ``requirements.txt``, the profile and parameters, or a file under ``results/`` that
-chapters read (runs, paper, bench, book). The hash of those inputs is kept beside the executed copy in
-``<out>/rerender/``. ``--record-timings`` executes every chapter and writes the measured times to
-``results/book/timings.csv``, which the chapters and the workshop page show.
+``lib/**/*.py``, ``requirements.txt``, the profile and parameters, or a file under a ``results/`` folder
+that the chapter reads (:data:`CHAPTER_READS`, declared once per chapter). The hash of those inputs is kept
+beside the executed copy in ``<out>/rerender/``. ``--record-timings`` executes every chapter and writes the
+measured times to ``results/book/timings.csv``, which the chapters and the workshop page show.
 """
 from __future__ import annotations
 
@@ -27,14 +27,36 @@ import yaml
 
 from lib import chapter as chapter_lib
 from lib import profiles, workshop
-from lib.errors import BookError, ConfigError
+from lib.errors import BookError, ConfigError, interrupted, signals_raise_interrupted
 from lib.provenance import REPO_ROOT, environment, now
 
 KERNEL = chapter_lib.KERNEL
 PROFILES = chapter_lib.PROFILES
 BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib", "_static/book.css")
-RECORD_FOLDERS = ("results/runs", "results/paper", "results/bench", "results/book")  # what chapters read
 CODE_FILES = ("requirements.txt",)
+CHAPTER_READS = {   # the results/ folders each chapter reads, directly or through lib (tests/test_book.py checks)
+    "00_answer": ("bench", "book", "paper", "runs"),
+    "01_selection": ("book", "paper"),
+    "02_datasets": ("book", "paper"),
+    "03_fine_tuning": ("book", "diagnosis", "paper", "runs"),
+    "04_low_data": ("book", "paper", "runs"),
+    "05_architecture": ("book", "paper"),
+    "06_findings": ("book", "paper", "runs"),
+    "07_your_data": ("book", "demo", "paper", "runs"),
+    "08_performance": ("bench", "book", "paper", "runs"),
+}
+
+
+def chapter_reads(nb: Path, root: Path = REPO_ROOT) -> list[Path]:
+    """The ``results/`` folders whose files are inputs of chapter ``nb``: its :data:`CHAPTER_READS` entry, or
+    every folder under ``results/`` for a chapter not declared yet (never stale, at the cost of re-executing)."""
+    declared = CHAPTER_READS.get(nb.stem)
+    if declared is None:
+        return sorted(p for p in (root / "results").iterdir() if p.is_dir()) if (root / "results").is_dir() else []
+    from lib import results
+
+    moved = results.records_folder() if root == REPO_ROOT else root / "results" / "runs"   # WB_RUNS moves it
+    return [moved if name == "runs" else root / "results" / name for name in declared]
 
 
 def toc_entries(root: Path = REPO_ROOT) -> list[str]:
@@ -83,10 +105,10 @@ def input_hash(nb: Path, profile: str, parameters: dict | None = None, root: Pat
                           sort_keys=True, default=str).encode())
     files = [p for p in _files_under(root / "lib") if p.suffix == ".py"]
     files += [root / name for name in CODE_FILES if (root / name).is_file()]
-    for folder in RECORD_FOLDERS:
-        files += _files_under(root / folder)
+    for folder in chapter_reads(nb, root):
+        files += _files_under(folder)
     for path in files:
-        add(str(path.relative_to(root)), path.read_bytes())
+        add(str(path.relative_to(root)) if path.is_relative_to(root) else str(path), path.read_bytes())
     return digest.hexdigest()
 
 
@@ -500,8 +522,10 @@ def main(argv: list[str] | None = None) -> int:
                                                   ("seeds", args.seeds)) if value}
     parameters.update(dict(args.parameter))
     try:
-        build(args.profile, args.out, root=args.root.resolve(), force=args.force or args.record_timings,
-              only=[c.strip() for c in args.only.split(",") if c.strip()] or None, parameters=parameters or None)
+        with signals_raise_interrupted():
+            build(args.profile, args.out, root=args.root.resolve(), force=args.force or args.record_timings,
+                  only=[c.strip() for c in args.only.split(",") if c.strip()] or None,
+                  parameters=parameters or None)
         if args.record_timings:
             print(f"[book] timings written to {record_timings(args.out)}", flush=True)
     except BookError as err:  # a bad argument, not a failing chapter
@@ -513,6 +537,13 @@ def main(argv: list[str] | None = None) -> int:
     except ChapterFailed as err:
         print(f"[book] {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt as err:   # Ctrl-C or SIGTERM: the chapters already executed are kept
+        stop = interrupted(err)
+        done = sorted(p.stem for p in (Path(args.out) / "rerender").rglob("*.sha256"))
+        print(f"[book] {stop.signal_name}: stopped; {len(done)} executed chapter(s) kept in "
+              f"{_shown_path(Path(args.out))} and re-used next time, and every finished run is recorded: run the "
+              f"same command again to resume", file=sys.stderr)
+        return stop.exit_status
     except Exception as err:
         print(f"[book] the build failed: {type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}",
               file=sys.stderr)

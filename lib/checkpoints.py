@@ -20,7 +20,8 @@ HEADER_SIZE = len(MAGIC) + 65
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
-    """Write ``state`` to ``path`` atomically: a kill never leaves half a checkpoint."""
+    """Write ``state`` to ``path`` atomically, after checking the free space: a kill or a full disk never leaves
+    half a checkpoint (nor removes the previous one)."""
     buffer = io.BytesIO()
     torch.save(state, buffer)
     payload = buffer.getbuffer()
@@ -29,7 +30,7 @@ def save_checkpoint(path: Path, state: dict) -> None:
     def write(handle):
         handle.write(header)
         handle.write(payload)
-    atomic_write(path, write, binary=True)
+    atomic_write(path, write, binary=True, size=len(header) + len(payload), what="checkpoint")
 
 
 def load_checkpoint(path: Path, keys: tuple[str, ...] = ()) -> dict:

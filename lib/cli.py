@@ -5,13 +5,14 @@ Every requested run is validated before any work starts; bad input is one ``erro
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
 from lib import data, results
 from lib.config import MAX_SEED, csv_list, plan
 from lib.device import AMP_CHOICES
-from lib.errors import BookError, ConfigError, one_line
+from lib.errors import BookError, ConfigError, interrupted, one_line, signals_raise_interrupted
 from lib.runs import CHECKPOINT_DIR, run_all
 
 USAGE = ("python -m lib.train --backbone NAME --dataset NAME [options]   (one run)\n"
@@ -102,25 +103,52 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list]:
     return args, configs
 
 
+def saved_line(args: argparse.Namespace | None, configs: list) -> str:
+    """What an interrupted command leaves behind: finished records, resumable checkpoints (one clause)."""
+    if args is None or not configs:
+        return "nothing was started, nothing saved"
+    keys = [results.run_key(cfg.as_dict()) for cfg in configs]
+    done = sum(results.record_path(k, args.results).exists() for k in keys)
+    resumable = [k for k in keys if not results.record_path(k, args.results).exists()
+                 and (Path(args.checkpoints) / f"{k}.pt").exists()]
+    text = f"{done} of {len(keys)} runs finished and recorded in {args.results}"
+    if resumable:
+        text += (f", {len(resumable)} resumable from {'its' if len(resumable) == 1 else 'their'} last finished epoch "
+                 f"({', '.join(str(Path(args.checkpoints) / f'{k}.pt') for k in resumable[:2])}"
+                 f"{' ...' if len(resumable) > 2 else ''})")
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     """Exit 0 when every run finished; 2 on bad input (nothing runs) or when runs failed on bad input or
-    data; 1 when a run crashed after its retries. Finished runs are printed and kept either way."""
+    data; 1 when a run crashed after its retries; 130 (Ctrl-C) or 143 (SIGTERM) when interrupted, with what was
+    saved and the command that resumes it. Finished runs are printed and kept either way."""
     from lib.executor import GridError
 
     argv = sys.argv[1:] if argv is None else argv
-    status = 0
+    status, args, configs = 0, None, []
     try:
-        args, configs = parse_args(argv)
-        records = run_all(configs, results_dir=args.results, data_root=args.data_root,
-                          checkpoint_dir=args.checkpoints, progress=not args.no_progress,
-                          executor=args.executor, ray_address=args.ray_address, retries=args.retries,
-                          cpus_per_run=args.cpus_per_run, workers=args.workers)
+        with signals_raise_interrupted():
+            args, configs = parse_args(argv)
+            records = run_all(configs, results_dir=args.results, data_root=args.data_root,
+                              checkpoint_dir=args.checkpoints, progress=not args.no_progress,
+                              executor=args.executor, ray_address=args.ray_address, retries=args.retries,
+                              cpus_per_run=args.cpus_per_run, workers=args.workers)
     except GridError as err:
         records = [o.record for o in err.outcomes if o.ok and o.record is not None]
         error, status = err, 2 if err.user_errors_only else 1
     except BookError as err:
         print(f"error: {one_line(err)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as err:   # Ctrl-C or SIGTERM: what is saved, and how to go on
+        stop = interrupted(err)
+        print(f"interrupted ({stop.signal_name}): {saved_line(args, configs)}; to resume, run the same command "
+              f"again: {shlex.join(['python', '-m', 'lib.train', *argv])}", file=sys.stderr)
+        return stop.exit_status
+    except Exception as err:   # a fault that is not the reader's to fix: one line, not a traceback
+        print(f"error: {type(err).__name__}: {one_line(err)} (an unexpected fault; finished runs are kept, run the "
+              f"same command again to resume)", file=sys.stderr)
+        return 1
     for rec in records:
         path = results.record_path(rec["run_key"], args.results)
         print(f"record {path}: test top-1 {rec['test_top1']:.2f} % (ours, {rec['backbone']} on "

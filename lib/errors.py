@@ -2,6 +2,7 @@
 
 Command lines catch :class:`BookError` and print ``error: <message>`` with exit status 2, writing nothing.
 """
+import contextlib
 
 
 class BookError(Exception):
@@ -47,3 +48,51 @@ def one_line(err: BaseException) -> str:
     if not text:
         return type(err).__name__
     return printable(text if isinstance(err, BookError) else text.splitlines()[0])
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) or SIGTERM, raised where the program is, so that locks, temporary files and the random
+    state are given back as the stack unwinds; a command line then says what was saved, in one line."""
+
+    def __init__(self, signum: int = 2):
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def exit_status(self) -> int:
+        """128 + the signal's number, as a shell reports a process ended by it: 130 for SIGINT, 143 for SIGTERM."""
+        return 128 + self.signum
+
+    @property
+    def signal_name(self) -> str:
+        import signal
+
+        return signal.Signals(self.signum).name
+
+
+@contextlib.contextmanager
+def signals_raise_interrupted():
+    """Inside: SIGINT and SIGTERM raise :class:`Interrupted` (in the main thread; elsewhere nothing changes).
+
+    For command lines only: library code leaves the process's signal handlers alone."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Interrupted(signum)
+
+    before = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in before.items():
+            signal.signal(sig, old)
+
+
+def interrupted(err: KeyboardInterrupt) -> Interrupted:
+    """``err`` as an :class:`Interrupted` (a plain KeyboardInterrupt is Ctrl-C)."""
+    return err if isinstance(err, Interrupted) else Interrupted(2)

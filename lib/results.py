@@ -104,7 +104,7 @@ def write_record(record: dict, folder: Path | str = RUNS_DIR) -> Path:
         raise ValueError(f"run record lacks fields {missing}")
     record = {**record, "checksum": checksum(record)}
     path = record_path(record["run_key"], folder)
-    atomic_write_text(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
+    atomic_write_text(path, json.dumps(record, indent=1, sort_keys=True) + "\n", what="run record")
     return path
 
 

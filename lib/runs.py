@@ -15,7 +15,7 @@ import torch
 from filelock import FileLock
 
 from lib import results
-from lib.errors import ConfigError
+from lib.errors import ConfigError, DataError
 from lib.provenance import REPO_ROOT, environment, now
 from lib.train import TrainConfig
 
@@ -55,8 +55,9 @@ def run(cfg: TrainConfig, data_root: Path | str | None = None, results_dir: Path
         threads: int | None = None) -> dict | None:
     """Train one configuration and write its record; a finished run is re-used, an unfinished one resumed.
 
-    ``workers`` (default: the profile's) and ``threads`` (CPU only; default: :func:`default_threads`) change how
-    fast a run goes, not what it computes: they are not part of the run key, and are kept in the record.
+    ``workers`` (default: the profile's) changes how fast a run goes, not what it computes; ``threads`` (CPU only;
+    default: :func:`default_threads` of the profile's workers, whatever ``workers`` is) can change the last bits of
+    a CPU run's sums. Neither is part of the run key; both are kept in the record.
     """
     from lib import data, models, profiles
     from lib.device import autocast_dtype
@@ -67,18 +68,23 @@ def run(cfg: TrainConfig, data_root: Path | str | None = None, results_dir: Path
     results_dir, checkpoint_dir = Path(results_dir), Path(checkpoint_dir)
     record = results.find_record(key, results_dir)
     if record is not None:
+        check_same_data(record, current_manifest(cfg, data_root), results.record_path(key, results_dir))
         log(f"re-used finished run {key} (record {results.record_path(key, results_dir)})")
         return record
     checkpoint = checkpoint_dir / f"{key}.pt"
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    workers = profiles.get(cfg.profile).num_workers if workers is None else workers
+    profile_workers = profiles.get(cfg.profile).num_workers
+    workers = profile_workers if workers is None else workers
     device = torch.device(cfg.device)
-    threads = (threads or default_threads(workers)) if device.type == "cpu" else None
+    # The default thread count follows the profile's workers, not the ones asked for: a CPU conv's backward sums in
+    # an order that depends on the thread count, so deriving it from --workers made the record depend on them.
+    threads = (threads or default_threads(profile_workers)) if device.type == "cpu" else None
     # The lock keeps a second process off this run; the thread count and torch's random state are the caller's
     # again afterwards (a Jupyter kernel runs many more cells after this one).
     with FileLock(checkpoint_dir / f"{key}.lock"), torch_threads(threads), torch.random.fork_rng():
         record = results.find_record(key, results_dir)   # another process may have finished it meanwhile
         if record is not None:
+            check_same_data(record, current_manifest(cfg, data_root), results.record_path(key, results_dir))
             log(f"re-used finished run {key} (finished by another process)")
             return record
         _remove_stale_temporaries(key, checkpoint_dir, results_dir, log)
@@ -86,6 +92,7 @@ def run(cfg: TrainConfig, data_root: Path | str | None = None, results_dir: Path
         splits = data.load(cfg.dataset, root=data_root, fraction=cfg.fraction, seed=cfg.seed,
                            image_size=cfg.image_size, cache_dir=cache_dir, val_fraction=cfg.val_fraction,
                            select_on=cfg.select_on, progress=progress)   # select_on="test": splits.val is test
+        data.check_scored_splits(splits)   # before any training: a split without a class cannot measure it
         num_classes = len(splits.train.classes)
         model = models.build(cfg.backbone, num_classes=num_classes, pretrained=cfg.pretrained)
         loaders = {name: make_loader(getattr(splits, name), cfg.batch_size, name == "train", cfg.seed, workers,
@@ -97,8 +104,12 @@ def run(cfg: TrainConfig, data_root: Path | str | None = None, results_dir: Path
         log(f"run {key}: {len(splits.train)} train / {len(splits.val)} val / {len(splits.test)} test images, "
             f"{num_classes} classes, {'ImageNet weights' if cfg.pretrained else 'random initialisation'}, "
             f"device {device}, autocast {rt.dtype or 'off'}, selection on {splits.protocol}")
+        outside = sum(Path(i).is_absolute() for ids in splits.manifest.ids.values() for i in ids)
+        if outside:
+            log(f"note: {outside} images of {cfg.dataset} are listed by absolute path, not relative to its folder; "
+                f"the record is tied to their contents")
         fit = dual_opt_fit(model, loaders, cfg, rt, checkpoint=checkpoint, log=log,
-                           stop_after_epochs=stop_after_epochs)
+                           stop_after_epochs=stop_after_epochs, data_sha256=splits.manifest.data_sha256["all"])
         if fit is None:
             log(f"stopped after {stop_after_epochs} epochs on request; checkpoint {checkpoint}")
             return None
@@ -107,13 +118,53 @@ def run(cfg: TrainConfig, data_root: Path | str | None = None, results_dir: Path
                                               "pretrained", "image_size", "batch_size")},
                   **fit, **environment(cfg.device), "finished": now(), "config": cfg.as_dict(),
                   "workers": workers, "threads": torch.get_num_threads(),
-                  "manifest_sha256": splits.manifest.sha256, "test_source": splits.manifest.test_source,
+                  "manifest_sha256": splits.manifest.sha256, "data_sha256": splits.manifest.data_sha256,
+                  "test_source": splits.manifest.test_source,
                   "num_classes": num_classes,
                   "split_sizes": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)}}
         path = results.write_record(record, results_dir)
         checkpoint.unlink(missing_ok=True)   # the record is the result; the checkpoint was only for resuming
         log(f"record written to {path}")
         return results.read_record(path)
+
+
+def current_manifest(cfg: TrainConfig, data_root: Path | str | None = None):
+    """The split manifest ``cfg`` would train on today (index, labels and file stamps; no image decoded)."""
+    from lib import data
+
+    return data.load(cfg.dataset, root=data_root, fraction=cfg.fraction, seed=cfg.seed, image_size=cfg.image_size,
+                     val_fraction=cfg.val_fraction, select_on=cfg.select_on, cache=False, progress=False).manifest
+
+
+def data_changes(stored: dict, stored_sizes: dict | None, manifest) -> list[str]:
+    """What differs between a record's (or an output folder's) digests and ``manifest``, split by split; [] when
+    nothing does. ``stored`` holds ``data_sha256`` (ids, labels and files) when it was written with them, else only
+    ``manifest_sha256`` (ids), which is then what is compared: records written before data digests stay valid."""
+    if stored.get("data_sha256"):
+        before, now, what = stored["data_sha256"], manifest.data_sha256, "other images, labels or file contents"
+    elif stored.get("manifest_sha256"):
+        before, now, what = stored["manifest_sha256"], manifest.sha256, "other images"
+    else:
+        return []
+    counts = manifest.counts()
+    changed = []
+    for split in ("train", "val", "test"):
+        if before.get(split) != now.get(split):
+            was = (stored_sizes or {}).get(split)
+            changed.append(f"{split} split: {was} images then, {counts.get(split, 0)} now" if was is not None
+                           and was != counts.get(split, 0) else f"{split} split: {what}")
+    if not changed and before.get("all") != now.get("all"):
+        changed.append("the splits' composition")
+    return changed
+
+
+def check_same_data(record: dict, manifest, path: Path) -> None:
+    """A DataError unless ``record`` was trained on the data ``manifest`` describes (see :func:`data_changes`)."""
+    changed = data_changes(record, record.get("split_sizes"), manifest)
+    if changed:
+        raise DataError(f"run record {path} was trained on other data than {record.get('dataset')} holds now "
+                        f"({'; '.join(changed)}): to keep the old record, move it out of {path.parent} (or use "
+                        f"another results folder) and run again; to train on the data as it is now, delete it")
 
 
 def check_writable(folder: Path | str, what: str = "results") -> None:

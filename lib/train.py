@@ -215,13 +215,15 @@ def _weights(model: nn.Module) -> dict:
 
 def dual_opt_fit(model: nn.Module, loaders: dict, cfg: TrainConfig, rt: Runtime,
                  checkpoint: Path | None = None, evaluate_fn: Callable = evaluate,
-                 log: Callable[[str], None] = print, stop_after_epochs: int | None = None) -> dict | None:
+                 log: Callable[[str], None] = print, stop_after_epochs: int | None = None,
+                 data_sha256: str | None = None) -> dict | None:
     """Train ``model`` with DualOpt; return the summary (best epoch, test metrics, history).
 
     ``loaders`` has ``train``, ``val`` and ``test`` (``lib.loaders.make_loader``), and ``batchnorm`` (un-augmented
     training images) when ``cfg.precise_bn_images`` is set. ``evaluate_fn(model, loader, rt,
     desc)`` is injectable for tests. With ``checkpoint`` set, an existing checkpoint is resumed and a new one
     written every epoch. ``stop_after_epochs`` (a test hook) returns None after that many epochs, as if killed.
+    ``data_sha256`` (the split manifest's digest) is kept in the checkpoint: a checkpoint of other data is refused.
     """
     model.to(rt.device, memory_format=torch.channels_last if rt.channels_last else torch.preserve_format)
     scaler = torch.amp.GradScaler(rt.device.type, enabled=rt.device.type == "cuda" and rt.dtype == torch.float16)
@@ -234,6 +236,9 @@ def dual_opt_fit(model: nn.Module, loaders: dict, cfg: TrainConfig, rt: Runtime,
         if saved["config"] != cfg.as_dict():
             raise ConfigError(f"checkpoint {checkpoint} belongs to another configuration: delete it "
                               f"or use another --checkpoints folder")
+        if data_sha256 and saved.get("data_sha256", data_sha256) != data_sha256:
+            raise DataError(f"checkpoint {checkpoint} was trained on other data than {cfg.dataset} holds now: "
+                            f"restore the data to resume it, or delete it to start that run again on the new data")
         if not isinstance(saved["state"], dict) or set(saved["state"]) != set(DualOptState.__dataclass_fields__):
             raise DataError(f"checkpoint {checkpoint} was written by another version of lib.train: delete it to "
                             f"restart that run from its first epoch")
@@ -290,7 +295,7 @@ def dual_opt_fit(model: nn.Module, loaders: dict, cfg: TrainConfig, rt: Runtime,
             save_checkpoint(checkpoint, {
                 "config": cfg.as_dict(), "state": dataclasses.asdict(state), "model": model.state_dict(),
                 "best_model": best, "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
-                "rng": rng_state()})
+                "rng": rng_state(), "data_sha256": data_sha256})
 
     model.load_state_dict(best)
     test = evaluate_fn(model, loaders["test"], rt, "test")

@@ -25,7 +25,9 @@ Command line::
 from __future__ import annotations
 
 import argparse
+import io
 import math
+import shlex
 import sys
 import time
 import warnings
@@ -40,14 +42,15 @@ import torch
 from PIL import Image
 
 from lib import models, paper, profiles, results, runs, train
-from lib.atomic import atomic_write_text, folder_problem
+from lib.atomic import atomic_write, check_space, folder_problem
 from lib.checkpoints import save_checkpoint
 from lib.config import make_config
 from lib.device import resolve_device
 from lib.data import formats, sources
 from lib.data.cache import fingerprint
-from lib.data.splits import Manifest, check_fraction, write_manifest
-from lib.errors import BookError, ConfigError, DataError, UnknownNameError, one_line, printable
+from lib.data.splits import Manifest, check_fraction, read_manifest, write_manifest
+from lib.errors import (BookError, ConfigError, DataError, UnknownNameError, interrupted, one_line, printable,
+                        signals_raise_interrupted)
 from lib.loaders import make_loader
 from lib.provenance import REPO_ROOT
 
@@ -116,6 +119,12 @@ class DatasetCheck:
     def counts(self) -> dict[str, int]:
         return self.manifest.counts()
 
+    @property
+    def absolute_note(self) -> str:
+        """``; N listed by absolute path`` when a CSV lists images that way (allowed, and said once), else ''."""
+        outside = sum(Path(i).is_absolute() for ids in self.manifest.ids.values() for i in ids)
+        return f"; {outside} listed by absolute path" if outside else ""
+
 
 def _inspect(path: Path) -> tuple[int, int, str] | str:
     """(width, height, mode) of an image decoded as training will decode it (turned upright by its EXIF
@@ -165,6 +174,7 @@ def check_dataset(path: str | Path, image_size: int = 32, val_fraction: float = 
         warnings.simplefilter("ignore", formats.LookAlikeLabelsWarning)
         splits = data.load(name, root=root, image_size=image_size, val_fraction=val_fraction, cache=False,
                            progress=False)
+    data.check_scored_splits(splits)   # the trainer's rule: every split holds every class
     label_of = dict(zip(raw.ids, raw.labels))
     per_class = pd.DataFrame({"class": source.classes, "images": counts})
     for split, ids in splits.manifest.ids.items():
@@ -179,6 +189,17 @@ def check_dataset(path: str | Path, image_size: int = 32, val_fraction: float = 
                         per_class=per_class, sizes=sizes, ignored=_ignored_files(location, set(raw.ids)),
                         manifest=splits.manifest, fingerprint=fingerprint(base, raw.ids, (1, 1))[:12],
                         seconds=time.perf_counter() - start, decode_s=decode_s)
+
+
+def check_line(check: DatasetCheck) -> str:
+    """What :func:`check_dataset` found, in one line (Markdown) with the folder relative to the repository."""
+    from lib import present
+
+    ignored = (f"{len(check.ignored)} other file{'s' if len(check.ignored) != 1 else ''} left out "
+               f"({', '.join(check.ignored[:5])}{', …' if len(check.ignored) > 5 else ''})"
+               if check.ignored else "no other files")
+    return (f"`{present.shown_path(check.location)}`: {len(check.classes)} classes, "
+            f"{int(check.per_class.images.sum())} images, {ignored}; checked in {check.seconds:.1f} s.")
 
 
 def write_demo_folder(dest: str | Path, per_class: int | None = None) -> Path:
@@ -395,19 +416,28 @@ class SearchPlan:
         return {"spent_s": self.overhead_s, "cache_s": self.check.decode_s, "probe_s": float(sum(probe)),
                 "full_worst_s": float(worst), "budget_s": self.budget_s}
 
-    def summary(self) -> pd.DataFrame:
-        """The plan in words and numbers, for the chapter and the command line."""
+    def summary(self, reader: bool = False) -> pd.DataFrame:
+        """The plan in words and numbers, for the command line; with ``reader`` for the book: backbones by their
+        display names and folders relative to the repository (never the build machine's absolute paths)."""
+        from lib import present
+
         t = self.totals()
         gpu = self.device.startswith("cuda")
+        path = present.shown_path if reader else str
+        names = [present.backbone_name(b) for b in self.backbones] if reader else self.backbones
+        def minutes(seconds: float, words: str) -> str:   # a recorded run costs nothing: say so, not "0.0 min"
+            return f"{words} {seconds / 60:.1f} min" if seconds > 0 else "nothing left to run (its records are re-used)"
+
         rows = [
-            ("data", f"{self.check.location} ({len(self.check.classes)} classes; {self.check.counts['train']} train, "
-                     f"{self.check.counts['val']} val, {self.check.counts['test']} test images)"),
-            ("candidates", f"{len(self.backbones)}: {', '.join(self.backbones)}"),
+            ("data", f"{path(self.check.location)} ({len(self.check.classes)} classes; {self.check.counts['train']} "
+                     f"train, {self.check.counts['val']} val, {self.check.counts['test']} test images"
+                     f"{self.check.absolute_note})"),
+            ("candidates", f"{len(self.backbones)}: {', '.join(names)}"),
             ("probe", f"{self.probe_fraction:.0%} of the training images, at most {self.probe_epochs} epochs, "
-                      f"seed {self.seeds[0]}: about {t['probe_s'] / 60:.1f} min"),
+                      f"seed {self.seeds[0]}: {minutes(t['probe_s'], 'about')}"),
             ("full protocol", f"top {self.top_k} of {len(self.backbones)} in the probe, all training images, at most {self.full_epochs} "
-                              f"epochs, seeds {', '.join(map(str, self.seeds))}: at most about "
-                              f"{t['full_worst_s'] / 60:.1f} min"),
+                              f"epochs, seeds {', '.join(map(str, self.seeds))}: "
+                              f"{minutes(t['full_worst_s'], 'at most about')}"),
             ("already spent", f"{t['spent_s']:.0f} s checking the data and measuring the backbones"),
             ("image cache", f"decoding every image once at {self.image_size}x{self.image_size}: about "
                             f"{t['cache_s']:.0f} s"),
@@ -415,7 +445,7 @@ class SearchPlan:
                        + f" on {self.device}; a run is started only if its estimate fits in what is left"),
             ("profile", f"{self.profile} (image size {self.image_size}, batch {self.batch_size}, "
                         f"{'ImageNet weights' if profiles.get(self.profile).pretrained else 'random initialisation'})"),
-            ("records", str(self.runs_dir)),
+            ("records", path(self.runs_dir)),
         ]
         return pd.DataFrame(rows, columns=["item", "plan"]).set_index("item")
 
@@ -461,6 +491,9 @@ def plan_search(path: str | Path, domain: str = "overall", budget_minutes: float
         check = check_dataset(path, image_size=size)
     elif check.location != Path(path).expanduser().absolute():
         raise ConfigError(f"check is of {check.location}, not of {path}; pass check=None to check {path}")
+    out = Path(out_dir) if out_dir else check_out_dir(
+        DEFAULT_OUT / f"{sources.cache_name(check.name, check.root)}-{check.fingerprint}")
+    check_out_dir_data(out, check.manifest)   # before minutes of measuring
     cfg = make_config(chosen[0], check.name, profile=profile, image_size=size, batch_size=batch,
                       device=device)    # validates batch size and device the trainer's way
     if costs is None:
@@ -471,8 +504,6 @@ def plan_search(path: str | Path, domain: str = "overall", budget_minutes: float
         raise ConfigError(f"costs has rows for {sorted(costs.backbone)}, not the candidates {chosen}; measure them "
                           f"again with measure_costs")
     loader_s = measure_loader_start(check, cfg)
-    out = Path(out_dir) if out_dir else check_out_dir(
-        DEFAULT_OUT / f"{sources.cache_name(check.name, check.root)}-{check.fingerprint}")
     plan = SearchPlan(check=check, profile=profile, domain=domain, budget_s=budget * 60.0, backbones=chosen,
                       top_k=int(top_k), seeds=seed_list, probe_fraction=probe_fraction, probe_epochs=probe_epochs,
                       full_epochs=full_epochs, image_size=size, batch_size=batch, device=device,
@@ -487,6 +518,21 @@ def plan_search(path: str | Path, domain: str = "overall", budget_minutes: float
                           f"{totals['probe_s'] / 60:.1f} min and one full run at least {cheapest_full / 60:.1f} min; "
                           f"pass at least {math.ceil(needed / 60)} minutes, fewer backbones or a smaller probe_fraction")
     return plan
+
+
+def check_out_dir_data(out_dir: Path, manifest: Manifest) -> None:
+    """A DataError, saying what changed, when ``out_dir`` holds the search of other data than ``manifest`` (its
+    ``manifest.json``): its probes and full runs would be re-used for images they were not trained on."""
+    saved = Path(out_dir) / "manifest.json"
+    if not saved.is_file():
+        return
+    old = read_manifest(saved)
+    changed = runs.data_changes({"data_sha256": old.data_sha256, "manifest_sha256": old.sha256}, old.counts(),
+                                manifest)
+    if changed:
+        raise DataError(f"output folder {out_dir} holds a search of other data than {manifest.dataset} holds now "
+                        f"({'; '.join(changed)}): to keep it, pass another --out (out_dir=); to search the data as "
+                        f"it is now, delete {out_dir}")
 
 
 def check_out_dir(out_dir: str | Path) -> Path:
@@ -572,6 +618,7 @@ def run_search(plan: SearchPlan, runner: Callable[[train.TrainConfig], dict] | N
     (build the image cache first) are for tests.
     """
     runner = runner or _default_runner(plan, lambda line: None)
+    check_out_dir_data(plan.out_dir, plan.check.manifest)
     write_manifest(plan.check.manifest, plan.out_dir / "manifest.json")
     spent, rows, records = plan.overhead_s, [], []
     ratio = {"probe": 1.0, "full": None}      # None: no full run measured yet
@@ -660,6 +707,33 @@ def ranking(result: SearchResult) -> pd.DataFrame:
     out.insert(0, "rank", range(1, len(out) + 1))
     return out[["rank", "backbone", "display", "val_top1_mean", "val_top1_std", "test_top1_mean", "test_top1_std",
                 "n_seeds", "params_m", "size_mb", "infer_img_s", "train_img_s"]].reset_index(drop=True)
+
+
+def ledger_line(ledger: pd.DataFrame) -> str:
+    """The search's ledger in one line, as ``lib.present.runs_line`` says a run plan's: "17 runs re-used, 0 trained,
+    0 skipped for the budget" (the image cache is not a run)."""
+    counts = ledger[ledger.stage != "cache"].status.value_counts()
+    reused, ran, skipped = (int(counts.get(k, 0)) for k in ("re-used", "ran", "skipped: budget"))
+    return (f"{reused} run{'s' if reused != 1 else ''} re-used, {ran} trained, "
+            f"{skipped} skipped for the budget")
+
+
+def ledger_table(ledger: pd.DataFrame) -> pd.DataFrame:
+    """The ledger as a reader reads it: no run keys, and the image cache's row without a backbone or a seed."""
+    cache = ledger.stage == "cache"
+    return ledger.drop(columns="run_key").assign(
+        backbone=[None if c else b for c, b in zip(cache, ledger.backbone)],
+        seed=pd.Series([None if c else int(s) for c, s in zip(cache, ledger.seed)], index=ledger.index, dtype=object))
+
+
+def report_line(files: dict[str, Path]) -> str:
+    """Where :func:`write_report` wrote its files, in one sentence (Markdown), the folder relative to the
+    repository."""
+    from lib import present
+
+    folders = {path.parent for path in files.values()}
+    where = present.shown_path(next(iter(folders))) if len(folders) == 1 else "the output folder"
+    return f"Written to `{where}/`: " + ", ".join(f"`{path.name}`" for path in files.values()) + "."
 
 
 def gap_to_runner_up(table: pd.DataFrame) -> dict:
@@ -783,30 +857,36 @@ def recommendation(result: SearchResult) -> str:
 
 
 def plot_search(result: SearchResult):
-    """Left: probe validation top-1 of every candidate (the ones that went on in colour). Right: the full
-    protocol's test top-1 (mean ± std over seeds) against inference speed. All ours."""
+    """Left: probe validation top-1 of every candidate, each in its colour of the book's palette (paler: did not go
+    on). Right: the full protocol's test top-1 (mean ± std over seeds) against inference speed. All ours."""
     import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgba
+
+    from lib import present
 
     probe, table = probe_table(result), ranking(result)
     chance = 100.0 / len(result.plan.check.classes)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.4), width_ratios=(1.1, 1))
     left.axvline(chance, color="black", linestyle="--", linewidth=1, label="guessing")
-    right.axhline(chance, color="black", linestyle="--", linewidth=1, label="guessing")
-    colours = ["tab:blue" if t else "lightgrey" for t in probe.to_full_protocol]
-    left.barh(probe.display[::-1], probe.probe_val_top1[::-1], color=colours[::-1])
+    shown = probe.iloc[::-1]
+    left.barh([present.backbone_name(b) for b in shown.backbone], shown.probe_val_top1, edgecolor="#333333",
+              linewidth=0.4, color=[to_rgba(present.colour(b), 1.0 if kept else 0.3)
+                                    for b, kept in zip(shown.backbone, shown.to_full_protocol)])
     left.set_xlabel("probe validation top-1 (%)")
     left.legend(loc="lower right", fontsize=8)
-    left.set_title(f"ours: probe ({result.plan.probe_fraction:.0%} of train, ≤{result.plan.probe_epochs} epochs)")
+    left.set_title(f"ours: probe ({result.plan.probe_fraction:.0%} of train, ≤{result.plan.probe_epochs} epochs; "
+                   f"paler: not kept)", fontsize=10)
+    for row in table.itertuples():
+        name = present.backbone_name(row.backbone)
+        spread = 0.0 if math.isnan(row.test_top1_std) else row.test_top1_std   # one seed: no spread
+        right.errorbar([row.infer_img_s], [row.test_top1_mean], yerr=[spread], fmt="o", capsize=4,
+                       color=present.colour(name), label=f"{row.rank}. {name}")   # a legend: points may touch
     if not table.empty:
-        right.errorbar(table.infer_img_s, table.test_top1_mean, yerr=table.test_top1_std.fillna(0), fmt="o",
-                       capsize=4)
-        for row in table.itertuples():
-            right.annotate(f"{row.rank}. {row.display}", (row.infer_img_s, row.test_top1_mean),
-                           textcoords="offset points", xytext=(5, 5), fontsize=8)
-        right.margins(x=0.3)
+        right.margins(x=0.3, y=0.3)
+        right.legend(fontsize=8, loc="best", title="rank on validation", title_fontsize=8)
     right.set_xlabel(f"inference images/s on {result.plan.device}")
     right.set_ylabel("test top-1 (%), mean ± std over seeds")
-    right.set_title("ours: full protocol on the top of the probe")
+    right.set_title("ours: full protocol on the top of the probe", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -818,14 +898,18 @@ def write_report(result: SearchResult) -> dict[str, Path]:
     out = result.plan.out_dir
     files = {"plan": out / "plan.csv", "ledger": out / "ledger.csv", "probe": out / "probe.csv",
              "ranking": out / "ranking.csv", "recommendation": out / "recommendation.md", "plot": out / "ranking.png"}
-    atomic_write_text(files["plan"], result.plan.table().to_csv(index=False))
-    atomic_write_text(files["ledger"], result.ledger.to_csv(index=False))
-    atomic_write_text(files["probe"], probe_table(result).to_csv(index=False))
-    atomic_write_text(files["ranking"], ranking(result).to_csv(index=False))
-    atomic_write_text(files["recommendation"], recommendation(result) + "\n")
     fig = plot_search(result)
-    fig.savefig(files["plot"], dpi=120)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=120)
     plt.close(fig)
+    payloads = {"plan": result.plan.table().to_csv(index=False), "ledger": result.ledger.to_csv(index=False),
+                "probe": probe_table(result).to_csv(index=False), "ranking": ranking(result).to_csv(index=False),
+                "recommendation": recommendation(result) + "\n", "plot": png.getvalue()}
+    payloads = {k: v.encode() if isinstance(v, str) else v for k, v in payloads.items()}
+    check_space(out, sum(map(len, payloads.values())), f"the report in {out}")   # all of it, or none
+    for name, payload in payloads.items():
+        atomic_write(files[name], lambda handle, payload=payload: handle.write(payload), binary=True,
+                     size=len(payload), what="report file")
     return files
 
 
@@ -882,13 +966,36 @@ def _warn_on_one_line(message, category, filename, lineno, file=None, line=None)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit 0 after a search (or a dry run), 2 on bad input or data, 1 on an unexpected fault, 130 (Ctrl-C) or 143
+    (SIGTERM) when interrupted: each with one line, the last saying what was saved and how to resume."""
     argv = sys.argv[1:] if argv is None else argv
-    with warnings.catch_warnings():     # look-alike labels and the like: one line each, as errors are
-        warnings.showwarning = _warn_on_one_line
-        return _main(argv)
+    state: dict = {}
+    try:
+        with warnings.catch_warnings(), signals_raise_interrupted():   # warnings: one line each, as errors are
+            warnings.showwarning = _warn_on_one_line
+            return _main(argv, state)
+    except KeyboardInterrupt as err:
+        stop, plan = interrupted(err), state.get("plan")
+        if plan is None:
+            saved = "nothing was trained yet"
+        else:
+            done = len(list(plan.runs_dir.glob("*.json"))) if plan.runs_dir.is_dir() else 0
+            ckpt = len(list(plan.checkpoint_dir.glob("*.pt"))) if plan.checkpoint_dir.is_dir() else 0
+            saved = (f"{done} finished runs are kept in {plan.runs_dir}"
+                     + (f", the interrupted run resumes from its checkpoint in {plan.checkpoint_dir}" if ckpt else ""))
+        _say(f"interrupted ({stop.signal_name}): {saved}; to resume, run the same command again: "
+             f"{shlex.join(['python', '-m', 'lib.yourdata', *argv])}", file=sys.stderr)
+        return stop.exit_status
+    except BookError as err:
+        print(f"error: {one_line(err)}", file=sys.stderr)
+        return 2
+    except Exception as err:   # a fault that is not the reader's to fix: one line, not a traceback
+        print(f"error: {type(err).__name__}: {one_line(err)} (an unexpected fault; finished runs are kept, run the "
+              f"same command again to resume)", file=sys.stderr)
+        return 1
 
 
-def _main(argv: list[str]) -> int:
+def _main(argv: list[str], state: dict) -> int:
     try:
         args = parse_args(argv)
         plan = plan_search(args.data, domain=args.domain, budget_minutes=args.budget, backbones=args.backbones,
@@ -899,16 +1006,13 @@ def _main(argv: list[str]) -> int:
     except BookError as err:   # everything is checked before anything is written
         print(f"error: {one_line(err)}", file=sys.stderr)
         return 2
+    state["plan"] = plan
     with pd.option_context("display.width", 160, "display.max_colwidth", 120):
         _say(plan.summary().to_string())
         _say(plan.table().round(2).to_string(index=False))
     if args.dry_run:
         return 0
-    try:
-        result = run_search(plan)
-    except BookError as err:
-        print(f"error: {one_line(err)}", file=sys.stderr)
-        return 2
+    result = run_search(plan)   # a BookError (data changed, disk full) is one line, in main
     files = write_report(result)
     with pd.option_context("display.width", 160):
         print(ranking(result).round(2).to_string(index=False))

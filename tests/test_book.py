@@ -377,3 +377,96 @@ def test_a_subset_reaches_the_chapters_that_take_it_and_an_unknown_parameter_is_
     with pytest.raises(ConfigError, match="no chapter has a parameter 'max_epoch'"):
         book.chapter_parameters(notebooks, {"max_epoch": "2"})
     assert book.main(["--profile", "ci", "--only", "01_selection", "-p", "max_epoch", "2"]) == 2
+
+
+# --- every results/ folder a chapter reads is part of its hash (issue 30) -------------------------------------
+
+def _lib_imports(tree) -> set[str]:
+    """The ``lib`` modules an AST imports (``from lib import a`` counts ``lib.a`` when it is a module)."""
+    import ast
+
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.split(".")[0] == "lib"}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "lib":
+            found |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+    return {m for m in found if _module_file(m) is not None}
+
+
+def _module_file(module: str) -> Path | None:
+    base = REPO_ROOT.joinpath(*module.split("."))
+    return next((f for f in (base.with_suffix(".py"), base / "__init__.py") if f.is_file()), None)
+
+
+def results_folders_read(code: str) -> set[str]:
+    """The ``results/<folder>`` names that ``code`` and every ``lib`` module it imports, directly or through other
+    ``lib`` modules, spell out (``results/runs``, ``"results" / "demo"``): an over-estimate of what it reads."""
+    import ast
+
+    code = "\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!")))
+    folders = {p.name for p in (REPO_ROOT / "results").iterdir() if p.is_dir()}
+    pattern = re.compile(r'results/(\w+)|"results"\s*/\s*"(\w+)"')
+    sources, todo, seen = [code], _lib_imports(ast.parse(code)), set()
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        text = _module_file(module).read_text()
+        sources.append(text)
+        todo |= _lib_imports(ast.parse(text))
+    return {name for text in sources for match in pattern.findall(text) for name in match if name} & folders
+
+
+def test_every_chapter_declares_every_results_folder_it_reads():
+    """A chapter that reads a results/ folder its declaration does not name would not be executed again when that
+    folder changes (chapter 7 and results/demo/ before issue 30)."""
+    for nb in book.chapters():
+        cells = json.loads(nb.read_text())["cells"]
+        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        declared = book.CHAPTER_READS.get(nb.stem)
+        assert declared is not None, f"{nb.stem} has no entry in lib.book.CHAPTER_READS"
+        missing = results_folders_read(code) - set(declared)
+        assert not missing, f"{nb.stem} reads results/{sorted(missing)} but CHAPTER_READS does not name it"
+    assert set(book.CHAPTER_READS) == {nb.stem for nb in book.chapters()}, "a declaration of no chapter"
+
+
+def test_the_scan_follows_lib_modules_to_the_folders_they_read():
+    assert "demo" in results_folders_read("from lib import yourdata\nyourdata.demo_records_dir('ci')")
+    assert "diagnosis" in results_folders_read("import lib.diagnose")
+    assert results_folders_read("x = 'results/runs/a.json'") == {"runs"}
+    assert results_folders_read("print(1)") == set()
+
+
+def test_chapter_7s_hash_covers_results_demo_and_not_folders_it_does_not_read(tmp_path):
+    root = tmp_path / "book"
+    nb = _tiny_book(root)
+    seven = nb.with_name("07_your_data.ipynb")
+    nb.rename(seven)
+    base = book.input_hash(seven, "ci", None, root)
+    record = root / "results" / "demo" / "workshop" / "run.json"
+    record.parent.mkdir(parents=True)
+    record.write_text('{"test_top1": 93.0}\n')
+    assert book.input_hash(seven, "ci", None, root) != base, "results/demo/ must be an input of chapter 7"
+    with_demo = book.input_hash(seven, "ci", None, root)
+    (root / "results" / "bench").mkdir()
+    (root / "results" / "bench" / "step_cost.csv").write_text("a\n1\n")
+    assert book.input_hash(seven, "ci", None, root) == with_demo, "chapter 7 does not read results/bench/"
+    assert [p.name for p in book.chapter_reads(root / "chapters" / "99_new.ipynb", root)] == [
+        "bench", "demo", "paper", "runs"], "an undeclared chapter hashes every results/ folder"
+
+
+def test_an_interrupted_book_build_ends_in_one_line_and_keeps_its_work(tmp_path, capsys, monkeypatch):
+    """Ctrl-C or SIGTERM during make book: one line saying what was kept, exit 130 or 143, no traceback."""
+    import signal
+
+    from lib.errors import Interrupted
+
+    def stopped(*args, **kwargs):
+        raise Interrupted(signal.SIGTERM)
+
+    monkeypatch.setattr(book, "build", stopped)
+    assert book.main(["--profile", "ci", "--out", str(tmp_path / "out")]) == 143
+    said = capsys.readouterr().err.strip().splitlines()
+    assert len(said) == 1 and said[0].startswith("[book] SIGTERM: stopped") and "run the same command" in said[0]

@@ -304,7 +304,7 @@ def test_the_check_sees_what_a_reader_would(tmp_path, chromium_path):
     assert set(report["bad"]) == {"error outputs", "broken images", "missing or empty glue values",
                                   "unrendered glue roles", "local files that failed to load", "javascript errors",
                                   "internal links to nowhere", "NaN / nan / None in the text",
-                                  "figures without a number or caption", "raw MyST"}
+                                  "raw MyST"}
     assert (tmp_path / "shots" / "bad.png").exists()
 
 

@@ -534,3 +534,37 @@ def test_the_same_image_linked_into_two_class_folders_is_refused(tmp_path):
     (root / "dog" / "4.png").symlink_to(root / "cat" / "1.png")
     with pytest.raises(DataError, match=r"cat/1\.png and dog/4\.png are the same file \(a link\)"):
         yourdata.check_dataset(root)
+
+
+# --- what the chapter shows a reader (issue 26) -------------------------------------------------------------------
+
+
+def test_the_search_is_shown_in_one_line_and_a_table_without_run_keys(ten_train, tmp_path):
+    names = ["resnet50", "convnext_tiny", "swin_t"]
+    plan = make_plan(ten_train, 8.0, names, tmp_path)
+    fake = FakeTrainer(1.0, {"resnet50": 50, "convnext_tiny": 70, "swin_t": 60})
+    result = yourdata.run_search(plan, runner=fake, clock=fake.clock, log=lambda _: None, preload=False)
+    assert yourdata.ledger_line(result.ledger) == "0 runs re-used, 6 trained, 1 skipped for the budget"
+    cache = pd.DataFrame([{"stage": "cache", "backbone": "", "seed": -1, "estimate_s": 1.0, "allowed_s": 1.0,
+                           "measured_s": 1.0, "run_key": "", "status": "ran"}])
+    ledger = pd.concat([cache, result.ledger], ignore_index=True)
+    assert yourdata.ledger_line(ledger) == "0 runs re-used, 6 trained, 1 skipped for the budget"   # not a run
+    shown = yourdata.ledger_table(ledger)
+    assert "run_key" not in shown and shown.loc[0, ["backbone", "seed"]].isna().all()
+    assert shown.loc[1:, "backbone"].tolist() == result.ledger.backbone.tolist()
+
+
+def test_the_plan_a_reader_sees_has_display_names_and_no_machine_paths(ten_train, tmp_path):
+    plan = make_plan(ten_train, 8.0, ["resnet50", "convnext_tiny"], tmp_path)
+    text = plan.summary(reader=True).to_string()
+    assert "ResNet-50, ConvNeXt-Tiny" in text and "convnext_tiny" not in text
+    assert str(tmp_path) not in text and "…/" in text   # outside the repository: its last two parts only
+    assert str(tmp_path) in plan.summary().to_string()   # the command line keeps the real paths
+
+
+def test_the_data_check_and_the_report_are_one_line_each_with_shown_paths(ten_train, tmp_path):
+    check = yourdata.check_dataset(ten_train)
+    line = yourdata.check_line(check)
+    assert line.startswith("`…/") and "2 classes, 14 images, no other files" in line and str(tmp_path) not in line
+    files = {"plan": REPO_ROOT / "checkpoints" / "x" / "plan.csv", "plot": REPO_ROOT / "checkpoints" / "x" / "p.png"}
+    assert yourdata.report_line(files) == "Written to `checkpoints/x/`: `plan.csv`, `p.png`."

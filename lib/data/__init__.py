@@ -11,6 +11,7 @@ per item (``lib.data.transforms``)::
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,14 +24,14 @@ from lib.data import sources
 from lib.data.cache import CachedImages, DecodedImages, cached_split, default_cache_dir
 from lib.data.sources import data_root, names, read_source, spec
 from lib.data.splits import (SPLIT_SEED, Manifest, check_fraction, check_seed, class_counts,
-                             held_out_ratio, read_manifest, stratified_split, stratified_subset,
-                             write_manifest)
+                             held_out_ratio, items_sha256, read_manifest, stratified_split, stratified_subset,
+                             uncovered_classes, write_manifest)
 from lib.data.transforms import ToModelInput, check_image_size
-from lib.errors import ConfigError
+from lib.errors import ConfigError, DataError
 
 __all__ = ["names", "spec", "load", "Splits", "ImageDataset", "Manifest", "write_manifest",
            "read_manifest", "read_source", "data_root", "default_root", "default_cache_dir", "SELECT_ON",
-           "split_counts", "train_test_positions"]
+           "split_counts", "train_test_positions", "file_stamps", "check_scored_splits"]
 
 SELECT_ON = {
     "val": "held-out validation split (carved from train); the test split is scored once, at the end",
@@ -144,6 +145,45 @@ def split_counts(source, dataset_spec) -> dict[str, int | None]:
             "test": len(test_pos)}
 
 
+def file_stamps(folder: Path, ids: list[str], content: bool) -> list[str]:
+    """What ties each item to its file: the sha256 of the file's bytes (``content``: the reader's own images, so a
+    copy or a fresh clone keeps its records) or its size (a registered dataset: hundreds of GB, and unpacking the
+    same archive again keeps its records). An id ``file#row`` (HDF5, a CIFAR batch) stamps its container file;
+    an item without a file (digits, from scikit-learn) is stamped ``-``."""
+    stamps: dict[str, str] = {}
+
+    def stamp(file: str) -> str:
+        path = folder / file
+        try:
+            if not content:
+                return str(os.stat(path).st_size)
+            digest = hashlib.sha256()
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            return digest.hexdigest()
+        except FileNotFoundError:
+            return "-"
+        except OSError as err:
+            raise DataError(f"image {path} cannot be read ({err.strerror or type(err).__name__}); check its "
+                            f"permissions or remove it from the dataset") from None
+
+    files = [i.split("#", 1)[0] for i in ids]
+    return [stamps[f] if f in stamps else stamps.setdefault(f, stamp(f)) for f in files]
+
+
+def check_scored_splits(splits: "Splits") -> None:
+    """A DataError with the per-class counts unless train, validation and test each hold every class: a split
+    without a class cannot measure it (a record from 0 test images would say 0.00 %)."""
+    labels = {"train": splits.train.targets, "val": splits.val.targets, "test": splits.test.targets}
+    if splits.select_on == "test":
+        del labels["val"]   # the paper protocol selects on the test split itself
+    problem = uncovered_classes(splits.train.classes, labels)
+    if problem:
+        raise DataError(f"{splits.manifest.dataset}: {problem}; each class needs at least 3 images (one for "
+                        f"training, one for validation, one for test): add images to those classes or remove them")
+
+
 def _check_select_on(select_on: str) -> str:
     if select_on not in SELECT_ON:
         raise ConfigError(f"select_on={select_on!r} is not one of {sorted(SELECT_ON)}; pass 'val' (held-out "
@@ -241,7 +281,13 @@ def load(name: str, root: str | os.PathLike | None = None, fraction: float = 1.0
         val = dataset(train_images, train_raw, val_pos, False, "val")
     split_ids = {"train": tuple(train.ids), "val": tuple(val.ids) if val_pos is not None else (),
                  "test": tuple(test.ids)}
+    own = dataset_spec.name not in sources.names()   # the reader's folder or CSV: stamped by content
+    digests = {}
+    for split_name, ds in (("train", train), ("val", val if val_pos is not None else None), ("test", test)):
+        ids = ds.ids if ds is not None else []
+        digests[split_name] = items_sha256(ids, [source.classes[t] for t in (ds.targets if ds else [])],
+                                           file_stamps(folder, ids, content=own))
     manifest = Manifest(dataset=name, fraction=fraction, seed=seed, select_on=select_on,
-                        test_source=test_source, ids=split_ids)
+                        test_source=test_source, ids=split_ids, data=digests)
     return Splits(train=train, val=val, test=test, spec=dataset_spec, manifest=manifest,
                   select_on=select_on, image_size=size)

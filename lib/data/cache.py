@@ -10,6 +10,7 @@ is nevertheless damaged (truncated, wrong shape) is detected on opening and rebu
 from __future__ import annotations
 
 import collections
+import errno
 import hashlib
 import os
 import warnings
@@ -20,7 +21,7 @@ from typing import Callable
 import numpy as np
 from tqdm import tqdm  # plain text bars: notebooks here have no ipywidgets
 
-from lib.atomic import remove_stale_temporaries, temporary_path
+from lib.atomic import check_space, remove_stale_temporaries, temporary_path
 from lib.data.transforms import RESAMPLE, resize_rgb
 from lib.errors import DataError
 from lib.provenance import REPO_ROOT
@@ -87,14 +88,19 @@ def build_cache(path: Path, count: int, decode: Callable[[int], np.ndarray], siz
     """
     tmp = temporary_path(path)
     workers = workers or min(4, os.cpu_count() or 1)
+    need = count * size[0] * size[1] * 3
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(path.parent)   # left by builds that were killed (up to a cache's size each)
+        check_space(path.parent, need + 4096, f"the image cache {path} (or set WB_CACHE or pass cache_dir)")
         array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(count, *size, 3))
+        _allocate(tmp)
     except OSError as err:
-        need = count * size[0] * size[1] * 3 / 1e9
+        if tmp.exists():
+            tmp.unlink()
         raise DataError(f"cannot create cache file {tmp} ({err.strerror or err}); the cache needs "
-                        f"{need:.2f} GB in a writable folder: set WB_CACHE or pass cache_dir") from None
+                        f"{need / 1e9:.2f} GB in a writable folder: free some space, set WB_CACHE or pass "
+                        f"cache_dir") from None
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             rows = pool.map(decode, range(count), chunksize=64)
@@ -111,6 +117,22 @@ def build_cache(path: Path, count: int, decode: Callable[[int], np.ndarray], siz
             tmp.unlink()
     BUILDS[str(path)] += 1
     return path
+
+
+def _allocate(path: Path) -> None:
+    """Give the memory-mapped file its blocks now: numpy leaves it sparse, and writing into a sparse map on a
+    full disk kills the process with SIGBUS instead of raising. An OSError (no space) here is said in one line;
+    a file system without ``posix_fallocate`` (macOS, some network mounts) relies on :func:`check_space`."""
+    if not hasattr(os, "posix_fallocate"):
+        return
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.posix_fallocate(fd, 0, os.fstat(fd).st_size)
+    except OSError as err:
+        if err.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+            raise
+    finally:
+        os.close(fd)
 
 
 def _remove_stale(path: Path) -> None:

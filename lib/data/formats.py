@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import pickle
 import warnings
 from dataclasses import dataclass
@@ -804,7 +805,8 @@ def read_reader_folder(folder: Path, spec: DatasetSpec) -> Source:
 
 
 def read_reader_csv(path: Path, spec: DatasetSpec) -> Source:
-    """A CSV with a header row holding ``path`` and ``label``; relative paths are relative to the CSV's folder.
+    """A CSV with a header row holding ``path`` and ``label``; relative paths are relative to the CSV's folder and
+    must stay inside it (``../x.png`` is refused); absolute paths are accepted (a run's log says how many).
 
     Paths are resolved before they are compared, so one image listed twice is found however it is spelt
     (``b/../a/0.png``, absolute and relative); it is refused, naming both lines and labels.
@@ -835,6 +837,9 @@ def read_reader_csv(path: Path, spec: DatasetSpec) -> Source:
         if not row.get("path") or not row.get("label"):
             empty = "path" if not row.get("path") else "label"
             raise DataError(f"{path} line {line} has an empty {empty!r}; every row needs a path and a label")
+        if not os.path.isabs(row["path"]) and os.path.normpath(row["path"]).split(os.sep)[0] == os.pardir:
+            raise DataError(f"{path} line {line}: {row['path']!r} leads outside the CSV's folder {base}; move the "
+                            f"image under {base} and list it relative to it (an absolute path is also accepted)")
         first_line, first = seen.setdefault((base / row["path"]).resolve(), (line, row))
         if first_line != line:
             spelt = f", spelt {first['path']!r} there" if first["path"] != row["path"] else ""

@@ -149,6 +149,33 @@ def ids_sha256(ids: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
+def _with_all(per_split: dict[str, str]) -> dict[str, str]:
+    per_split["all"] = ids_sha256([f"{k}:{v}" for k, v in sorted(per_split.items())])
+    return per_split
+
+
+def items_sha256(ids: Sequence[str], labels: Sequence[str], stamps: Sequence[str]) -> str:
+    """sha256 over one split's items in order: id, class name and file stamp (a content digest or a size) each."""
+    digest = hashlib.sha256()
+    for i, label, stamp in zip(ids, labels, stamps, strict=True):
+        digest.update(os.fsencode(f"{i}\t{label}\t{stamp}\n"))   # an id need not be UTF-8
+    return digest.hexdigest()
+
+
+def uncovered_classes(classes: Sequence[str], split_labels: dict[str, Sequence[int]]) -> str | None:
+    """Why a split cannot be scored, or None: every split (train, val, test) must hold at least one image of
+    every class. The one rule for ``lib.train`` and ``lib.yourdata``; the text names the classes and counts."""
+    counts = {name: np.bincount(np.asarray(labels, dtype=np.int64), minlength=len(classes))
+              for name, labels in split_labels.items()}
+    missing = [k for k in range(len(classes)) if any(c[k] == 0 for c in counts.values())]
+    if not missing:
+        return None
+    shown = "; ".join(f"{classes[k]!r}: " + ", ".join(f"{name} {int(c[k])}" for name, c in counts.items())
+                      for k in missing[:4]) + (f"; and {len(missing) - 4} more" if len(missing) > 4 else "")
+    return (f"{len(missing)} of {len(classes)} classes have no image in a split that is trained or scored on "
+            f"({shown})")
+
+
 @dataclass(frozen=True)
 class Manifest:
     """Which file ids are in each split, and how they were chosen; compare two by ``sha256``."""
@@ -159,13 +186,19 @@ class Manifest:
     select_on: str
     test_source: str  # "official" or "stratified <ratio> seed <SPLIT_SEED>"
     ids: dict[str, tuple[str, ...]] = field(compare=True)
+    data: dict[str, str] = field(default_factory=dict, compare=True)
+    """Per split, the digest of what it holds (:func:`items_sha256`: ids, labels, and the files' contents for the
+    reader's own images or their sizes for a registered dataset); empty in a manifest written before it existed."""
 
     @property
     def sha256(self) -> dict[str, str]:
-        """One digest per split, and ``all`` over the split names and their digests."""
-        per_split = {name: ids_sha256(ids) for name, ids in self.ids.items()}
-        per_split["all"] = ids_sha256([f"{k}:{v}" for k, v in sorted(per_split.items())])
-        return per_split
+        """One digest per split over its ids, and ``all`` over the split names and their digests."""
+        return _with_all({name: ids_sha256(ids) for name, ids in self.ids.items()})
+
+    @property
+    def data_sha256(self) -> dict[str, str]:
+        """One digest per split over its ids, labels and files (:attr:`data`), and ``all``; {} when unknown."""
+        return _with_all(dict(self.data)) if self.data else {}
 
     def counts(self) -> dict[str, int]:
         return {name: len(ids) for name, ids in self.ids.items()}
@@ -173,13 +206,13 @@ class Manifest:
     def to_dict(self) -> dict:
         return {"dataset": self.dataset, "fraction": self.fraction, "seed": self.seed,
                 "select_on": self.select_on, "test_source": self.test_source,
-                "counts": self.counts(), "sha256": self.sha256,
+                "counts": self.counts(), "sha256": self.sha256, "data_sha256": self.data_sha256,
                 "ids": {name: list(ids) for name, ids in self.ids.items()}}
 
 
 def write_manifest(manifest: Manifest, path: str | os.PathLike) -> Path:
     """Write the manifest as JSON (atomically: a temp file renamed into place)."""
-    return atomic_write_text(path, json.dumps(manifest.to_dict(), indent=1) + "\n")
+    return atomic_write_text(path, json.dumps(manifest.to_dict(), indent=1) + "\n", what="split manifest")
 
 
 def read_manifest(path: str | os.PathLike) -> Manifest:
@@ -190,11 +223,12 @@ def read_manifest(path: str | os.PathLike) -> Manifest:
         manifest = Manifest(dataset=data["dataset"], fraction=float(data["fraction"]),
                             seed=int(data["seed"]), select_on=data["select_on"],
                             test_source=data["test_source"],
-                            ids={name: tuple(ids) for name, ids in data["ids"].items()})
+                            ids={name: tuple(ids) for name, ids in data["ids"].items()},
+                            data={k: v for k, v in (data.get("data_sha256") or {}).items() if k != "all"})
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise DataError(f"manifest {path} is unreadable ({type(err).__name__}: {err}); "
                         f"expected a JSON file written by lib.data.write_manifest, write it again") from None
-    if data.get("sha256") != manifest.sha256:
+    if data.get("sha256") != manifest.sha256 or (data.get("data_sha256") or {}) != manifest.data_sha256:
         raise DataError(f"manifest {path} has sha256 digests that do not match its ids; the file was "
                         f"edited or damaged, write it again with lib.data.write_manifest")
     return manifest

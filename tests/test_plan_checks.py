@@ -53,3 +53,15 @@ def test_a_stand_in_is_refused_under_the_papers_protocol_and_allowed_in_a_labell
     from lib import protocol
 
     assert protocol.departures(rehearsal[0].as_dict()).startswith("capped at 1 epochs")
+
+
+def test_the_cache_lives_outside_the_repository_by_default(monkeypatch, tmp_path):
+    from lib.data import cache
+    from lib.provenance import REPO_ROOT
+
+    monkeypatch.delenv("WB_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    folder = cache.default_cache_dir()
+    assert REPO_ROOT not in folder.parents and folder.name == "which-backbone"
+    monkeypatch.setenv("WB_CACHE", str(tmp_path / "elsewhere"))
+    assert cache.default_cache_dir() == tmp_path / "elsewhere"

@@ -13,6 +13,7 @@ import collections
 import errno
 import hashlib
 import os
+import sys
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,7 +25,6 @@ from tqdm import tqdm  # plain text bars: notebooks here have no ipywidgets
 from lib.atomic import check_space, remove_stale_temporaries, temporary_path
 from lib.data.transforms import RESAMPLE, resize_rgb
 from lib.errors import DataError
-from lib.provenance import REPO_ROOT
 
 CACHE_FORMAT = 2
 """Bump when decoding changes (resize filter, layout) so that old cache files are not used. 2: images decode as a
@@ -35,8 +35,20 @@ BUILDS: collections.Counter = collections.Counter()
 
 
 def default_cache_dir() -> Path:
-    """``$WB_CACHE`` when set, else ``<repo>/cache`` (git-ignored)."""
-    return Path(os.environ.get("WB_CACHE") or REPO_ROOT / "cache")
+    """``$WB_CACHE`` when set, else the platform's cache folder, outside the repository (the decoded images of the
+    paper's twenty datasets at its sizes take about 113 GB): ``$XDG_CACHE_HOME`` or ``~/.cache`` on Linux,
+    ``~/Library/Caches`` on macOS, ``%LOCALAPPDATA%`` on Windows, each with a ``which-backbone`` folder."""
+    import sys
+
+    if os.environ.get("WB_CACHE"):
+        return Path(os.environ["WB_CACHE"]).expanduser()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "which-backbone"
 
 
 def fingerprint(folder: Path, ids: list[str], size: tuple[int, int]) -> str:
@@ -93,6 +105,9 @@ def build_cache(path: Path, count: int, decode: Callable[[int], np.ndarray], siz
         path.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(path.parent)   # left by builds that were killed (up to a cache's size each)
         check_space(path.parent, need + 4096, f"the image cache {path} (or set WB_CACHE or pass cache_dir)")
+        if progress:   # what the cache will take, said before it is built
+            print(f"building the image cache for {desc}: {count:,} images, {need / 1e9:.2f} GB in {path.parent}",
+                  file=sys.stderr, flush=True)
         array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(count, *size, 3))
         _allocate(tmp)
     except OSError as err:

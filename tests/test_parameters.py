@@ -91,3 +91,17 @@ def test_plan_arguments_keep_zero_seeds_and_mean_the_profiles_choice_when_empty(
     args = parameters.plan_arguments(values)
     assert args["seeds"] == "0" and args["max_epochs"] == 2 and args["image_size"] == 64
     assert args["backbones"] is None and args["pretrained"] is None and args["batch_size"] is None
+
+
+def test_chapter_7_declares_the_run_parameters_a_search_honours_in_the_same_words():
+    """Chapter 7's search takes the backbones, epoch cap, image size and batch size as chapters 3 and 4 do (its
+    seeds are the full protocol's, two or more, and its device the profile's: a device it cannot honour is refused
+    as an unknown parameter rather than ignored)."""
+    from lib import chapter as chapter_lib
+
+    source = chapter_lib.parameter_source("07_your_data").splitlines()
+    run = {line.split(":")[0]: line for line in parameters.RUN_PARAMETERS.splitlines()}
+    for name in ("backbones", "max_epochs", "image_size", "batch_size"):
+        assert run[name] in source, name
+    with pytest.raises(ConfigError, match="has no parameter 'device'"):
+        parameters.check("07_your_data", {"device": "cuda"}, injected=["device"])

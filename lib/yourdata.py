@@ -52,7 +52,7 @@ from lib.data.splits import Manifest, check_fraction, read_manifest, write_manif
 from lib.errors import (BookError, ConfigError, DataError, UnknownNameError, interrupted, one_line, printable,
                         signals_raise_interrupted)
 from lib.loaders import make_loader
-from lib.provenance import REPO_ROOT
+from lib.provenance import REPO_ROOT, environment, now
 
 MIN_IMAGES_PER_CLASS = 3
 """The fewest images a class may have: one each for the training, validation and test splits."""
@@ -235,6 +235,42 @@ def write_demo_folder(dest: str | Path, per_class: int | None = None) -> Path:
             if not path.is_file() or path.read_bytes() != png.getvalue():
                 path.write_bytes(png.getvalue())
     return dest
+
+
+DEMO_COSTS = "costs.csv"
+"""The demo search's cost measurement, committed beside its records: measuring eleven backbones takes a minute
+on a laptop, and the demo's runs are re-used anyway. ``force`` (or your own data) measures again."""
+
+
+def demo_costs(profile: str) -> pd.DataFrame | None:
+    """The committed :func:`measure_costs` table of the demo under ``profile`` (with the machine and commit it was
+    measured on), or None when there is none."""
+    folder = demo_records_dir(profile)
+    path = folder / DEMO_COSTS if folder is not None else None
+    return pd.read_csv(path) if path is not None and path.is_file() else None
+
+
+def write_demo_costs(profile: str, costs: pd.DataFrame) -> Path | None:
+    """Keep a fresh measurement of the demo's costs beside its records (once; the file is committed)."""
+    from lib.atomic import atomic_write_text
+
+    folder = demo_records_dir(profile)
+    if folder is None or (folder / DEMO_COSTS).is_file():
+        return None
+    env = environment()
+    stamped = costs.assign(machine=env["device"], torch=env["torch"], git_commit=env["git_commit"], measured_at=now())
+    path = folder / DEMO_COSTS
+    atomic_write_text(path, stamped.to_csv(index=False))
+    return path
+
+
+def costs_source(costs: pd.DataFrame) -> str:
+    """Where a cost table comes from, in words: measured now, or re-used from the committed measurement."""
+    if "machine" not in costs.columns:
+        return "measured now, on this machine"
+    return (f"measured once on {costs['machine'].iloc[0]} (commit {str(costs['git_commit'].iloc[0])[:7]}, "
+            f"{str(costs['measured_at'].iloc[0])[:10]}) and re-used from `results/demo/` like the demo's records; "
+            f"`-p force True` measures again")
 
 
 def demo_records_dir(profile: str) -> Path | None:

@@ -356,7 +356,7 @@ def test_the_record_does_not_depend_on_the_number_of_workers(tmp_path, monkeypat
 
 
 @pytest.mark.slow
-def test_the_command_line_gives_the_same_record_with_0_1_and_2_workers(tmp_path):
+def test_the_command_line_gives_the_same_record_with_0_and_1_workers(tmp_path):
     """Issue 30's case, as a user runs it: ``python -m lib.train`` with the command line's own thread count, image
     size and profile, separate folders per run. The default thread count used to follow ``--workers`` (cores minus
     workers), and a CPU conv's backward sums in an order that depends on it: 26.74 % with 0 workers, 35.93 % with
@@ -368,7 +368,7 @@ def test_the_command_line_gives_the_same_record_with_0_1_and_2_workers(tmp_path)
     from lib.provenance import REPO_ROOT
 
     got = {}
-    for workers in (0, 1, 2):
+    for workers in (0, 1):   # the issue's pair (2 workers gave 1's record too: same thread count)
         folder = tmp_path / f"w{workers}"
         argv = [sys.executable, "-m", "lib.train", "--backbone", "shufflenet_v2_x2_0", "--dataset", "digits",
                 "--seed", "3", "--profile", "ci", "--fraction", "0.1", "--max-epochs", "1", "--no-progress",
@@ -378,8 +378,8 @@ def test_the_command_line_gives_the_same_record_with_0_1_and_2_workers(tmp_path)
         assert done.returncode == 0, done.stderr
         [path] = (folder / "runs").glob("*.json")
         got[workers] = results.read_record(path)
-    assert got[0]["threads"] == got[1]["threads"] == got[2]["threads"]
-    assert comparable(got[0]) == comparable(got[1]) == comparable(got[2])
+    assert got[0]["threads"] == got[1]["threads"]
+    assert comparable(got[0]) == comparable(got[1])
 
 
 @pytest.mark.slow

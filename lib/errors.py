@@ -75,20 +75,40 @@ def signals_raise_interrupted():
     """Inside: SIGINT and SIGTERM raise :class:`Interrupted` (in the main thread; elsewhere nothing changes).
 
     For command lines only: library code leaves the process's signal handlers alone."""
+    import os
     import signal
+    import sys
     import threading
 
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
+    owner = os.getpid()
+
     def handler(signum, frame):
+        if os.getpid() != owner:   # a forked child (a loader worker) inherited this handler: it leaves the stop to
+            return                 # the main process, which shuts its workers down as it unwinds
         raise Interrupted(signum)
 
+    # A signal that lands while Python runs a finaliser (a data loader shutting its workers down in __del__) raises
+    # there, where Python can only print "Exception ignored" and go on: catch that, and stop when the block ends.
+    swallowed, default_hook = [], sys.unraisablehook
+
+    def unraisable(info):
+        if isinstance(info.exc_value, Interrupted):
+            swallowed.append(info.exc_value.signum)
+        else:
+            default_hook(info)
+
     before = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    sys.unraisablehook = unraisable
     try:
         yield
+        if swallowed:
+            raise Interrupted(swallowed[0])
     finally:
+        sys.unraisablehook = default_hook
         for sig, old in before.items():
             signal.signal(sig, old)
 

@@ -75,7 +75,6 @@ def signals_raise_interrupted():
     """Inside: SIGINT and SIGTERM raise :class:`Interrupted` (in the main thread; elsewhere nothing changes).
 
     For command lines only: library code leaves the process's signal handlers alone."""
-    import os
     import signal
     import sys
     import threading
@@ -84,11 +83,7 @@ def signals_raise_interrupted():
         yield
         return
 
-    owner = os.getpid()
-
-    def handler(signum, frame):
-        if os.getpid() != owner:   # a forked child (a loader worker) inherited this handler: it leaves the stop to
-            return                 # the main process, which shuts its workers down as it unwinds
+    def handler(signum, frame):   # a forked loader worker inherits it too: torch's worker loop ends quietly on it
         raise Interrupted(signum)
 
     # A signal that lands while Python runs a finaliser (a data loader shutting its workers down in __del__) raises

@@ -20,7 +20,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from lib import findings, paper, present
+from lib import findings, models, paper, present
 from lib.provenance import REPO_ROOT
 
 DOMAINS = paper.TABLE1_DOMAINS  # natural, texture, remote sensing, plant, astronomy, medical, overall
@@ -247,7 +247,7 @@ def context(correlations: pd.DataFrame | None = None, full: pd.DataFrame | None 
     natural = per_dataset[per_dataset["domain"] == "natural"]
     medical = per_dataset[per_dataset["domain"] == "medical"]
     best = full.loc[full.groupby("dataset")["top1"].idxmax()]
-    transformer_wins = best[best["backbone"].map(lambda b: paper_family(b) == "transformer")]
+    transformer_wins = best[best["backbone"].map(lambda b: models.spec(b).family == "transformer")]
     imagenet = paper.table2()["imagenet_top1"]
     studies = related_studies().set_index("key")
     names = lambda frame: ", ".join(present.dataset_name(d) for d in frame["name"]) or "none"
@@ -281,13 +281,6 @@ def context(correlations: pd.DataFrame | None = None, full: pd.DataFrame | None 
     out = pd.DataFrame(rows).set_index("key").join(studies)
     out.attrs["imagenet_range"] = (float(imagenet.min()), float(imagenet.max()))
     return out.reset_index()
-
-
-def paper_family(backbone: str) -> str:
-    """``cnn``, ``transformer`` or ``wavelet``: the registry's family of a backbone."""
-    from lib import models
-
-    return models.spec(backbone).family
 
 
 # --- ours, when there are paper-profile runs ----------------------------------------------------------------

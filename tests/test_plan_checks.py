@@ -65,3 +65,18 @@ def test_the_cache_lives_outside_the_repository_by_default(monkeypatch, tmp_path
     assert REPO_ROOT not in folder.parents and folder.name == "which-backbone"
     monkeypatch.setenv("WB_CACHE", str(tmp_path / "elsewhere"))
     assert cache.default_cache_dir() == tmp_path / "elsewhere"
+
+
+def test_chapter_2_counts_what_is_on_disk_beside_table_3(tmp_path):
+    """Issue 27: chapter 2's "ours" column showed Table 3's sizes for a 30-image stand-in; the files' own counts now
+    stand beside them wherever a dataset is present."""
+    from lib.data import sizes
+    from tests import native_fixtures as nf
+
+    nf.write_cifar10(tmp_path, per_class=3)
+    counts = sizes.on_disk(sizes.table3_counts(["cifar10", "dtd"]), tmp_path).set_index("dataset")
+    assert counts.loc["cifar10", "train (on disk)"] == 30 and counts.loc["cifar10", "test (on disk)"] == 20
+    assert counts.loc["cifar10", "train (ours)"] == 50_000            # the real size, still beside it
+    assert counts["train (on disk)"].isna()["dtd"]                      # absent: a dash
+    shown = sizes.table3_counts_table(counts.reset_index()).data
+    assert "train (on disk)" in shown

@@ -87,11 +87,10 @@ def fmt_number(value, decimals: int = 1) -> str:
         return DASH
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
-    if isinstance(value, (int, np.integer)):
-        return f"{int(value):,}" if abs(int(value)) >= 10000 else str(int(value))
+    if isinstance(value, (int, np.integer)) or (isinstance(value, (float, np.floating)) and decimals == 0
+                                                 and float(value).is_integer()):
+        return f"{int(value):,}"   # 1,440 and 18,900 alike, as the prose writes them
     if isinstance(value, (float, np.floating)):
-        if float(value).is_integer() and decimals == 0:
-            return str(int(value))
         return f"{float(value):,.{decimals}f}"
     return str(value)
 

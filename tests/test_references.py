@@ -38,3 +38,4 @@ def test_every_dataset_cites_an_entry_and_stanford_cars_its_own_paper():
         assert not cite or cite in BIB.entries, (name, cite)
     assert data.spec("stanford_cars").cite == "krause2013cars"
     assert "dehghan2017cars" in (REPO_ROOT / "references.md").read_text()   # kept as an erratum
+

@@ -165,7 +165,7 @@ def runs_line(status) -> str:
 
 
 def labelled_lines(ax, frame, x: str, y: str, label: str = "backbone", **kwargs) -> None:
-    """One line per backbone on ``ax`` in the book's palette, each labelled at its right end (no legend hunt)."""
+    """One line per backbone on ``ax`` in the book's palette, labelled with its display name for the legend."""
     for name, part in frame.groupby(label, sort=False):
         part = part.sort_values(x)
         shown = backbone_name(name)

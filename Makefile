@@ -20,13 +20,13 @@ setup: $(STAMP)
 # Under PROFILE=paper the datasets and weights are fetched (and verified) first: one command from a fresh clone.
 book: setup
 	$(if $(filter paper,$(PROFILE)),$(PY) -m lib.fetch $(or $(DATASETS),all) --weights $(BACKBONES))
-	$(PY) -m lib.book --profile $(PROFILE) $(if $(DATASETS),--datasets $(DATASETS)) \
+	$(PY) -m book --profile $(PROFILE) $(if $(DATASETS),--datasets $(DATASETS)) \
 		$(if $(BACKBONES),--backbones $(BACKBONES)) $(if $(SEEDS),--seeds $(SEEDS))
 
 # Execute every chapter and store the measured times in results/book/timings.csv, the "Time to run" figures of
 # the chapters and the workshop page. ONLY=08_performance,... times just those chapters (nothing rendered).
 timings: setup
-	$(PY) -m lib.book --profile $(PROFILE) --record-timings $(if $(ONLY),--only $(ONLY))
+	$(PY) -m book --profile $(PROFILE) --record-timings $(if $(ONLY),--only $(ONLY))
 
 # Download, verify and unpack datasets into $WB_DATA (default data/), and with WEIGHTS=1 the ImageNet weights into
 # $TORCH_HOME: make fetch DATASETS=cifar10,flowers102,dtd WEIGHTS=1 (python -m lib.fetch --help; WB_MIRROR=URL).

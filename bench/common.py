@@ -18,10 +18,11 @@ import pandas as pd
 import torch
 
 from lib.errors import ConfigError
-from lib.provenance import REPO_ROOT, device_name, git_commit, now
+from lib import paths
+from lib.provenance import device_name, git_commit, now
 from lib.timing import seconds
 
-RESULTS_DIR = REPO_ROOT / "results" / "bench"
+RESULTS_DIR = paths.BENCH
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,8 @@ def readable_targets(targets: pd.DataFrame) -> pd.DataFrame:
     ("(lowest: resnet50)" -> "(lowest: ResNet-50)"), and the verdict is a word."""
     import re
 
-    from lib import models, present
+    from lib import models
+    from book import present
 
     ids = re.compile(r"\b(" + "|".join(map(re.escape, sorted(models.names(), key=len, reverse=True))) + r")\b")
     return targets.assign(target=targets["target"].map(lambda t: ids.sub(lambda m: present.backbone_name(m[1]), t)),

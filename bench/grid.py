@@ -81,7 +81,7 @@ def training_flops(model: torch.nn.Module, size: tuple[int, int]) -> tuple[float
 
 def grid_runs(backbones: list[str] | None = None, datasets: list[str] | None = None) -> pd.DataFrame:
     """One row per (backbone, dataset, fraction) of the paper's grid, with images per epoch and FLOPs per image."""
-    from lib.architecture import meta_backbone
+    from book.architecture import meta_backbone
 
     names = backbones or models.names()
     datasets = datasets or list(profiles.get("paper").datasets)

@@ -77,7 +77,7 @@ def figure(table: pd.DataFrame):
     import numpy as np
 
     from bench.common import machine_label
-    from lib import present
+    from book import present
 
     fig, ax = plt.subplots(figsize=(7, 0.3 * len(table) + 1.2))
     med = table["ratio_median"].to_numpy()

@@ -27,8 +27,9 @@ from torchvision import datasets
 from torchvision import transforms as T
 
 from bench.common import Size, interleaved, write
+from lib import paths
 from lib.data import ImageDataset
-from lib.data.cache import CachedImages, DecodedImages, cached_split, default_cache_dir
+from lib.data.cache import CachedImages, DecodedImages, cached_split
 from lib.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from lib.loaders import make_loader
 from lib.runs import default_threads, torch_threads
@@ -141,7 +142,7 @@ def run(sz: Size, out_dir=None, work_dir=None) -> pd.DataFrame:
     import tempfile
     from pathlib import Path
 
-    work = Path(work_dir) if work_dir is not None else default_cache_dir() / "bench"
+    work = Path(work_dir) if work_dir is not None else paths.cache() / "bench"
     root = work / f"jpeg-{sz.pipeline_images}-{sz.pipeline_source[0]}x{sz.pipeline_source[1]}"
     ids = make_jpeg_folder(root, sz.pipeline_images, sz.pipeline_source)
     workers, batch = sz.pipeline_workers, sz.pipeline_batch

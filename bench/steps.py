@@ -131,7 +131,7 @@ def figure(table: pd.DataFrame):
     from matplotlib.ticker import NullFormatter
 
     from bench.common import machine_label
-    from lib import present
+    from book import present
 
     sizes = sorted(table["image_size"].unique())
     fig, axes = plt.subplots(1, len(sizes), figsize=(5 * len(sizes), 0.32 * table["backbone"].nunique() + 1.9),

@@ -99,7 +99,7 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list]:
                    batch_size=args.batch_size, device=args.device, amp=args.amp, data_root=args.data_root,
                    select_on=args.select_on)
     if args.results is None:
-        args.results = results.runs_dir(args.profile)
+        args.results = results.records_dir(args.profile)
     return args, configs
 
 
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with signals_raise_interrupted():
             args, configs = parse_args(argv)
-            records = run_all(configs, results_dir=args.results, data_root=args.data_root,
+            records = run_all(configs, records_dir=args.results, data_root=args.data_root,
                               checkpoint_dir=args.checkpoints, progress=not args.no_progress,
                               executor=args.executor, ray_address=args.ray_address, retries=args.retries,
                               cpus_per_run=args.cpus_per_run, workers=args.workers)
@@ -157,6 +157,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {one_line(error)}", file=sys.stderr)
     return status
 
-
-if __name__ == "__main__":
-    sys.exit(main())

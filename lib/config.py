@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lib import paths
 from lib import profiles, results
 from lib.device import AMP_CHOICES, channels_last, resolve_device
 from lib.errors import ConfigError, UnknownNameError
@@ -131,7 +132,7 @@ def plan(profile: str = "workshop", backbones: str | list[str] | None = None,
             raise ConfigError(f"the list of {what} is empty: give at least one (or None for the profile's)")
     configs = [make_config(b, d, seed=s, profile=profile, fraction=f, **overrides)
                for d in datasets for f in fractions for b in backbones for s in seeds]
-    check_inputs(configs, Path(data_root) if data_root is not None else data.default_root())
+    check_inputs(configs, Path(data_root) if data_root is not None else paths.data_root())
     return list(dict.fromkeys(configs))
 
 
@@ -140,8 +141,6 @@ def check_inputs(configs: list[TrainConfig], root: Path) -> None:
     that lists everything missing and the command that fetches it (not one failure per run, after the others)."""
     from lib import data, models
     from lib.errors import DataError, WeightsError
-
-    from lib import protocol
 
     missing, fetch = [], []
     for dataset in dict.fromkeys(c.dataset for c in configs):
@@ -153,9 +152,9 @@ def check_inputs(configs: list[TrainConfig], root: Path) -> None:
                 fetch.append(dataset)
             continue
         # the paper's protocol on a stand-in far smaller than the dataset would be a silent wrong result; a
-        # labelled rehearsal (a cap, another size: lib.protocol.departures) may use one
+        # labelled rehearsal (a cap, another size: lib.profiles.departures) may use one
         protocol_runs = [c for c in configs if c.dataset == dataset and c.profile == "paper"
-                         and not protocol.departures(c.as_dict())]
+                         and not profiles.departures(c.as_dict())]
         if protocol_runs and dataset in data.names():
             from lib import fetch as fetching
 
@@ -174,7 +173,7 @@ def check_inputs(configs: list[TrainConfig], root: Path) -> None:
                         f"{command}")
 
 
-def plan_status(configs: list[TrainConfig], results_dir: Path | str,
+def plan_status(configs: list[TrainConfig], records_dir: Path | str,
                 checkpoint_dir: Path | str | None = None) -> "pd.DataFrame":
     """One row per planned run: recorded (re-used), resumable (checkpoint), to run, or corrupt (named)."""
     import pandas as pd
@@ -185,7 +184,7 @@ def plan_status(configs: list[TrainConfig], results_dir: Path | str,
     rows = []
     for cfg in configs:
         key = results.run_key(cfg.as_dict())
-        record = results.record_path(key, results_dir)
+        record = results.record_path(key, records_dir)
         checkpoint = Path(checkpoint_dir or CHECKPOINT_DIR) / f"{key}.pt"
         if record.exists():
             state = "recorded" if results.is_intact(record) else "corrupt record: delete it to run again"

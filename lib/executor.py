@@ -20,13 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from lib import paths
 from lib.errors import BookError, ConfigError, UnknownNameError, one_line
 
 EXECUTORS = {"local": "one run after another in this process (default)",
              "ray": "Ray core tasks: one GPU per run on a cluster with GPUs, else CPUs"}
 DEFAULT_RETRIES = 2
-# Environment variables a worker must see as the driver does (where cached images, data and weights live).
-FORWARDED_ENV = ("WB_CACHE", "WB_DATA", "TORCH_HOME")
 _LOCAL_OBJECT_STORE_BYTES = 128 * 1024**2   # runs return small records; Ray's default would take 30 % of RAM
 
 
@@ -84,13 +83,11 @@ def check_executor(executor: str, ray_address: str | None = None, retries: int =
 
 
 def execute(jobs: list[tuple], executor: str = "local", ray_address: str | None = None,
-            retries: int = DEFAULT_RETRIES, cpus_per_run: int = 1, num_cpus: int | None = None,
-            run_fn: Callable | None = None, log: Callable[[str], None] = print) -> list[Outcome]:
-    """Run every ``(config, run_kwargs)`` job with ``run_fn`` (default :func:`lib.runs.run`); outcomes in order."""
+            retries: int = DEFAULT_RETRIES, cpus_per_run: int = 1, num_cpus: int | None = None, *,
+            run_fn: Callable, log: Callable[[str], None] = print) -> list[Outcome]:
+    """Run every ``(config, run_kwargs)`` job with ``run_fn`` (:func:`lib.runs.run`, or a test's); outcomes in
+    order."""
     check_executor(executor, ray_address, retries)
-    if run_fn is None:
-        from lib import runs
-        run_fn = runs.run
     if executor == "local":
         return [_attempt(run_fn, cfg, kwargs, retries, log) for cfg, kwargs in jobs]
     return _execute_ray(jobs, ray_address, retries, cpus_per_run, num_cpus, run_fn, log)
@@ -203,7 +200,7 @@ def _execute_ray(jobs, ray_address, retries, cpus_per_run, num_cpus, run_fn, log
     started_here = start_ray(ray_address, num_cpus)
     try:
         gpus = ray.cluster_resources().get("GPU", 0)
-        env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
+        env = {k: os.environ[k] for k in paths.MOVABLE if k in os.environ}
         task = ray.remote(_ray_task)
         refs, keys = {}, []
         for cfg, kwargs in jobs:

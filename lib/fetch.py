@@ -43,7 +43,8 @@ from lib.atomic import atomic_write_text, folder_problem
 from lib.data import sizes, sources
 from lib.data.sources import DatasetSpec, Download
 from lib.errors import BookError, ConfigError, DataError, WeightsError, one_line
-from lib.provenance import REPO_ROOT, now
+from lib import paths
+from lib.provenance import now
 
 __all__ = ["LOCK_FILE", "MIN_SHARE", "MIRROR_ENV", "FetchError", "Fetched", "ManualDownload", "download",
            "expected_images", "fetch_dataset", "fetch_weights", "main", "read_lock", "resolve_names", "size_problem",
@@ -91,7 +92,7 @@ Say = Callable[[str], None]
 def _shown(path: Path) -> str:
     """A path as a log line shows it: relative to the repository when inside it."""
     try:
-        return str(Path(path).resolve().relative_to(REPO_ROOT))
+        return str(Path(path).resolve().relative_to(paths.ROOT))
     except ValueError:
         return str(path)
 
@@ -466,7 +467,7 @@ def fetch_dataset(name: str, root: str | os.PathLike | None = None, *, given: st
     spec = sources.spec(name)
     if downloads is not None:
         spec = dataclasses.replace(spec, downloads=tuple(downloads))
-    base = sources.data_root(root)
+    base = paths.data_root(root)
     folder = base / spec.name
     mirror = mirror if mirror is not None else os.environ.get(MIRROR_ENV) or None
     images = _present(spec, folder, min_share)
@@ -663,7 +664,7 @@ def _table(root: str | None) -> str:
         how = "manual, then --from" if spec.access else "download"
         sums = sorted({("md5+sha256" if d.md5 and d.sha256 else "md5" if d.md5 else "sha256") + " published"
                        if d.pinned else "sha256 in lock file" for d in spec.downloads})
-        there = "present" if (sources.data_root(root) / spec.name).exists() else "absent"
+        there = "present" if (paths.data_root(root) / spec.name).exists() else "absent"
         lines.append(f"{spec.name:<15} {how:<20} {', '.join(sums):<22} {there}")
     return "\n".join(lines)
 

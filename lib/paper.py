@@ -12,9 +12,9 @@ import pandas as pd
 
 from lib import models
 from lib.errors import DataError, UnknownNameError
-from lib.provenance import REPO_ROOT
+from lib import paths
 
-PAPER_DIR = REPO_ROOT / "results" / "paper"
+PAPER_DIR = paths.PAPER
 
 # Tables with one top-1 accuracy per (backbone, dataset, fraction).
 RESULT_TABLES = ("4", "5", "6", "7", "8")
@@ -32,7 +32,7 @@ LONG_COLUMNS = ["source", "backbone", "dataset", "fraction", "top1", "table", "t
 def _read(name: str) -> pd.DataFrame:
     path = PAPER_DIR / name
     if not path.exists():
-        raise DataError(f"paper table {path} is missing: restore it with 'git checkout -- {path.relative_to(REPO_ROOT)}'")
+        raise DataError(f"paper table {path} is missing: restore it with 'git checkout -- {path.relative_to(paths.ROOT)}'")
     return pd.read_csv(path, dtype={"table": str}, keep_default_na=False, na_values={"top1_earlier": [""]})
 
 

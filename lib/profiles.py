@@ -98,3 +98,26 @@ def get(name: str) -> Profile:
     except KeyError:
         raise UnknownNameError(
             f"unknown profile {name!r}: choose one of {', '.join(_PROFILES)}") from None
+
+
+def departures(record: dict) -> str:
+    """How a ``paper``-profile run departs from the paper's protocol ("" when it does not): an epoch cap, another
+    image size or batch size, random initialisation. Such a run is labelled in every table and kept out of the
+    paper-protocol verdicts (chapters 4 and 6, the answer page). Other profiles are their own protocol: ""."""
+    from lib import data
+
+    if record.get("profile") != "paper":
+        return ""
+    prof, config = get("paper"), record.get("config") or record
+    size = tuple(config.get("image_size") or record.get("image_size"))
+    paper_size = tuple(data.spec(record["dataset"]).image_size) if record["dataset"] in data.names() else size
+    changes = []
+    if config.get("max_epochs") is not None:
+        changes.append(f"capped at {config['max_epochs']} epochs")
+    if size != paper_size:
+        changes.append(f"{size[0]}×{size[1]} px instead of {paper_size[0]}×{paper_size[1]}")
+    if config.get("batch_size", prof.batch_size) != prof.batch_size:
+        changes.append(f"batch {config['batch_size']} instead of {prof.batch_size}")
+    if not config.get("pretrained", True):
+        changes.append("random initialisation")
+    return "; ".join(changes)

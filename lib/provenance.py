@@ -9,10 +9,11 @@ import platform
 import subprocess
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from lib import paths
 
 
-def git_commit(root: Path = REPO_ROOT) -> str:
+
+def git_commit(root: Path = paths.ROOT) -> str:
     """The checked-out commit, with ``-dirty`` appended when tracked files have uncommitted changes."""
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,

@@ -16,10 +16,11 @@ from filelock import FileLock
 
 from lib import results
 from lib.errors import ConfigError, DataError
-from lib.provenance import REPO_ROOT, environment, now
+from lib import paths
+from lib.provenance import environment, now
 from lib.train import TrainConfig
 
-CHECKPOINT_DIR = REPO_ROOT / "checkpoints"
+CHECKPOINT_DIR = paths.CHECKPOINTS
 
 
 def default_threads(workers: int) -> int:
@@ -40,16 +41,16 @@ def torch_threads(threads: int | None):
         torch.set_num_threads(before)
 
 
-def _remove_stale_temporaries(key: str, checkpoint_dir: Path, results_dir: Path,
+def _remove_stale_temporaries(key: str, checkpoint_dir: Path, records_dir: Path,
                               log: Callable[[str], None]) -> None:
     """Delete temporary files a killed writer of this run left (called under the run's lock: none is live)."""
-    for folder, name in ((checkpoint_dir, f"{key}.pt"), (results_dir, f"{key}.json")):
+    for folder, name in ((checkpoint_dir, f"{key}.pt"), (records_dir, f"{key}.json")):
         for tmp in folder.glob(f".{name}.*.tmp"):
             tmp.unlink(missing_ok=True)
             log(f"removed {tmp}, left half-written by an interrupted run")
 
 
-def run(cfg: TrainConfig, data_root: Path | str | None = None, results_dir: Path | str = results.RUNS_DIR,
+def run(cfg: TrainConfig, data_root: Path | str | None = None, records_dir: Path | str = paths.RECORDS,
         checkpoint_dir: Path | str = CHECKPOINT_DIR, progress: bool = True, cache_dir: Path | None = None,
         log: Callable[[str], None] = print, stop_after_epochs: int | None = None, workers: int | None = None,
         threads: int | None = None) -> dict | None:
@@ -65,11 +66,11 @@ def run(cfg: TrainConfig, data_root: Path | str | None = None, results_dir: Path
     from lib.train import Runtime, dual_opt_fit
 
     key = results.run_key(cfg.as_dict())
-    results_dir, checkpoint_dir = Path(results_dir), Path(checkpoint_dir)
-    record = results.find_record(key, results_dir)
+    records_dir, checkpoint_dir = Path(records_dir), Path(checkpoint_dir)
+    record = results.find_record(key, records_dir)
     if record is not None:
-        check_same_data(record, current_manifest(cfg, data_root), results.record_path(key, results_dir))
-        log(f"re-used finished run {key} (record {results.record_path(key, results_dir)})")
+        check_same_data(record, current_manifest(cfg, data_root), results.record_path(key, records_dir))
+        log(f"re-used finished run {key} (record {results.record_path(key, records_dir)})")
         return record
     checkpoint = checkpoint_dir / f"{key}.pt"
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
@@ -82,12 +83,12 @@ def run(cfg: TrainConfig, data_root: Path | str | None = None, results_dir: Path
     # The lock keeps a second process off this run; the thread count and torch's random state are the caller's
     # again afterwards (a Jupyter kernel runs many more cells after this one).
     with FileLock(checkpoint_dir / f"{key}.lock"), torch_threads(threads), torch.random.fork_rng():
-        record = results.find_record(key, results_dir)   # another process may have finished it meanwhile
+        record = results.find_record(key, records_dir)   # another process may have finished it meanwhile
         if record is not None:
-            check_same_data(record, current_manifest(cfg, data_root), results.record_path(key, results_dir))
+            check_same_data(record, current_manifest(cfg, data_root), results.record_path(key, records_dir))
             log(f"re-used finished run {key} (finished by another process)")
             return record
-        _remove_stale_temporaries(key, checkpoint_dir, results_dir, log)
+        _remove_stale_temporaries(key, checkpoint_dir, records_dir, log)
         torch.manual_seed(cfg.seed)   # the model's initial weights; a resumed run restores the checkpoint's RNG
         splits = data.load(cfg.dataset, root=data_root, fraction=cfg.fraction, seed=cfg.seed,
                            image_size=cfg.image_size, cache_dir=cache_dir, val_fraction=cfg.val_fraction,
@@ -122,7 +123,7 @@ def run(cfg: TrainConfig, data_root: Path | str | None = None, results_dir: Path
                   "test_source": splits.manifest.test_source,
                   "num_classes": num_classes,
                   "split_sizes": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)}}
-        path = results.write_record(record, results_dir)
+        path = results.write_record(record, records_dir)
         checkpoint.unlink(missing_ok=True)   # the record is the result; the checkpoint was only for resuming
         log(f"record written to {path}")
         return results.read_record(path)
@@ -181,7 +182,7 @@ def check_writable(folder: Path | str, what: str = "results") -> None:
                           f"choose a writable folder with {flag}") from None
 
 
-def run_all(configs: list[TrainConfig], results_dir: Path | str | None = None, executor: str = "local",
+def run_all(configs: list[TrainConfig], records_dir: Path | str | None = None, executor: str = "local",
             ray_address: str | None = None, retries: int | None = None, cpus_per_run: int = 1,
             ray_cpus: int | None = None, log: Callable[[str], None] = print, **kwargs) -> list[dict]:
     """Run (or re-use) every configuration; the records, in the same order.
@@ -196,9 +197,9 @@ def run_all(configs: list[TrainConfig], results_dir: Path | str | None = None, e
     retries = executors.DEFAULT_RETRIES if retries is None else retries
     executors.check_executor(executor, ray_address, retries)
     jobs = [(cfg, {**kwargs, "log": log,
-                   "results_dir": results_dir if results_dir is not None else results.runs_dir(cfg.profile)})
+                   "records_dir": records_dir if records_dir is not None else results.records_dir(cfg.profile)})
             for cfg in configs]
-    for folder, what in {**{Path(kw["results_dir"]): "results" for _, kw in jobs},
+    for folder, what in {**{Path(kw["records_dir"]): "results" for _, kw in jobs},
                          Path(kwargs.get("checkpoint_dir", CHECKPOINT_DIR)): "checkpoints"}.items():
         check_writable(folder, what)
     if executor == "ray":
@@ -207,7 +208,7 @@ def run_all(configs: list[TrainConfig], results_dir: Path | str | None = None, e
         quiet = {} if log is print else {"log": executors.silent}
         jobs = [(cfg, {**{k: v for k, v in kw.items() if k != "log"}, **quiet}) for cfg, kw in jobs]
     outcomes = executors.execute(jobs, executor, ray_address=ray_address, retries=retries,
-                                 cpus_per_run=cpus_per_run, num_cpus=ray_cpus, log=log)
+                                 cpus_per_run=cpus_per_run, num_cpus=ray_cpus, run_fn=run, log=log)
     if not all(o.ok for o in outcomes):
         raise executors.GridError(outcomes)
     return [o.record for o in outcomes]

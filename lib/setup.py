@@ -16,7 +16,8 @@ import sys
 import venv
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from lib import paths   # standard library only, like this module
+
 KERNEL = "which-backbone"
 KERNEL_DISPLAY = "Which Backbone? (.venv)"
 STAMP = ".setup-done"
@@ -29,7 +30,7 @@ def venv_python(folder: Path, windows: bool = os.name == "nt") -> Path:
     return folder / ("Scripts/python.exe" if windows else "bin/python")
 
 
-def is_current(folder: Path, root: Path = REPO_ROOT) -> bool:
+def is_current(folder: Path, root: Path = paths.ROOT) -> bool:
     """True when the venv's stamp is newer than every input of the set-up."""
     stamp = folder / STAMP
     if not stamp.exists() or not venv_python(folder).exists():
@@ -37,7 +38,7 @@ def is_current(folder: Path, root: Path = REPO_ROOT) -> bool:
     return all((root / name).stat().st_mtime <= stamp.stat().st_mtime for name in INPUTS)
 
 
-def steps(python: Path, root: Path = REPO_ROOT) -> list[list[str]]:
+def steps(python: Path, root: Path = paths.ROOT) -> list[list[str]]:
     """The commands that fill the venv whose interpreter is ``python``, in order."""
     pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     return [
@@ -48,7 +49,7 @@ def steps(python: Path, root: Path = REPO_ROOT) -> list[list[str]]:
     ]
 
 
-def setup(folder: Path, root: Path = REPO_ROOT, log=print) -> Path:
+def setup(folder: Path, root: Path = paths.ROOT, log=print) -> Path:
     """Create and fill the venv at ``folder`` unless it is current; return its interpreter."""
     python = venv_python(folder)
     if is_current(folder, root):
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{'.'.join(map(str, PYTHON))} or a later 3.11; run this with python3.11", file=sys.stderr)
         return 2
     folder = Path(args.venv)
-    folder = folder if folder.is_absolute() else REPO_ROOT / folder
+    folder = folder if folder.is_absolute() else paths.ROOT / folder
     try:
         python = setup(folder)
     except subprocess.CalledProcessError as err:
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
               f"above); fix that and run python -m lib.setup again", file=sys.stderr)
         return 2
     shown = os.path.relpath(python, Path.cwd()) if python.is_relative_to(Path.cwd()) else python
-    print(f"ready: {shown} -m lib.book renders the book, {shown} -m pytest runs the tests")
+    print(f"ready: {shown} -m book renders the book, {shown} -m pytest runs the tests")
     return 0
 
 

@@ -2,7 +2,7 @@
 
 ``seconds`` times calls of a function on the wall clock, synchronising a GPU before and after so that queued work is
 counted; ``rate_stats`` turns repeated timings into items per second (the median, min and max over the repeats);
-``step_rate`` does both after untimed warm-up calls. ``lib.architecture``, ``lib.yourdata`` and ``bench/`` all use
+``step_rate`` does both after untimed warm-up calls. ``book.architecture``, ``yourdata`` and ``bench/`` all use
 these, so "images/s" means the same thing everywhere in the book.
 """
 from __future__ import annotations

@@ -7,22 +7,22 @@ from pathlib import Path
 
 import pytest
 
-from lib import book
-from lib.provenance import REPO_ROOT
+from book import build
+from lib import paths
 
 
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory):
     """Execute every chapter (ci profile) and render the book once; ``(out folder, html folder)``.
 
-    ``WB_BUILT_BOOK=<folder>`` re-uses a ci build made by ``python -m lib.book --profile ci --out <folder>``
+    ``WB_BUILT_BOOK=<folder>`` re-uses a ci build made by ``python -m book --profile ci --out <folder>``
     instead (to iterate on the rendering tests); unset, the session builds its own.
     """
     if os.environ.get("WB_BUILT_BOOK"):
         out = Path(os.environ["WB_BUILT_BOOK"])
         return out, out / "html"
     out = tmp_path_factory.mktemp("book")
-    html = book.build(profile="ci", out=out)
+    html = build.build(profile="ci", out=out)
     return out, html
 
 
@@ -33,5 +33,5 @@ def built_workshop_book():
     Like ``make book`` it executes only the chapters whose inputs changed, so after a ``make book`` this costs the
     rendering alone; on a fresh clone it executes every chapter once (a few minutes, re-using the committed records).
     """
-    out = REPO_ROOT / "_build"
-    return out, book.build(profile="workshop", out=out)
+    out = paths.BUILD
+    return out, build.build(profile="workshop", out=out)

@@ -8,8 +8,9 @@ import math
 import pandas as pd
 import pytest
 
-from lib import answer, findings, paper, results
-from lib.provenance import REPO_ROOT
+from lib import paper, results
+from book import answer, findings
+from lib import paths
 
 
 def test_every_row_is_checked_against_table1_and_the_misfits_flagged():
@@ -80,14 +81,14 @@ def test_imagenet_correlations_have_intervals_around_rho():
 def _bib_keys():
     from pybtex.database import parse_file
 
-    return parse_file(str(REPO_ROOT / "references.bib")).entries.keys()
+    return parse_file(str(paths.ROOT / "references.bib")).entries.keys()
 
 
 def _hand_made(folder, profile, pretrained, backbone, dataset, top1, seed=0):
     """A record as the trainer writes it, made from a committed one with the fields that matter changed."""
     from lib import data, profiles
 
-    template = json.loads(next((REPO_ROOT / "results" / "runs").glob("*.json")).read_text())
+    template = json.loads(next((paths.RECORDS).glob("*.json")).read_text())
     size = list(data.spec(dataset).image_size) if profile == "paper" else template["config"]["image_size"]
     config = {**template["config"], "profile": profile, "pretrained": pretrained, "image_size": size,
               "max_epochs": None if profile == "paper" else template["config"]["max_epochs"],
@@ -117,16 +118,16 @@ def test_paper_profile_records_join_and_workshop_records_never(tmp_path):
 
 
 def test_the_committed_workshop_records_never_join():
-    assert answer.our_cells(results.load_records(results.RUNS_DIR)).empty
+    assert answer.our_cells(results.load_records(paths.RECORDS)).empty
     assert "no `paper`-profile run" in answer.ours_text(answer.our_cells(pd.DataFrame()))
 
 
 def test_a_run_that_departs_from_the_protocol_is_labelled_and_never_joins(tmp_path):
     """A paper-profile rehearsal (an epoch cap, 32 px) is labelled in its frame and stays out of the answer and
     the verdicts (issue 27: one-epoch CPU smoke runs had entered chapter 6's verdicts)."""
-    from lib import findings
+    from book import findings
 
-    template = json.loads(next((REPO_ROOT / "results" / "runs").glob("*.json")).read_text())
+    template = json.loads(next((paths.RECORDS).glob("*.json")).read_text())
     for seed in (0, 1):
         record = {**template, "profile": "paper", "pretrained": True, "backbone": "resnet50", "dataset": "cifar10",
                   "fraction": 1.0, "seed": seed, "run_key": f"rehearsal{seed}",

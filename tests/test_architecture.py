@@ -12,10 +12,10 @@ import pytest
 import torch
 from torch import nn
 
-from lib import architecture as arch
+from book import architecture as arch
 from lib import models
 from lib.errors import ConfigError, UnknownNameError
-from lib.provenance import REPO_ROOT
+from lib import paths
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +153,7 @@ def test_figures_colour_each_backbone_with_the_books_palette():
     from matplotlib.colors import to_hex
 
     matplotlib.use("Agg")
-    from lib import present
+    from book import present
 
     frame = pd.DataFrame({"backbone": ["resnet50", "swin_t"], "params_m_ours": [25.6, 28.3],
                           "gmacs_ours": [5.3, 7.4], "forward_img_s": [50.0, 30.0], "train_img_s": [15.0, 10.0],
@@ -225,8 +225,8 @@ def test_chapter_executes_with_ci_profile(tmp_path):
     import papermill as pm
 
     out = tmp_path / "05.ipynb"
-    pm.execute_notebook(str(REPO_ROOT / "chapters" / "05_architecture.ipynb"), str(out),
-                        parameters={"profile": "ci"}, kernel_name="which-backbone", cwd=str(REPO_ROOT),
+    pm.execute_notebook(str(paths.ROOT / "chapters" / "05_architecture.ipynb"), str(out),
+                        parameters={"profile": "ci"}, kernel_name="which-backbone", cwd=str(paths.ROOT),
                         progress_bar=False)
     text = out.read_text()
     assert "UNEXPLAINED" not in text

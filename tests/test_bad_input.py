@@ -1,6 +1,6 @@
 """Bad input, table-driven: every case gives one specific error line (exit 2 on the command line) and writes nothing.
 
-The command-line cases run ``lib.cli.main`` (``python -m lib.train``) and ``lib.yourdata.main`` in this process;
+The command-line cases run ``lib.cli.main`` (``python -m lib.train``) and ``yourdata.main`` in this process;
 the chapter cases execute two real chapters with papermill and a bad parameter. Cases that need something on disk
 (malformed data, a reader's folder or CSV that contradicts itself, an unwritable folder, a corrupt checkpoint, record
 or weights file) prepare it first with a small ``setup`` function. The Python API surfaces (records on disk,
@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from lib import checkpoints, cli, config, models, results, runs
-from lib.provenance import REPO_ROOT
+from lib import paths
 from native_fixtures import write_cifar10
 
 ONE = ["--backbone", "shufflenet_v2_x2_0", "--dataset", "digits", "--profile", "ci"]
@@ -162,10 +162,10 @@ def test_chapter_parameters(chapter, parameters, error, mentions, tmp_path, monk
     papermill = pytest.importorskip("papermill")
     monkeypatch.setenv("WB_CACHE", str(tmp_path / "cache"))
     runs = tmp_path / "runs"
-    params = {**parameters, **({"results_dir": str(runs)} if chapter == "04_low_data" else {})}
+    params = {**parameters, **({"records_dir": str(runs)} if chapter == "04_low_data" else {})}
     with pytest.raises(papermill.PapermillExecutionError) as caught:
-        papermill.execute_notebook(REPO_ROOT / "chapters" / f"{chapter}.ipynb", tmp_path / "out.ipynb",
-                                   parameters=params, kernel_name="which-backbone", cwd=REPO_ROOT / "chapters",
+        papermill.execute_notebook(paths.ROOT / "chapters" / f"{chapter}.ipynb", tmp_path / "out.ipynb",
+                                   parameters=params, kernel_name="which-backbone", cwd=paths.ROOT / "chapters",
                                    progress_bar=False)
     assert caught.value.ename == error and mentions in caught.value.evalue
     assert not runs.exists() or not list(runs.glob("*.json"))
@@ -184,7 +184,7 @@ def test_papermill_parameters_of_the_wrong_type_are_refused_by_the_library():
 
 
 # ---------------------------------------------------------------------------------------------------
-# python -m lib.yourdata and chapter 7: a reader's folder or CSV, and the search's parameters
+# python -m yourdata and chapter 7: a reader's folder or CSV, and the search's parameters
 # ---------------------------------------------------------------------------------------------------
 
 def image_folder(root, classes=("cat", "dog"), per_class=4):
@@ -350,7 +350,7 @@ def tree(folder) -> list[str]:
 
 @pytest.mark.parametrize("case, args, mentions, setup", YOURDATA_CASES, ids=[c[0] for c in YOURDATA_CASES])
 def test_yourdata_command_line(case, args, mentions, setup, dirs, tmp_path, monkeypatch, capsys):
-    from lib import yourdata
+    import yourdata
 
     monkeypatch.setattr(yourdata, "DEFAULT_OUT", tmp_path / "default-out")
     dirs["data"].mkdir(exist_ok=True)
@@ -370,7 +370,7 @@ def test_yourdata_command_line(case, args, mentions, setup, dirs, tmp_path, monk
 
 def test_look_alike_labels_are_a_warning_on_one_line(dirs, tmp_path, monkeypatch, capsys):
     """1 and 01, or Cat and cat, may be one class spelt twice: the search goes on, and says so."""
-    from lib import yourdata
+    import yourdata
     from lib.data.formats import LookAlikeLabelsWarning
 
     path = labels_csv(dirs, GOOD_ROWS.replace(",cat", ",1").replace(",dog", ",01"))
@@ -488,7 +488,7 @@ def _wb_cache_file(d, monkeypatch):
 
 def _chapter7(**parameters):
     def call(d, monkeypatch):
-        from lib import yourdata
+        import yourdata
 
         d["blocker"].write_text("x")
         image_folder(d["data"] / "pets")

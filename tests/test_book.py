@@ -15,21 +15,21 @@ import nbformat
 import pandas as pd
 import pytest
 
-from lib import book, chapter
+from book import build, chapter
 from lib.errors import ConfigError
 from lib.errors import ConfigError
-from lib.provenance import REPO_ROOT
+from lib import paths
 
-CHAPTERS = book.chapters()
+CHAPTERS = chapter.chapters()
 SKELETON = ("## Overview", "## Prerequisites", "## Time to run", "## Summary")
 
 
 def test_toc_lists_existing_pages():
-    for entry in book.toc_entries():
-        assert (REPO_ROOT / f"{entry}.md").exists() or (REPO_ROOT / f"{entry}.ipynb").exists(), entry
+    for entry in chapter.toc_entries():
+        assert (paths.ROOT / f"{entry}.md").exists() or (paths.ROOT / f"{entry}.ipynb").exists(), entry
     assert CHAPTERS, "the table of contents names no chapter notebook"
     for page in ("reproduce", "workshop", "references"):
-        assert page in book.toc_entries(), f"{page} is not in _toc.yml"
+        assert page in chapter.toc_entries(), f"{page} is not in _toc.yml"
 
 
 @pytest.mark.parametrize("nb_path", CHAPTERS, ids=lambda p: p.stem)
@@ -89,16 +89,16 @@ def test_code_cells_fit_the_page_column(nb_path):
 
 @pytest.mark.parametrize("nb_path", CHAPTERS, ids=lambda p: p.stem)
 def test_chapters_glue_plain_values(nb_path):
-    """Chapters glue through lib.chapter.glue, which turns numpy scalars into plain numbers for the prose."""
+    """Chapters glue through book.chapter.glue, which turns numpy scalars into plain numbers for the prose."""
     nb = nbformat.read(nb_path, as_version=4)
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    assert "glue(" in code and "from lib.chapter import glue" in code and "myst_nb" not in code
+    assert "glue(" in code and "from book.chapter import glue" in code and "myst_nb" not in code
 
 
 def executed_path(built_book, nb_path: Path) -> Path:
     """Where the session's ci build wrote its executed copy of ``nb_path``."""
     out, _ = built_book
-    return out / "src" / nb_path.relative_to(REPO_ROOT)
+    return out / "src" / nb_path.relative_to(paths.ROOT)
 
 
 @pytest.mark.slow
@@ -121,7 +121,7 @@ def test_executed_chapter_has_collapsed_parameters_and_provenance(built_book, nb
     assert len(injected) == 1
     assert "hide-cell" in nb.cells[injected[0]].metadata["tags"], "the injected parameters must be collapsed"
     note = nb.cells[injected[0] - 1]
-    assert note.cell_type == "markdown" and f"-m papermill {nb_path.relative_to(REPO_ROOT)}" in note.source
+    assert note.cell_type == "markdown" and f"-m papermill {nb_path.relative_to(paths.ROOT)}" in note.source
     assert "-p profile ci" in note.source
     facts = chapter.read_provenance(executed)
     assert facts is not None, "no provenance box in the executed chapter"
@@ -135,22 +135,22 @@ def test_executed_chapter_has_collapsed_parameters_and_provenance(built_book, nb
 def test_book_renders_every_page(built_book):
     _, html = built_book
     assert (html / "index.html").exists()
-    for entry in book.toc_entries():
+    for entry in chapter.toc_entries():
         page = html / f"{entry}.html"
         assert page.exists(), f"{page} was not rendered"
         text = page.read_text(encoding="utf-8")
         assert "Traceback" not in text, f"{page} shows a traceback"
-        assert "Provenance of this page" in text or not (REPO_ROOT / f"{entry}.ipynb").exists(), entry
+        assert "Provenance of this page" in text or not (paths.ROOT / f"{entry}.ipynb").exists(), entry
     # the page's text as a reader sees it (code blocks are split into highlighting spans in the html)
     reproduce = html_lib.unescape(re.sub(r"<[^>]+>", "", (html / "reproduce.html").read_text(encoding="utf-8")))
     for nb in CHAPTERS:  # every chapter's command per profile and its papermill --help-notebook output
-        assert f"Parameters inferred for notebook '{nb.relative_to(REPO_ROOT)}'" in reproduce
+        assert f"Parameters inferred for notebook '{nb.relative_to(paths.ROOT)}'" in reproduce
         for profile in chapter.PROFILES:
-            assert f"papermill {nb.relative_to(REPO_ROOT)} _build/run/{nb.name} -k which-backbone -p profile {profile}" \
+            assert f"papermill {nb.relative_to(paths.ROOT)} _build/run/{nb.name} -k which-backbone -p profile {profile}" \
                 in reproduce, (nb.stem, profile)
 
 
-# --- lib.chapter -------------------------------------------------------------------------------------
+# --- book.chapter -------------------------------------------------------------------------------------
 
 def test_glued_numpy_values_read_as_plain_numbers():
     """Since numpy 2 a numpy number's repr names its type; {glue:text} shows the repr ("np.float64(10.9) minutes")."""
@@ -169,7 +169,7 @@ def test_chapter_kernels_do_not_warn_about_unencrypted_tcp(tmp_path, capfd):
     nb.cells = [nbformat.v4.new_code_cell("profile = 'workshop'", metadata={"tags": ["parameters"]}),
                 nbformat.v4.new_code_cell("print(40 + 2)")]
     nbformat.write(nb, tmp_path / "tiny.ipynb")
-    book.execute_chapter(tmp_path / "tiny.ipynb", tmp_path / "out.ipynb", "ci", root=tmp_path)
+    build.execute_chapter(tmp_path / "tiny.ipynb", tmp_path / "out.ipynb", "ci", root=tmp_path)
     executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     assert executed.cells[-1].outputs[0]["text"] == "42\n"
     assert "without encryption" not in capfd.readouterr().err
@@ -228,28 +228,28 @@ def test_record_timings_replaces_rows_of_the_executed_chapters(tmp_path):
          "provenance": {"reused": 5, "computed": 2, "device": "CPU: x", "torch": "2", "git_commit": "c",
                         "executed_at": "now"}},
         {"chapter": "b", "executed": False}]}))
-    table = pd.read_csv(book.record_timings(out, csv)).set_index("chapter")
+    table = pd.read_csv(build.record_timings(out, csv)).set_index("chapter")
     assert table.loc["a", "seconds"] == 42.0 and table.loc["a", "reused"] == 5 and table.loc["a", "computed"] == 2
     assert table.loc["b", "seconds"] == 1.0, "a chapter that was not executed keeps its old measurement"
 
 
 def test_reproduce_page_parts(tmp_path):
     """The generated parts of the Reproduce it page: cost from the bench records, datasets, weights files."""
-    assert "No measured cost estimate" in book.paper_run_cost(tmp_path)
+    assert "No measured cost estimate" in build.paper_run_cost(tmp_path)
     pd.DataFrame([{"source": "ours (projection)", "method": "FLOPs / (utilisation x peak)", "epochs": 40,
                    "utilisation": 0.3, "gpu_hours": 1234.4, "grid_runs": 957, "note": "156 TFLOPS peak",
                    "assumed_gpu": "A100"}]).to_csv(
         tmp_path / "grid_cost.csv", index=False)
-    text = book.paper_run_cost(tmp_path)
+    text = build.paper_run_cost(tmp_path)
     assert "| 30% | 1,234 |" in text and "40 epochs per run" in text and "assumed_gpu" not in text
     assert "nan" not in text.lower()
     assert "runs**" in text
     from lib import data, models
 
-    locations = book.dataset_locations()
+    locations = build.dataset_locations()
     for s in data.sources.specs():
         assert (f"`$WB_DATA/{s.name}/`" in locations) != s.workshop, s.name
-    weights = book.weights_files()
+    weights = build.weights_files()
     for s in models.specs():
         assert f"`{models.checkpoint_path(s).name}`" in weights, s.name
     assert "export TORCH_HOME=" in weights
@@ -272,7 +272,7 @@ def _tiny_book(root: Path, code: str = "print(profile)") -> Path:
     params = nbformat.v4.new_code_cell('profile: str = "workshop"  # which profile\nk: int = 1  # a knob')
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell(code)]
-    nb.metadata["kernelspec"] = {"name": book.KERNEL, "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {"name": build.KERNEL, "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, root / "chapters" / "one.ipynb")
     return root / "chapters" / "one.ipynb"
 
@@ -280,22 +280,22 @@ def _tiny_book(root: Path, code: str = "print(profile)") -> Path:
 def test_input_hash_covers_notebook_lib_parameters_and_records(tmp_path):
     root = tmp_path / "book"
     nb = _tiny_book(root)
-    base = book.input_hash(nb, "ci", None, root)
-    assert book.input_hash(nb, "ci", None, root) == base
+    base = build.input_hash(nb, "ci", None, root)
+    assert build.input_hash(nb, "ci", None, root) == base
     (root / "README.md").write_text("not an input\n")
     (root / "lib" / "__pycache__").mkdir()
     (root / "lib" / "__pycache__" / "helper.cpython-311.pyc").write_bytes(b"bytecode")
-    assert book.input_hash(nb, "ci", None, root) == base, "files that are not inputs changed the hash"
-    assert book.input_hash(nb, "workshop", None, root) != base
-    assert book.input_hash(nb, "ci", {"k": 2}, root) != base
+    assert build.input_hash(nb, "ci", None, root) == base, "files that are not inputs changed the hash"
+    assert build.input_hash(nb, "workshop", None, root) != base
+    assert build.input_hash(nb, "ci", {"k": 2}, root) != base
 
     def changed(path: Path, text: str) -> bool:
         old = path.read_text() if path.exists() else None
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-        different = book.input_hash(nb, "ci", None, root) != base
+        different = build.input_hash(nb, "ci", None, root) != base
         path.unlink() if old is None else path.write_text(old)
-        assert book.input_hash(nb, "ci", None, root) == base
+        assert build.input_hash(nb, "ci", None, root) == base
         return different
 
     assert changed(nb, nb.read_text().replace("which profile", "the profile"))
@@ -313,7 +313,7 @@ def test_rerender_executes_exactly_when_an_input_changes(tmp_path):
     nb = _tiny_book(root, code="from pathlib import Path\nPath('runs.txt').open('a').write('x')")
 
     def executed(**kwargs) -> bool:
-        done = book.execute("ci", out, root=root, **kwargs)
+        done = build.execute("ci", out, root=root, **kwargs)
         return done[0]["executed"]
 
     counter = root / "runs.txt"  # the chapter appends one character each time it really runs
@@ -331,8 +331,8 @@ def test_rerender_executes_exactly_when_an_input_changes(tmp_path):
     assert executed(parameters={"k": 2}, force=True, only=["one"])
     assert counter.read_text() == "x" * 7
     with pytest.raises(ConfigError, match="--only two: not a chapter in _toc.yml; use some of one"):
-        book.execute("ci", out, root=root, force=True, only=["two"])
-    assert book.main(["--profile", "ci", "--root", str(root), "--out", str(out), "--force", "--only", "two"]) == 2
+        build.execute("ci", out, root=root, force=True, only=["two"])
+    assert build.main(["--profile", "ci", "--root", str(root), "--out", str(out), "--force", "--only", "two"]) == 2
     executed_copy = nbformat.read(out / "src" / "chapters" / "one.ipynb", as_version=4)
     assert executed_copy.metadata["papermill"]["parameters"] == {"profile": "ci", "k": 2}
 
@@ -343,7 +343,7 @@ def test_only_executes_the_named_chapters_and_renders_nothing(tmp_path):
     first = _tiny_book(root)
     shutil.copy(first, root / "chapters" / "two.ipynb")
     (root / "_toc.yml").write_text((root / "_toc.yml").read_text() + "  - file: chapters/two\n")
-    assert book.main(["--profile", "ci", "--root", str(root), "--out", str(out), "--force", "--only", "two"]) == 0
+    assert build.main(["--profile", "ci", "--root", str(root), "--out", str(out), "--force", "--only", "two"]) == 0
     done = json.loads((out / "executions.json").read_text())["chapters"]
     assert [d["chapter"] for d in done] == ["two"] and done[0]["executed"]
     assert (out / "src" / "chapters" / "two.ipynb").exists() and not (out / "src" / "chapters" / "one.ipynb").exists()
@@ -351,14 +351,14 @@ def test_only_executes_the_named_chapters_and_renders_nothing(tmp_path):
 
 
 def test_failing_chapter_fails_the_build(tmp_path, capsys):
-    """A chapter that raises stops the build: python -m lib.book (what make book runs) exits 1, nothing rendered."""
+    """A chapter that raises stops the build: python -m book (what make book runs) exits 1, nothing rendered."""
     root = tmp_path / "book"
     _tiny_book(root, code="raise RuntimeError('this chapter is broken')")
     with pytest.raises(Exception, match="this chapter is broken"):
-        book.build(profile="ci", out=tmp_path / "out", root=root)
+        build.build(profile="ci", out=tmp_path / "out", root=root)
     assert not (tmp_path / "out" / "html").exists()
     assert not list((tmp_path / "out").glob("rerender/**/*.sha256")), "a failed chapter must not be marked fresh"
-    code = book.main(["--profile", "ci", "--root", str(root), "--out", str(tmp_path / "out")])
+    code = build.main(["--profile", "ci", "--root", str(root), "--out", str(tmp_path / "out")])
     assert code == 1, "a failing chapter must make the build exit non-zero"
     said = capsys.readouterr().err.strip().splitlines()
     assert len(said) == 1 and "chapters/one.ipynb failed in cell [3] (`raise RuntimeError(" in said[0], said
@@ -368,73 +368,89 @@ def test_failing_chapter_fails_the_build(tmp_path, capsys):
 
 def test_a_subset_reaches_the_chapters_that_take_it_and_an_unknown_parameter_is_refused():
     """make book DATASETS=... BACKBONES=... SEEDS=... passes each to the chapters that declare it (issue 27)."""
-    notebooks = book.chapters()
-    shares = book.chapter_parameters(notebooks, {"datasets": "cifar10,dtd", "seeds": "0", "k": "1"})
+    notebooks = chapter.chapters()
+    shares = build.chapter_parameters(notebooks, {"datasets": "cifar10,dtd", "seeds": "0", "k": "1"})
     by_stem = {nb.stem: share for nb, share in shares.items()}
     assert by_stem["03_fine_tuning"] == {"datasets": "cifar10,dtd", "seeds": "0"}
     assert by_stem["04_low_data"] == {"datasets": "cifar10,dtd", "seeds": "0", "k": "1"}
     assert by_stem["01_selection"] == {}
     with pytest.raises(ConfigError, match="no chapter has a parameter 'max_epoch'"):
-        book.chapter_parameters(notebooks, {"max_epoch": "2"})
-    assert book.main(["--profile", "ci", "--only", "01_selection", "-p", "max_epoch", "2"]) == 2
+        build.chapter_parameters(notebooks, {"max_epoch": "2"})
+    assert build.main(["--profile", "ci", "--only", "01_selection", "-p", "max_epoch", "2"]) == 2
 
 
 # --- every results/ folder a chapter reads is part of its hash (issue 30) -------------------------------------
 
-def _lib_imports(tree) -> set[str]:
-    """The ``lib`` modules an AST imports (``from lib import a`` counts ``lib.a`` when it is a module)."""
+PACKAGES = ("lib", "book", "yourdata", "bench")   # the repository's own code, followed through its imports
+
+
+def _own_imports(tree) -> set[str]:
+    """The repository's modules an AST imports (``from lib import a`` counts ``lib.a`` when it is a module)."""
     import ast
 
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found |= {a.name for a in node.names if a.name.split(".")[0] == "lib"}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "lib":
+            found |= {a.name for a in node.names if a.name.split(".")[0] in PACKAGES}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in PACKAGES:
             found |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
     return {m for m in found if _module_file(m) is not None}
 
 
 def _module_file(module: str) -> Path | None:
-    base = REPO_ROOT.joinpath(*module.split("."))
+    base = paths.ROOT.joinpath(*module.split("."))
     return next((f for f in (base.with_suffix(".py"), base / "__init__.py") if f.is_file()), None)
 
 
+def _paths_folders() -> dict[str, str]:
+    """``lib.paths``' names of folders and files under ``results/`` -> the ``results/`` folder each lies in
+    (``RECORDS`` and ``records()`` -> ``runs``, ``TIMINGS`` -> ``book``)."""
+    named = {name: value for name, value in vars(paths).items() if isinstance(value, Path)}
+    folders = {name: value.relative_to(paths.RESULTS).parts[0] for name, value in named.items()
+               if value.is_relative_to(paths.RESULTS) and value != paths.RESULTS}
+    return {**folders, "records": folders["RECORDS"], "demo": folders["DEMO"]}
+
+
 def results_folders_read(code: str) -> set[str]:
-    """The ``results/<folder>`` names that ``code`` and every ``lib`` module it imports, directly or through other
-    ``lib`` modules, spell out (``results/runs``, ``"results" / "demo"``): an over-estimate of what it reads."""
+    """The ``results/<folder>`` names that ``code`` and every module of the repository it imports, directly or
+    through others, spell out (``results/runs``, ``paths.DEMO``, ``paths.records()``): an over-estimate of what it
+    reads."""
     import ast
 
     code = "\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!")))
-    folders = {p.name for p in (REPO_ROOT / "results").iterdir() if p.is_dir()}
-    pattern = re.compile(r'results/(\w+)|"results"\s*/\s*"(\w+)"')
-    sources, todo, seen = [code], _lib_imports(ast.parse(code)), set()
+    folders = {p.name for p in (paths.RESULTS).iterdir() if p.is_dir()}
+    named = _paths_folders()
+    pattern = re.compile(r'results/(\w+)|"results"\s*/\s*"(\w+)"|\bpaths\.(\w+)')
+    sources, todo, seen = [code], _own_imports(ast.parse(code)), set()
     while todo:
         module = todo.pop()
-        if module in seen:
+        if module in seen or module == "lib.paths":
             continue
         seen.add(module)
         text = _module_file(module).read_text()
         sources.append(text)
-        todo |= _lib_imports(ast.parse(text))
-    return {name for text in sources for match in pattern.findall(text) for name in match if name} & folders
+        todo |= _own_imports(ast.parse(text))
+    found = {folder or other or named.get(name, "") for text in sources
+             for folder, other, name in pattern.findall(text)}
+    return found & folders
 
 
 def test_every_chapter_declares_every_results_folder_it_reads():
     """A chapter that reads a results/ folder its declaration does not name would not be executed again when that
     folder changes (chapter 7 and results/demo/ before issue 30)."""
-    for nb in book.chapters():
+    for nb in chapter.chapters():
         cells = json.loads(nb.read_text())["cells"]
         code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
-        declared = book.CHAPTER_READS.get(nb.stem)
-        assert declared is not None, f"{nb.stem} has no entry in lib.book.CHAPTER_READS"
+        declared = build.CHAPTER_READS.get(nb.stem)
+        assert declared is not None, f"{nb.stem} has no entry in book.build.CHAPTER_READS"
         missing = results_folders_read(code) - set(declared)
         assert not missing, f"{nb.stem} reads results/{sorted(missing)} but CHAPTER_READS does not name it"
-    assert set(book.CHAPTER_READS) == {nb.stem for nb in book.chapters()}, "a declaration of no chapter"
+    assert set(build.CHAPTER_READS) == {nb.stem for nb in chapter.chapters()}, "a declaration of no chapter"
 
 
 def test_the_scan_follows_lib_modules_to_the_folders_they_read():
-    assert "demo" in results_folders_read("from lib import yourdata\nyourdata.demo_records_dir('ci')")
-    assert "diagnosis" in results_folders_read("import lib.diagnose")
+    assert "demo" in results_folders_read("import yourdata\nyourdata.demo_records_dir('ci')")
+    assert "diagnosis" in results_folders_read("import book.diagnose")
     assert results_folders_read("x = 'results/runs/a.json'") == {"runs"}
     assert results_folders_read("print(1)") == set()
 
@@ -444,16 +460,16 @@ def test_chapter_7s_hash_covers_results_demo_and_not_folders_it_does_not_read(tm
     nb = _tiny_book(root)
     seven = nb.with_name("07_your_data.ipynb")
     nb.rename(seven)
-    base = book.input_hash(seven, "ci", None, root)
+    base = build.input_hash(seven, "ci", None, root)
     record = root / "results" / "demo" / "workshop" / "run.json"
     record.parent.mkdir(parents=True)
     record.write_text('{"test_top1": 93.0}\n')
-    assert book.input_hash(seven, "ci", None, root) != base, "results/demo/ must be an input of chapter 7"
-    with_demo = book.input_hash(seven, "ci", None, root)
+    assert build.input_hash(seven, "ci", None, root) != base, "results/demo/ must be an input of chapter 7"
+    with_demo = build.input_hash(seven, "ci", None, root)
     (root / "results" / "bench").mkdir()
     (root / "results" / "bench" / "step_cost.csv").write_text("a\n1\n")
-    assert book.input_hash(seven, "ci", None, root) == with_demo, "chapter 7 does not read results/bench/"
-    assert [p.name for p in book.chapter_reads(root / "chapters" / "99_new.ipynb", root)] == [
+    assert build.input_hash(seven, "ci", None, root) == with_demo, "chapter 7 does not read results/bench/"
+    assert [p.name for p in build.chapter_reads(root / "chapters" / "99_new.ipynb", root)] == [
         "bench", "demo", "paper", "runs"], "an undeclared chapter hashes every results/ folder"
 
 
@@ -466,7 +482,7 @@ def test_an_interrupted_book_build_ends_in_one_line_and_keeps_its_work(tmp_path,
     def stopped(*args, **kwargs):
         raise Interrupted(signal.SIGTERM)
 
-    monkeypatch.setattr(book, "build", stopped)
-    assert book.main(["--profile", "ci", "--out", str(tmp_path / "out")]) == 143
+    monkeypatch.setattr(build, "build", stopped)
+    assert build.main(["--profile", "ci", "--out", str(tmp_path / "out")]) == 143
     said = capsys.readouterr().err.strip().splitlines()
     assert len(said) == 1 and said[0].startswith("[book] SIGTERM: stopped") and "run the same command" in said[0]

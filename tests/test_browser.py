@@ -20,10 +20,10 @@ from urllib.parse import urlparse
 
 import pytest
 
-from lib import book
-from lib.provenance import REPO_ROOT
+from book import build, chapter
+from lib import paths
 
-SCREENSHOTS = REPO_ROOT / "_build" / "screenshots"
+SCREENSHOTS = paths.BUILD / "screenshots"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 EMPTY_VALUES = {"", "nan", "NaN", "None", "<NA>", "NaT"}
 # sphinx-thebe 0.3.1 registers its inline config script from an `env-before-read-docs` handler, and Sphinx 7
@@ -163,9 +163,9 @@ def reader_context() -> list:
     """What the reader checks need to know: the code ids of the backbones and datasets, and this machine's folders."""
     from lib import data, models
 
-    # "digits" is also an English word; its tables go through lib.present like every other
+    # "digits" is also an English word; its tables go through book.present like every other
     ids = list(models.names()) + [n for n in data.names() if n != data.spec(n).display and n != "digits"]
-    return [ids, [str(REPO_ROOT), str(Path.home()) + "/"]]
+    return [ids, [str(paths.ROOT), str(Path.home()) + "/"]]
 
 def find_chromium() -> str | None:
     """The system Chromium (or Chrome) executable, or None."""
@@ -280,7 +280,7 @@ def check_pages(chromium: str, html: Path, entries: list[str], screenshots: Path
 def test_every_page_renders_cleanly_in_chromium(build, request, chromium_path):
     """Every page of both builds: the workshop book that ``make book`` makes, and the ``ci`` one."""
     _, html = request.getfixturevalue(build)
-    entries = book.toc_entries()
+    entries = chapter.toc_entries()
     shots_dir = SCREENSHOTS / request.node.callspec.id
     report = check_pages(chromium_path, Path(html), entries, shots_dir)
     bad = {entry: problems for entry, problems in report.items() if problems}
@@ -403,8 +403,8 @@ def test_each_reader_check_fails_on_a_broken_page_and_passes_its_twin(tmp_path, 
 if __name__ == "__main__":   # .venv/bin/python tests/test_browser.py _build/html [page ...]: the report, page by page
     import sys
 
-    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO_ROOT / "_build" / "html"
-    chosen = sys.argv[2:] or book.toc_entries()
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else paths.BUILD / "html"
+    chosen = sys.argv[2:] or chapter.toc_entries()
     found = check_pages(find_chromium(), folder, chosen, folder.parent / "screenshots")
     for entry, problems in found.items():
         print(f"== {entry}: {sum(len(v) for v in problems.values())} problems")

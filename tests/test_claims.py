@@ -6,7 +6,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lib import claims, findings, paper
+from lib import paper
+from book import claims, findings
 
 PAPER_TEXT = Path("/work/shared/paper")
 
@@ -83,7 +84,7 @@ def test_changed_sentences_are_those_that_move_a_number_or_a_ranking():
 def test_register_csv_is_what_the_code_computes():
     committed = pd.read_csv(claims.REGISTER, keep_default_na=False)
     assert committed.equals(claims.register().astype(str).astype(committed.dtypes.to_dict())), \
-        "results/paper/claims.csv is stale: run python -m lib.claims"
+        "results/paper/claims.csv is stale: run python -m book.claims"
 
 
 @pytest.mark.skipif(not PAPER_TEXT.is_dir(), reason="the paper's text is not on this machine")

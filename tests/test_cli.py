@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from lib import cli, config, results
-from lib.provenance import REPO_ROOT
+from lib import paths
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def test_command_line_trains_then_reuses_the_record(dirs):
     argv = [sys.executable, "-m", "lib.train", "--backbone", "mobilenet_v3_large", "--dataset", "digits",
             "--profile", "ci", *folder_args(dirs)]
     env = {**os.environ, "WB_CACHE": os.environ["WB_CACHE"]}
-    first = subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    first = subprocess.run(argv, cwd=paths.ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
     records = list(dirs["results"].glob("*.json"))
     assert len(records) == 1
@@ -69,7 +69,7 @@ def test_command_line_trains_then_reuses_the_record(dirs):
     assert "switch to SGD after epoch 1" in first.stdout            # the phase switch is visible
     assert not list(dirs["checkpoints"].glob("*.pt"))              # finished: no checkpoint left
 
-    again = subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    again = subprocess.run(argv, cwd=paths.ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "re-used finished run" in again.stdout
     assert again.stdout.strip().splitlines()[-1] == last
     assert list(dirs["results"].glob("*.json")) == records and results.read_record(records[0]) == record

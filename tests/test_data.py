@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import lib.data as data
+from book import show
 from lib.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from lib.errors import ConfigError, DataError, UnknownNameError
 
@@ -190,10 +191,10 @@ def test_reader_groups_keep_a_group_out_of_both_train_and_val(monkeypatch, tmp_p
 
 def test_where_to_get_names_the_data_root_as_a_reader_types_it(tmp_path, monkeypatch):
     """Chapter 2's unpack instructions never show the build machine's absolute path."""
-    from lib.data import show
-    from lib.provenance import REPO_ROOT
+    from book import show
+    from lib import paths
 
-    assert "Unpack into `data/dtd/`" in show.where_to_get("dtd", REPO_ROOT / "data")
+    assert "Unpack into `data/dtd/`" in show.where_to_get("dtd", paths.ROOT / "data")
     monkeypatch.setenv("WB_DATA", str(tmp_path))
     assert "Unpack into `$WB_DATA/dtd/`" in show.where_to_get("dtd", None)
     monkeypatch.delenv("WB_DATA")
@@ -201,12 +202,12 @@ def test_where_to_get_names_the_data_root_as_a_reader_types_it(tmp_path, monkeyp
 
 
 def test_chapter_two_tables_have_display_names_dashes_and_a_csv(digits):
-    from lib.data import show, sizes
+    from lib.data import sizes
 
     table = show.table3_table(show.table3(None, ["cifar10", "digits"])).data
     assert "CIFAR-10" in table and ">cifar10<" not in table and "<NA>" not in table and "–" in table
     assert "table3.csv" in table
-    counts = sizes.table3_counts_table(sizes.table3_counts(["dtd", "breakhis_40x"])).data
+    counts = show.table3_counts_table(show.table3_counts(["dtd", "breakhis_40x"])).data
     assert "BreakHis 40×" in counts and "<NA>" not in counts and "NaN" not in counts
     split = show.split_table({"digits": digits}).data
     assert "<NA>" not in split and "train" in split
@@ -216,7 +217,7 @@ def test_chapter_two_figures_stack_every_present_dataset(digits):
     import matplotlib
 
     matplotlib.use("Agg")
-    from lib.data import show
+    from book import show
 
     fig = show.sample_grids({"digits": digits, "again": digits}, per_class=2, max_classes=3)
     assert len(fig.subfigs) == 2 and len(fig.axes) == 2 * 2 * 3

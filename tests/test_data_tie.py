@@ -18,12 +18,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lib import cli, data, results, runs, yourdata
+from lib import cli, data, results, runs
+import yourdata
 from lib.config import make_config
 from lib.data import splits as splitting
 from lib.data.splits import write_manifest
 from lib.errors import DataError
-from lib.provenance import REPO_ROOT
+from lib import paths
 from lib.train import TrainConfig
 
 TINY = dict(profile="ci", image_size=16, max_epochs=1, fraction=1.0)
@@ -60,12 +61,12 @@ def csv_dataset(root: Path, per_class: int = 5) -> list[tuple[str, str]]:
 @pytest.fixture
 def where(tmp_path, monkeypatch):
     monkeypatch.setenv("WB_CACHE", str(tmp_path / "cache"))
-    return {"root": tmp_path / "data", "results_dir": tmp_path / "runs", "checkpoint_dir": tmp_path / "ck"}
+    return {"root": tmp_path / "data", "records_dir": tmp_path / "runs", "checkpoint_dir": tmp_path / "ck"}
 
 
 def train(dataset: str, where: dict, **kwargs) -> dict | None:
     cfg = make_config("shufflenet_v2_x2_0", dataset, **TINY)
-    return runs.run(cfg, data_root=where["root"], results_dir=where["results_dir"],
+    return runs.run(cfg, data_root=where["root"], records_dir=where["records_dir"],
                     checkpoint_dir=where["checkpoint_dir"], progress=False, log=lambda s: None, workers=0, **kwargs)
 
 
@@ -77,7 +78,7 @@ def test_a_relabelled_csv_is_refused_not_reused_and_the_old_record_is_kept(where
     first = train("csv:toy.csv", where)
     assert first["data_sha256"]["all"] and first["manifest_sha256"]["all"]
     assert train("csv:toy.csv", where) == first                  # unchanged data: re-used
-    [path] = where["results_dir"].glob("*.json")
+    [path] = where["records_dir"].glob("*.json")
     before = path.read_bytes()
     relabelled = [(p, {"a": "b", "b": "a"}.get(label, label)) if p.endswith(("0.png", "1.png")) else (p, label)
                   for p, label in rows]
@@ -116,14 +117,14 @@ def test_an_image_rewritten_with_other_pixels_is_found_and_a_touched_one_is_not(
 def test_a_checkpoint_of_other_data_is_refused(where):
     folder = write_folder(where["root"], {"a": 5, "b": 5, "c": 5})
     cfg = make_config("shufflenet_v2_x2_0", "folder:toy", **{**TINY, "max_epochs": 2})
-    common = dict(data_root=where["root"], results_dir=where["results_dir"], checkpoint_dir=where["checkpoint_dir"],
+    common = dict(data_root=where["root"], records_dir=where["records_dir"], checkpoint_dir=where["checkpoint_dir"],
                   progress=False, log=lambda s: None, workers=0)
     assert runs.run(cfg, stop_after_epochs=1, **common) is None
     assert list(where["checkpoint_dir"].glob("*.pt"))
     _image(folder / "c" / "0.png", 3)
     with pytest.raises(DataError, match=r"checkpoint .* trained on other data .*delete it"):
         runs.run(cfg, **common)
-    assert not list(where["results_dir"].glob("*.json"))
+    assert not list(where["records_dir"].glob("*.json"))
 
 
 @pytest.mark.slow
@@ -131,7 +132,7 @@ def test_the_command_line_says_what_changed_in_one_line_and_exits_2(where, capsy
     write_folder(where["root"], {"a": 5, "b": 5, "c": 5})
     argv = ["--backbone", "shufflenet_v2_x2_0", "--dataset", "folder:toy", "--profile", "ci", "--image-size", "16",
             "--max-epochs", "1", "--fraction", "1", "--workers", "0", "--no-progress",
-            "--results", str(where["results_dir"]), "--checkpoints", str(where["checkpoint_dir"]),
+            "--results", str(where["records_dir"]), "--checkpoints", str(where["checkpoint_dir"]),
             "--data-root", str(where["root"])]
     assert cli.main(argv) == 0
     _image(where["root"] / "toy" / "c" / "9.png", 99)
@@ -151,8 +152,8 @@ def _record_of(path: Path) -> tuple[dict, TrainConfig]:
 def test_the_committed_workshop_records_stay_valid(tmp_path):
     """The 66 grid records and the 17 demo records predate the data digest: their ids digest is compared, and it
     matches the data the book trains on (digits from scikit-learn; the demo folder chapter 7 writes)."""
-    grid = sorted((REPO_ROOT / "results" / "runs").glob("*.json"))
-    demo = sorted((REPO_ROOT / "results" / "demo" / "workshop").glob("*.json"))
+    grid = sorted((paths.RECORDS).glob("*.json"))
+    demo = sorted((paths.DEMO / "workshop").glob("*.json"))
     assert len(grid) >= 66 and len(demo) >= 17
     yourdata.write_demo_folder(tmp_path / "digits_demo", per_class=yourdata.DEMO_PER_CLASS["workshop"])
     manifests = {}
@@ -227,12 +228,12 @@ def test_a_manifest_file_keeps_its_data_digest_and_refuses_a_tampered_one(tmp_pa
 def test_a_split_without_a_class_is_refused_before_training_with_the_counts(per_class, split, where, capsys):
     write_folder(where["root"], per_class)
     argv = ["--backbone", "shufflenet_v2_x2_0", "--dataset", "folder:toy", "--profile", "ci", "--image-size", "16",
-            "--workers", "0", "--no-progress", "--results", str(where["results_dir"]),
+            "--workers", "0", "--no-progress", "--results", str(where["records_dir"]),
             "--checkpoints", str(where["checkpoint_dir"]), "--data-root", str(where["root"])]
     assert cli.main(argv) == 2
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("error: ") and "no image in a split" in line and split in line, line
-    assert not list(where["results_dir"].glob("*.json")) and not list(where["checkpoint_dir"].glob("*.pt"))
+    assert not list(where["records_dir"].glob("*.json")) and not list(where["checkpoint_dir"].glob("*.pt"))
 
 
 def test_yourdata_applies_the_trainers_rule(tmp_path):
@@ -278,7 +279,7 @@ def test_the_command_line_refuses_an_escaping_row_in_one_line(where, capsys):
     rows = csv_dataset(where["root"])
     write_csv(where["root"], rows + [("../../x.png", "a")])
     argv = ["--backbone", "shufflenet_v2_x2_0", "--dataset", "csv:toy.csv", "--profile", "ci",
-            "--results", str(where["results_dir"]), "--data-root", str(where["root"])]
+            "--results", str(where["records_dir"]), "--data-root", str(where["root"])]
     assert cli.main(argv) == 2
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("error: ") and "'../../x.png' leads outside" in line
@@ -292,7 +293,7 @@ def test_absolute_paths_are_accepted_and_said_once_in_the_runs_log(where, tmp_pa
     write_csv(where["root"], rows + [(str(elsewhere), "a")])
     lines = []
     cfg = make_config("shufflenet_v2_x2_0", "csv:toy.csv", **TINY)
-    runs.run(cfg, data_root=where["root"], results_dir=where["results_dir"], checkpoint_dir=where["checkpoint_dir"],
+    runs.run(cfg, data_root=where["root"], records_dir=where["records_dir"], checkpoint_dir=where["checkpoint_dir"],
              progress=False, log=lines.append, workers=0)
     notes = [line for line in lines if "absolute path" in line]
     assert len(notes) == 1 and notes[0].startswith("note: 1 images of csv:toy.csv")

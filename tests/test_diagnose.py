@@ -1,11 +1,11 @@
-"""lib.diagnose: train-mode vs eval-mode top-1 tells BatchNorm collapse from not learning, and touches nothing."""
+"""book.diagnose: train-mode vs eval-mode top-1 tells BatchNorm collapse from not learning, and touches nothing."""
 from __future__ import annotations
 
 import pytest
 import torch
 from torch import nn
 
-from lib import diagnose
+from book import diagnose
 from lib.errors import ConfigError
 
 

@@ -32,7 +32,7 @@ def ray_cluster(tmp_path_factory):
 def grid(ray_cluster, tmp_path_factory):
     """The 12-run grid, run once on Ray; its folders and records."""
     base = tmp_path_factory.mktemp("grid")
-    folders = dict(results_dir=base / "runs", checkpoint_dir=base / "ck", data_root=base / "data")
+    folders = dict(records_dir=base / "runs", checkpoint_dir=base / "ck", data_root=base / "data")
     configs = config.plan("ci", **GRID)
     records = runs.run_all(configs, executor="ray", progress=False, **folders)
     return configs, records, folders
@@ -43,9 +43,9 @@ def test_ray_runs_every_run_of_the_grid_exactly_once(grid, ray_cluster):
     configs, records, folders = grid
     assert len(configs) == 12 and len({r["run_key"] for r in records}) == 12
     assert [r["run_key"] for r in records] == [results.run_key(c.as_dict()) for c in configs]   # in order
-    files = sorted(folders["results_dir"].glob("*.json"))
+    files = sorted(folders["records_dir"].glob("*.json"))
     assert [f.stem for f in files] == sorted(r["run_key"] for r in records)            # one file per run
-    assert not list(folders["results_dir"].glob(".*")) and not list(folders["checkpoint_dir"].glob("*.pt"))
+    assert not list(folders["records_dir"].glob(".*")) and not list(folders["checkpoint_dir"].glob("*.pt"))
     assert all(r["config"]["device"] == "cpu" and r["image_size"] == [16, 16] for r in records)
     # Two workers really ran at once: some runs overlap in time.
     spans = sorted((r["started"], r["finished"]) for r in records)
@@ -55,10 +55,10 @@ def test_ray_runs_every_run_of_the_grid_exactly_once(grid, ray_cluster):
 @pytest.mark.slow
 def test_running_the_grid_again_does_no_work(grid):
     configs, records, folders = grid
-    stamps = {p: p.stat().st_mtime_ns for p in folders["results_dir"].glob("*.json")}
+    stamps = {p: p.stat().st_mtime_ns for p in folders["records_dir"].glob("*.json")}
     again = runs.run_all(configs, executor="ray", progress=False, **folders)
     assert again == records
-    assert {p: p.stat().st_mtime_ns for p in folders["results_dir"].glob("*.json")} == stamps
+    assert {p: p.stat().st_mtime_ns for p in folders["records_dir"].glob("*.json")} == stamps
 
 
 @pytest.mark.slow
@@ -82,7 +82,7 @@ def test_a_failing_run_is_reported_while_the_others_finish(grid, capsys):
     assert caught.value.user_errors_only                   # bad data: not retried, exit 2 on the command line
     message = str(caught.value)
     assert "2 of 4 runs failed" in message and "\n" not in message
-    assert len(list(folders["results_dir"].glob("*.json"))) == 12                 # nothing new, nothing lost
+    assert len(list(folders["records_dir"].glob("*.json"))) == 12                 # nothing new, nothing lost
     checkpoint.unlink()
 
 
@@ -179,9 +179,9 @@ def test_local_run_all_raises_grid_error_after_the_others(tmp_path, monkeypatch)
     monkeypatch.setattr(runs, "run", fake_run)
     cfgs = [config.make_config("resnet50", "digits", seed=s, profile="ci") for s in (0, 1, 2)]
     with pytest.raises(GridError, match=r"run resnet50__digits__\S+__s1__\S+ failed: dataset gone") as caught:
-        runs.run_all(cfgs, results_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", log=lambda s: None)
+        runs.run_all(cfgs, records_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", log=lambda s: None)
     assert ran == [0, 1, 2] and [o.ok for o in caught.value.outcomes] == [True, False, True]
-    assert runs.run_all(cfgs[::2], results_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck",
+    assert runs.run_all(cfgs[::2], records_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck",
                          log=lambda s: None) == [{"run_key": "0"}, {"run_key": "2"}]
 
 
@@ -202,7 +202,7 @@ def test_a_crashed_ray_run_resumes_from_its_checkpoint(grid, tmp_path):
             raise LookupError("no checkpoint to resume from")
         return runner.run(cfg, **kwargs)
 
-    where = dict(results_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", data_root=folders["data_root"])
+    where = dict(records_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", data_root=folders["data_root"])
     [outcome] = executor.execute([(configs[0], where)], "ray", retries=1, run_fn=crash_after_first_epoch,
                                  log=lambda s: None)
     assert outcome.ok and marker.exists()

@@ -11,7 +11,7 @@ from torchvision.transforms import v2
 import lib.data as data
 from lib import config, loaders, results, runs, train
 from lib.data.transforms import IMAGENET_MEAN, IMAGENET_STD, ToModelInput
-from lib.provenance import REPO_ROOT
+from lib import paths
 
 
 def reference_transform(pixels: np.ndarray, augment: bool) -> torch.Tensor:
@@ -163,8 +163,7 @@ def test_device_side_sums_equal_python_sums():
 
 
 def test_every_committed_record_is_found_under_the_key_of_its_own_config():
-    paths = sorted((REPO_ROOT / "results" / "runs").glob("*.json"))
-    for path in paths:
+    for path in sorted(paths.RECORDS.glob("*.json")):
         record = json.loads(path.read_text())
         key = results.run_key(record["config"])
         assert key == record["run_key"] and path.name == results.record_path(key).name, path

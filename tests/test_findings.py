@@ -1,4 +1,4 @@
-"""lib.findings on small hand-made tables (answers worked out by hand), plus its run on the paper's numbers."""
+"""book.findings on small hand-made tables (answers worked out by hand), plus its run on the paper's numbers."""
 import json
 from pathlib import Path
 
@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib import findings, paper
+from lib import paper
+from book import findings
 from lib.errors import ConfigError
 
 ALL = list(paper.BACKBONES)

@@ -5,6 +5,7 @@ import time
 import pytest
 
 import lib.data
+from book import show
 from lib.data import sizes, sources
 from full_size_fixtures import WRITERS, write
 
@@ -33,7 +34,7 @@ def test_every_official_split_and_every_known_class_size_is_counted():
 
 
 def test_table3_counts_agree_exactly_where_no_deviation_is_documented():
-    table = sizes.table3_counts().set_index("dataset")
+    table = show.table3_counts().set_index("dataset")
     assert list(table.index) == sources.names(workshop=False)
     assert set(table.index[~table["same as paper"]]) == set(sizes.DEVIATIONS)
     assert (table.loc[~table["same as paper"], "why not"] != "undocumented").all()

@@ -95,7 +95,7 @@ def test_a_run_with_a_damaged_checkpoint_stops_before_training(tmp_path, monkeyp
     checkpoint.write_bytes(checkpoint.read_bytes()[:-10])
     logs = []
     with pytest.raises(DataError, match=re.escape(str(checkpoint))):
-        runs.run(cfg, results_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", progress=False,
+        runs.run(cfg, records_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", progress=False,
                   log=logs.append)
     assert not any(line.startswith("epoch") for line in logs)                     # nothing was trained
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
@@ -143,7 +143,7 @@ def test_a_damaged_record_is_never_re_used_by_a_run(tmp_path):
     assert config.plan_status([cfg], tmp_path, tmp_path)["status"].tolist() == [
         "corrupt record: delete it to run again"]
     with pytest.raises(DataError, match=re.escape(str(path))):
-        runs.run(cfg, results_dir=tmp_path, checkpoint_dir=tmp_path, progress=False, log=lambda s: None)
+        runs.run(cfg, records_dir=tmp_path, checkpoint_dir=tmp_path, progress=False, log=lambda s: None)
 
 
 def test_concurrent_writers_of_one_record_leave_one_whole_file(tmp_path):

@@ -1,5 +1,5 @@
 """Interrupts and faults end in one line (issue 30): Ctrl-C (SIGINT) or SIGTERM during ``python -m lib.train``
-(one run or a grid) or ``python -m lib.yourdata`` prints what was saved and the command that resumes it, exits 130
+(one run or a grid) or ``python -m yourdata`` prints what was saved and the command that resumes it, exits 130
 or 143 and shows no traceback; any other fault is one ``error:`` line too."""
 from __future__ import annotations
 
@@ -15,15 +15,16 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from lib import cli, errors, yourdata
-from lib.provenance import REPO_ROOT
+from lib import cli, errors
+import yourdata
+from lib import paths
 
 
 def _start(argv: list[str], tmp_path: Path) -> tuple[subprocess.Popen, Path]:
     """The command in a process group of its own (so Ctrl-C reaches its loader workers too, as in a terminal)."""
     out = tmp_path / "stdout.txt"
     env = {**os.environ, "WB_CACHE": str(tmp_path / "cache")}
-    proc = subprocess.Popen([sys.executable, *argv], cwd=REPO_ROOT, env=env, stdout=open(out, "w"),
+    proc = subprocess.Popen([sys.executable, *argv], cwd=paths.ROOT, env=env, stdout=open(out, "w"),
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     return proc, out
 
@@ -97,7 +98,7 @@ def test_another_fault_is_one_line_not_a_traceback(tmp_path, monkeypatch, capsys
     assert line.startswith("error: MemoryError: cannot allocate 3 GB")
 
 
-# --- lib.yourdata -----------------------------------------------------------------------------------------------
+# --- yourdata -----------------------------------------------------------------------------------------------
 
 @pytest.fixture
 def small_plan(tmp_path, monkeypatch):
@@ -117,8 +118,8 @@ def small_plan(tmp_path, monkeypatch):
 @pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_yourdata_interrupted_says_what_is_kept_and_how_to_resume(signum, status, small_plan, monkeypatch,
                                                                   capsys):
-    (small_plan.runs_dir).mkdir(parents=True)
-    (small_plan.runs_dir / "resnet50__a-finished-run.json").write_text("{}")
+    (small_plan.records_dir).mkdir(parents=True)
+    (small_plan.records_dir / "resnet50__a-finished-run.json").write_text("{}")
 
     def interrupted(plan, **kwargs):
         os.kill(os.getpid(), signum)
@@ -128,7 +129,7 @@ def test_yourdata_interrupted_says_what_is_kept_and_how_to_resume(signum, status
     err = capsys.readouterr().err
     [line] = err.strip().splitlines()
     assert line.startswith(f"interrupted ({signal.Signals(signum).name}): 1 finished runs are kept in")
-    assert line.endswith(f"python -m lib.yourdata {small_plan.check.location} --profile ci")
+    assert line.endswith(f"python -m yourdata {small_plan.check.location} --profile ci")
 
 
 def test_yourdata_interrupted_while_planning_says_nothing_was_trained(tmp_path, monkeypatch, capsys):

@@ -19,7 +19,8 @@ import sys
 import pytest
 
 from lib import checkpoints, cli, config, results, runs
-from lib.provenance import REPO_ROOT, environment
+from lib import paths
+from lib.provenance import environment
 
 pytestmark = pytest.mark.slow
 
@@ -84,7 +85,7 @@ def cli_args(folder) -> list[str]:
 
 def killed_run(folder, env, kill_at: list[str]) -> subprocess.CompletedProcess:
     argv = [sys.executable, *kill_at, *cli_args(folder)]
-    return subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=240)
+    return subprocess.run(argv, cwd=paths.ROOT, env=env, capture_output=True, text=True, timeout=240)
 
 
 def lib_train(folder, env, capsys) -> tuple[int, str]:

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib import lowdata
+from book import lowdata
 
 
 def table(rows):
@@ -130,7 +130,8 @@ def test_keep_lead_uses_the_largest_fraction_and_says_when_it_cannot():
 
 
 def test_keep_lead_agrees_with_chapter_6_on_the_papers_tables():
-    from lib import findings, paper
+    from lib import paper
+    from book import findings
 
     low = paper.low_data()[["backbone", "dataset", "fraction", "top1"]]
     ours, theirs = lowdata.keep_lead(low), findings.check_top_models_keep_lead(low)
@@ -315,7 +316,7 @@ def test_the_accuracy_figure_gives_each_backbone_one_colour_in_every_panel_and_o
     import matplotlib
 
     matplotlib.use("Agg")
-    from lib import present
+    from book import present
 
     images = lambda dataset, fraction: int(1000 * fraction)  # noqa: E731
     one = table([("resnet50", "d", 1.0, 90), ("resnet50", "d", 0.1, 80), ("swin_t", "d", 1.0, 70),

@@ -8,11 +8,12 @@ import sys
 import nbformat
 import pytest
 
-from lib import book, findings, paper, results
-from lib.provenance import REPO_ROOT
+from lib import paper, results
+from book import build, findings
+from lib import paths
 
-CHAPTER = REPO_ROOT / "chapters" / "04_low_data.ipynb"
-PARAMETERS = ("backbones", "datasets", "fractions", "seeds", "k", "data_root", "results_dir", "profile")
+CHAPTER = paths.ROOT / "chapters" / "04_low_data.ipynb"
+PARAMETERS = ("backbones", "datasets", "fractions", "seeds", "k", "data_root", "records_dir", "profile")
 
 
 def glued(path) -> dict[str, str]:
@@ -43,10 +44,10 @@ def test_chapter_is_stored_clean_with_every_parameter_annotated():
 @pytest.mark.slow
 def test_ci_grid_stays_in_its_folder_is_reused_and_glues_the_computed_verdict(tmp_path):
     runs = tmp_path / "runs"
-    committed = set(results.RUNS_DIR.glob("*.json")) if results.RUNS_DIR.is_dir() else set()
-    params = {"fractions": "0.1,0.01", "results_dir": str(runs)}
+    committed = set(paths.RECORDS.glob("*.json")) if paths.RECORDS.is_dir() else set()
+    params = {"fractions": "0.1,0.01", "records_dir": str(runs)}
 
-    book.execute_chapter(CHAPTER, tmp_path / "first.ipynb", "ci", params)
+    build.execute_chapter(CHAPTER, tmp_path / "first.ipynb", "ci", params)
     first = glued(tmp_path / "first.ipynb")
     written = sorted(p.name for p in runs.glob("*.json"))
     assert len(written) == int(first["ch4_runs_planned"]) == 4
@@ -60,10 +61,10 @@ def test_ci_grid_stays_in_its_folder_is_reused_and_glues_the_computed_verdict(tm
     assert first["ch4_ours_verdict"] == findings.verdict_markdown(verdict) == "**not checkable here**"
     assert first["ch4_cells_with_paper"] == "0"             # digits is not one of the paper's datasets
 
-    book.execute_chapter(CHAPTER, tmp_path / "second.ipynb", "ci", params)
+    build.execute_chapter(CHAPTER, tmp_path / "second.ipynb", "ci", params)
     assert glued(tmp_path / "second.ipynb")["ch4_runs_recorded_before"] == "4"
     assert sorted(p.name for p in runs.glob("*.json")) == written
-    leaked = [n for n in written if (results.RUNS_DIR / n).exists() and results.RUNS_DIR / n not in committed]
+    leaked = [n for n in written if (paths.RECORDS / n).exists() and paths.RECORDS / n not in committed]
     assert not leaked, f"a ci execution wrote into results/runs: {leaked}"
 
 

@@ -11,7 +11,7 @@ from torch import nn
 
 from lib import models
 from lib.errors import ConfigError, UnknownNameError
-from lib.provenance import REPO_ROOT
+from lib import paths
 
 NAMES = [
     "resnet50", "wavemix_192_16", "convnext_tiny", "swin_t", "swin_v2_t", "efficientnet_v2_s", "densenet161",
@@ -107,12 +107,12 @@ def test_replace_head_refuses_a_layer_that_is_not_linear():
 
 
 def test_specs_agree_with_the_transcribed_table_2():
-    table2 = pd.read_csv(REPO_ROOT / "results" / "paper" / "table2.csv")
+    table2 = pd.read_csv(paths.PAPER / "table2.csv")
     assert list(table2["backbone"]) == models.names()
     assert list(table2["display"]) == [s.display for s in models.specs()]
 
 
 def test_citation_keys_exist_in_references_bib():
-    bib = (REPO_ROOT / "references.bib").read_text(encoding="utf-8")
+    bib = (paths.ROOT / "references.bib").read_text(encoding="utf-8")
     keys = set(re.findall(r"^@\w+\{([^,]+),", bib, flags=re.MULTILINE))
     assert {s.cite for s in models.specs()} <= keys

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from lib import book, parameters
+from book import build, chapter, parameters
 from lib.errors import ConfigError
 
-CHAPTERS = [nb.stem for nb in book.chapters()]
+CHAPTERS = [nb.stem for nb in chapter.chapters()]
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_every_chapter_declares_typed_parameters_with_valid_defaults(chapter):
-    from lib import chapter as chapter_lib
+    from book import chapter as chapter_lib
 
     spec = parameters.declared(chapter_lib.parameter_source(chapter))
     assert spec and all(item.kind in ("str", "int", "float", "bool", "list") for item in spec.values())
@@ -78,7 +78,7 @@ def test_the_injected_names_are_read_from_the_kernels_history(monkeypatch):
 
 @pytest.mark.parametrize("chapter", ["03_fine_tuning", "04_low_data"])
 def test_training_chapters_declare_the_one_set_of_run_parameters(chapter):
-    from lib import chapter as chapter_lib
+    from book import chapter as chapter_lib
 
     source = chapter_lib.parameter_source(chapter)
     missing = [line for line in parameters.RUN_PARAMETERS.splitlines() if line not in source.splitlines()]
@@ -97,7 +97,7 @@ def test_chapter_7_declares_the_run_parameters_a_search_honours_in_the_same_word
     """Chapter 7's search takes the backbones, epoch cap, image size and batch size as chapters 3 and 4 do (its
     seeds are the full protocol's, two or more, and its device the profile's: a device it cannot honour is refused
     as an unknown parameter rather than ignored)."""
-    from lib import chapter as chapter_lib
+    from book import chapter as chapter_lib
 
     source = chapter_lib.parameter_source("07_your_data").splitlines()
     run = {line.split(":")[0]: line for line in parameters.RUN_PARAMETERS.splitlines()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from book import show
 from lib import config
 from lib.errors import ConfigError, DataError
 
@@ -50,21 +51,21 @@ def test_a_stand_in_is_refused_under_the_papers_protocol_and_allowed_in_a_labell
     assert "python -m lib.fetch cifar10" in str(err.value)
     rehearsal = config.plan("paper", backbones="resnet50", datasets="cifar10", seeds="0", device="cpu",
                             max_epochs=1, image_size=32, pretrained=False, data_root=tmp_path / "data")
-    from lib import protocol
+    from lib import profiles
 
-    assert protocol.departures(rehearsal[0].as_dict()).startswith("capped at 1 epochs")
+    assert profiles.departures(rehearsal[0].as_dict()).startswith("capped at 1 epochs")
 
 
 def test_the_cache_lives_outside_the_repository_by_default(monkeypatch, tmp_path):
     from lib.data import cache
-    from lib.provenance import REPO_ROOT
+    from lib import paths
 
     monkeypatch.delenv("WB_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    folder = cache.default_cache_dir()
-    assert REPO_ROOT not in folder.parents and folder.name == "which-backbone"
+    folder = paths.cache()
+    assert paths.ROOT not in folder.parents and folder.name == "which-backbone"
     monkeypatch.setenv("WB_CACHE", str(tmp_path / "elsewhere"))
-    assert cache.default_cache_dir() == tmp_path / "elsewhere"
+    assert paths.cache() == tmp_path / "elsewhere"
 
 
 def test_chapter_2_counts_what_is_on_disk_beside_table_3(tmp_path):
@@ -74,9 +75,9 @@ def test_chapter_2_counts_what_is_on_disk_beside_table_3(tmp_path):
     from tests import native_fixtures as nf
 
     nf.write_cifar10(tmp_path, per_class=3)
-    counts = sizes.on_disk(sizes.table3_counts(["cifar10", "dtd"]), tmp_path).set_index("dataset")
+    counts = show.on_disk(show.table3_counts(["cifar10", "dtd"]), tmp_path).set_index("dataset")
     assert counts.loc["cifar10", "train (on disk)"] == 30 and counts.loc["cifar10", "test (on disk)"] == 20
     assert counts.loc["cifar10", "train (ours)"] == 50_000            # the real size, still beside it
     assert counts["train (on disk)"].isna()["dtd"]                      # absent: a dash
-    shown = sizes.table3_counts_table(counts.reset_index()).data
+    shown = show.table3_counts_table(counts.reset_index()).data
     assert "train (on disk)" in shown

@@ -2,7 +2,8 @@
 book's column computed from the configuration the runs use."""
 import pandas as pd
 
-from lib import config, protocol
+from lib import config
+from book import protocol
 
 
 def column(cfg) -> dict:

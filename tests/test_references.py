@@ -8,9 +8,9 @@ from collections import Counter
 from pybtex.database import parse_file
 
 from lib import data
-from lib.provenance import REPO_ROOT
+from lib import paths
 
-BIB = parse_file(str(REPO_ROOT / "references.bib"))
+BIB = parse_file(str(paths.ROOT / "references.bib"))
 
 
 def label(entry) -> tuple[str, str]:
@@ -37,5 +37,5 @@ def test_every_dataset_cites_an_entry_and_stanford_cars_its_own_paper():
         cite = data.spec(name).cite
         assert not cite or cite in BIB.entries, (name, cite)
     assert data.spec("stanford_cars").cite == "krause2013cars"
-    assert "dehghan2017cars" in (REPO_ROOT / "references.md").read_text()   # kept as an erratum
+    assert "dehghan2017cars" in (paths.ROOT / "references.md").read_text()   # kept as an erratum
 

@@ -10,7 +10,9 @@ import json
 
 import pytest
 
-from lib import book, fetch, results
+from book import finetuning
+from lib import fetch, results
+from book import build
 from tests import native_fixtures as nf
 from tests.test_fetch import Loopback, pin, serve, tar_gz
 
@@ -69,7 +71,7 @@ def test_the_paper_path_rehearsed_on_the_cpu(tmp_path, monkeypatch):
     monkeypatch.setenv("WB_RUNS", str(tmp_path / "runs"))
     monkeypatch.setenv("WB_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "book"
-    book.execute("paper", out, parameters=REHEARSAL, only=CHAPTERS)
+    build.execute("paper", out, parameters=REHEARSAL, only=CHAPTERS)
     executed = {c: out / "src" / "chapters" / f"{c}.ipynb" for c in CHAPTERS}
 
     # every run is a paper-profile record, labelled as departing from the protocol
@@ -82,7 +84,7 @@ def test_the_paper_path_rehearsed_on_the_cpu(tmp_path, monkeypatch):
     three = glued(executed["03_fine_tuning"])
     assert int(three["n_cells_with_paper"]) == 3   # one backbone on three datasets, all in Tables 4-6
     page = html_outputs(executed["03_fine_tuning"])
-    assert "paper: best of 3" in page and results.DEPARTS_HEADER in page and "capped at 2 epochs" in page
+    assert "paper: best of 3" in page and finetuning.DEPARTS_HEADER in page and "capped at 2 epochs" in page
     # chapter 4: CIFAR-10 beside Table 7
     four = glued(executed["04_low_data"])
     assert int(four["ch4_cells_with_paper"]) >= 3

@@ -23,7 +23,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from lib import setup
-from lib.provenance import REPO_ROOT
+from lib import paths
 
 PYTHON = ".".join(map(str, setup.PYTHON))   # the oldest Python the pins allow, as lib.setup checks it
 
@@ -57,7 +57,7 @@ TARGETS = {
 
 
 def pinned_lines() -> list[str]:
-    lines = (REPO_ROOT / "requirements.txt").read_text().splitlines()
+    lines = (paths.ROOT / "requirements.txt").read_text().splitlines()
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 

@@ -7,6 +7,7 @@ import multiprocessing as mp
 
 import pytest
 
+from book import finetuning
 from lib import results
 from lib.errors import DataError
 
@@ -70,9 +71,9 @@ def test_run_keys_of_a_readers_own_data_are_file_names_on_every_os(tmp_path, dat
 def test_every_tracked_file_name_is_valid_on_windows_and_unique_without_case():
     import subprocess
 
-    from lib.provenance import REPO_ROOT
+    from lib import paths
 
-    files = subprocess.run(["git", "ls-files"], cwd=REPO_ROOT, capture_output=True, text=True,
+    files = subprocess.run(["git", "ls-files"], cwd=paths.ROOT, capture_output=True, text=True,
                            check=True).stdout.splitlines()
     assert files
     bad = {f: why for f in files for part in f.split("/") if (why := windows_problem(part))}
@@ -166,8 +167,8 @@ def test_the_95_percent_interval_is_students_t_over_the_seeds():
 
 
 def test_mean_and_interval_as_text_say_when_there_is_one_seed():
-    assert results.mean_ci_text(92.0, 4.9686) == "92.00 ± 4.97"
-    assert results.mean_ci_text(92.0, float("nan")) == "92.00 (one seed: no interval)"
+    assert finetuning.mean_ci_text(92.0, 4.9686) == "92.00 ± 4.97"
+    assert finetuning.mean_ci_text(92.0, float("nan")) == "92.00 (one seed: no interval)"
 
 
 def test_beside_paper_labels_ours_and_the_papers_columns(tmp_path):
@@ -179,16 +180,16 @@ def test_beside_paper_labels_ours_and_the_papers_columns(tmp_path):
     paper = pd.DataFrame({"source": "paper", "backbone": ["resnet50"], "dataset": ["digits"], "fraction": [1.0],
                           "top1": [99.0], "table": ["4"]})
     side = results.compare_with_paper(results.summarise(results.load_records(tmp_path)), paper)
-    table = results.beside_paper(side).set_index("backbone")
+    table = finetuning.beside_paper(side).set_index("backbone")
     assert table.loc["resnet50", "ours: mean ± 95 % interval"] == "92.0 ± 5.0"
     assert table.loc["resnet50", "ours: best of the seeds"] == 94.0
     assert table.loc["resnet50", "paper: best of 3"] == 99.0
     assert table.loc["swin_t", "ours: mean ± 95 % interval"] == "60.0 (one seed: no interval)"
     # where the paper has none of the cells, its columns go (the chapter says "not in the paper" once)
-    alone = results.beside_paper(side[side["backbone"] == "swin_t"])
+    alone = finetuning.beside_paper(side[side["backbone"] == "swin_t"])
     assert not any(c.startswith("paper") for c in alone.columns)
-    assert results.not_in_paper_text(["digits"]).startswith("The paper has no cell for Digits (scikit-learn)")
-    assert "them" in results.not_in_paper_text(["digits", "dtd"])
+    assert finetuning.not_in_paper_text(["digits"]).startswith("The paper has no cell for Digits (scikit-learn)")
+    assert "them" in finetuning.not_in_paper_text(["digits", "dtd"])
 
 
 def test_chapter_three_tables_and_figures_read_as_a_book(tmp_path):
@@ -197,7 +198,7 @@ def test_chapter_three_tables_and_figures_read_as_a_book(tmp_path):
     import matplotlib
 
     matplotlib.use("Agg")
-    from lib import present
+    from book import present
 
     for seed, top1 in enumerate([90.0, 92.0, 94.0]):
         rec = record(top1, seed=seed)
@@ -205,22 +206,22 @@ def test_chapter_three_tables_and_figures_read_as_a_book(tmp_path):
                                                                             "val_top1": 60.0}]
         results.write_record(rec, tmp_path)
     runs = results.load_records(tmp_path)
-    html = results.runs_table(runs).data
+    html = finetuning.runs_table(runs).data
     assert "ResNet-50" in html and ">resnet50<" not in html and "NaN" not in html
     assert "<th" in html and ">dataset<" not in html   # one dataset: the prose names it
-    assert "history" not in results.records_csv_frame(runs).columns
-    assert "ResNet-50" in results.optimism_table(runs).data
-    fig = results.plot_learning_curves(results.history_frame(runs))
+    assert "history" not in finetuning.records_csv_frame(runs).columns
+    assert "ResNet-50" in finetuning.optimism_table(runs).data
+    fig = finetuning.plot_learning_curves(results.history_frame(runs))
     legend = [t.get_text() for t in fig.legends[0].texts]
     assert "ResNet-50" in legend and "SGD" in legend
     line = next(l for l in fig.axes[0].lines if len(l.get_xdata()))
     assert matplotlib.colors.to_hex(line.get_color()) == present.colour("resnet50").lower()
     summary = results.summarise(runs)
-    fig = results.plot_mean_heatmap(results.compare_with_paper(summary, _no_paper()), chance=10.0)
+    fig = finetuning.plot_mean_heatmap(results.compare_with_paper(summary, _no_paper()), chance=10.0)
     assert fig.axes[0].collections[0].get_clim() == (10.0, 100.0)
     assert "±" in fig.axes[0].texts[0].get_text()
-    assert results.widest_interval_text(summary) == "up to ± 5.0 points"
-    assert "one seed" in results.widest_interval_text(summary.assign(test_top1_ci95=float("nan")))
+    assert finetuning.widest_interval_text(summary) == "up to ± 5.0 points"
+    assert "one seed" in finetuning.widest_interval_text(summary.assign(test_top1_ci95=float("nan")))
 
 
 def _no_paper():
@@ -241,7 +242,7 @@ def test_grid_cost_and_how_runs_stopped(tmp_path):
         keys.append(results.write_record(rec, tmp_path).stem)
     grid = results.records_of(keys + ["absent__key"], tmp_path)
     assert results.grid_cost(grid) == {"runs": 4, "hours": 0.6, "devices": "cpu (2 threads)"}
-    stops = results.stopping(grid).set_index(["fraction", "stopped_by"])
+    stops = finetuning.stopping(grid).set_index(["fraction", "stopped_by"])
     assert stops.loc[(1.0, "max_epochs"), "runs"] == 1 and stops.loc[(1.0, "max_epochs"), "epochs_max"] == 10
     assert stops.loc[(0.1, "not recorded"), "runs"] == 1 and stops["runs"].sum() == 4
     assert results.grid_cost(results.records_of([], tmp_path))["runs"] == 0

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import lib
-from lib import selection
+from book import selection
 from lib.errors import ConfigError, DataError
 
 

@@ -11,21 +11,23 @@ from pathlib import Path
 import pytest
 
 from lib import setup
-from lib.provenance import REPO_ROOT
+from lib import paths
 
 
 def test_imports_only_the_standard_library():
-    tree = ast.parse((REPO_ROOT / "lib" / "setup.py").read_text())
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-                for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
-                 if isinstance(node, ast.ImportFrom) and node.level == 0}
-    assert imported and imported <= sys.stdlib_module_names | {"__future__"}, imported - sys.stdlib_module_names
+    """lib.setup, and lib.paths which it imports (through lib/__init__.py, which imports nothing)."""
+    for module in ("setup", "paths", "__init__"):
+        tree = ast.parse((paths.ROOT / "lib" / f"{module}.py").read_text())
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        imported |= {node.module + ("" if node.module != "lib" else "." + alias.name) for node in ast.walk(tree)
+                     if isinstance(node, ast.ImportFrom) and node.level == 0 for alias in node.names}
+        outside = {name for name in imported if name.split(".")[0] not in sys.stdlib_module_names | {"__future__"}}
+        assert outside <= {"lib.paths"}, (module, outside)
 
 
 def test_runs_without_site_packages():
     """``python -S`` sees no installed package at all, as on a fresh machine."""
-    out = subprocess.run([sys.executable, "-S", "-m", "lib.setup", "--help"], cwd=REPO_ROOT, capture_output=True,
+    out = subprocess.run([sys.executable, "-S", "-m", "lib.setup", "--help"], cwd=paths.ROOT, capture_output=True,
                          text=True, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     assert out.returncode == 0, out.stderr
     assert "--venv" in out.stdout
@@ -38,7 +40,7 @@ def test_the_venv_interpreter_on_each_os():
 
 def test_the_makefile_runs_lib_setup():
     """One description of the set-up: make's recipe is this module, and nothing else installs anything."""
-    makefile = (REPO_ROOT / "Makefile").read_text()
+    makefile = (paths.ROOT / "Makefile").read_text()
     recipe = makefile.split("$(STAMP):", 1)[1].split("\n\n", 1)[0]
     assert "-m lib.setup --venv $(VENV)" in recipe and "pip install" not in makefile
     assert all(name in recipe.splitlines()[0] for name in setup.INPUTS)
@@ -84,7 +86,7 @@ def test_a_failing_step_leaves_no_stamp_and_says_what_to_do(tmp_path, monkeypatc
         raise subprocess.CalledProcessError(1, command)
 
     monkeypatch.setattr(setup.subprocess, "run", fail)
-    monkeypatch.setattr(setup, "REPO_ROOT", root)
+    monkeypatch.setattr(setup.paths, "ROOT", root)
     assert setup.main(["--venv", str(folder)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "run python -m lib.setup again" in err and len(err.strip().splitlines()) == 1

@@ -249,7 +249,7 @@ def ci_run(tmp_path, monkeypatch):
 
     def go(name: str, **kwargs):
         logs = []
-        rec = runs.run(cfg, results_dir=tmp_path / name, checkpoint_dir=tmp_path / f"ck-{name}",
+        rec = runs.run(cfg, records_dir=tmp_path / name, checkpoint_dir=tmp_path / f"ck-{name}",
                         progress=False, log=logs.append, **kwargs)
         return rec, logs
     return go
@@ -285,7 +285,7 @@ def test_workshop_profile_learns_digits(tmp_path, monkeypatch):
     monkeypatch.setenv("WB_CACHE", str(tmp_path / "cache"))
     cfg = config.make_config("mobilenet_v3_large", "digits", seed=0, profile="workshop", max_epochs=2)
     assert cfg.precise_bn_images > 0 and cfg.fraction == 1.0
-    rec = runs.run(cfg, results_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", progress=False,
+    rec = runs.run(cfg, records_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", progress=False,
                    log=lambda s: None)
     assert rec["split_sizes"]["test"] == 359 and rec["split_sizes"]["train"] == 1295 and rec["pretrained"] is False
     assert rec["test_top1"] >= 60.0, rec["test_top1"]
@@ -317,7 +317,7 @@ def test_paper_protocol_selects_on_the_test_split(tmp_path, monkeypatch):
     assert results.run_key(paper.as_dict()) != results.run_key(default.as_dict())
 
     logs = []
-    rec = runs.run(paper, results_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", progress=False,
+    rec = runs.run(paper, records_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", progress=False,
                     log=logs.append)
     assert rec["config"]["select_on"] == "test" and rec["split_sizes"]["val"] == rec["split_sizes"]["test"]
     assert all(h["val_top1"] == h["test_top1"] for h in rec["history"])         # "validation" is the test set
@@ -344,7 +344,7 @@ def test_the_record_does_not_depend_on_the_number_of_workers(tmp_path, monkeypat
     """The same ci run with 0 and 2 loader workers (persistent): the same record, float for float."""
     monkeypatch.setenv("WB_CACHE", str(tmp_path / "cache"))
     cfg = config.make_config("shufflenet_v2_x2_0", "digits", seed=3, profile="ci", image_size=16)
-    records = {workers: runs.run(cfg, results_dir=tmp_path / f"runs-{workers}", checkpoint_dir=tmp_path / "ck",
+    records = {workers: runs.run(cfg, records_dir=tmp_path / f"runs-{workers}", checkpoint_dir=tmp_path / "ck",
                                  progress=False, log=lambda s: None, workers=workers, threads=1)
                for workers in (0, 2)}
     assert records[0]["workers"] == 0 and records[2]["workers"] == 2
@@ -365,7 +365,7 @@ def test_the_command_line_gives_the_same_record_with_0_and_1_workers(tmp_path):
     import subprocess
     import sys
 
-    from lib.provenance import REPO_ROOT
+    from lib import paths
 
     got = {}
     for workers in (0, 1):   # the issue's pair (2 workers gave 1's record too: same thread count)
@@ -373,7 +373,7 @@ def test_the_command_line_gives_the_same_record_with_0_and_1_workers(tmp_path):
         argv = [sys.executable, "-m", "lib.train", "--backbone", "shufflenet_v2_x2_0", "--dataset", "digits",
                 "--seed", "3", "--profile", "ci", "--fraction", "0.1", "--max-epochs", "1", "--no-progress",
                 "--workers", str(workers), "--results", str(folder / "runs"), "--checkpoints", str(folder / "ck")]
-        done = subprocess.run(argv, cwd=REPO_ROOT, env={**os.environ, "WB_CACHE": str(tmp_path / "cache")},
+        done = subprocess.run(argv, cwd=paths.ROOT, env={**os.environ, "WB_CACHE": str(tmp_path / "cache")},
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         [path] = (folder / "runs").glob("*.json")
@@ -388,7 +388,7 @@ def test_a_run_ended_by_the_cap_and_killed_before_its_record_resumes(tmp_path, m
     last checkpoint and the record used to leave a checkpoint every retry crashed on."""
     monkeypatch.setenv("WB_CACHE", str(tmp_path / "cache"))
     cfg = config.make_config("shufflenet_v2_x2_0", "digits", seed=0, profile="ci", image_size=16, max_epochs=1)
-    whole = runs.run(cfg, results_dir=tmp_path / "whole", checkpoint_dir=tmp_path / "ck-whole", progress=False,
+    whole = runs.run(cfg, records_dir=tmp_path / "whole", checkpoint_dir=tmp_path / "ck-whole", progress=False,
                      log=lambda s: None, threads=1)
     assert whole["stopped_by"] == "max_epochs" and whole["epochs_sgd"] == 0
 
@@ -397,12 +397,12 @@ def test_a_run_ended_by_the_cap_and_killed_before_its_record_resumes(tmp_path, m
     with monkeypatch.context() as m:
         m.setattr(results, "write_record", killed)
         with pytest.raises(KeyboardInterrupt):
-            runs.run(cfg, results_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", progress=False,
+            runs.run(cfg, records_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", progress=False,
                      log=lambda s: None, threads=1)
     [checkpoint] = (tmp_path / "ck").glob("*.pt")
     assert checkpoints.load_checkpoint(checkpoint)["state"]["phase"] == "done"
     logs = []
-    resumed = runs.run(cfg, results_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", progress=False,
+    resumed = runs.run(cfg, records_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", progress=False,
                        log=logs.append, threads=1)
     assert any("resumed from" in line and "phase done" in line for line in logs)
     assert comparable(resumed) == comparable(whole)
@@ -417,7 +417,7 @@ def test_a_run_gives_back_the_thread_count_and_random_state(tmp_path, monkeypatc
     torch.manual_seed(42)
     expected = torch.rand(3)
     torch.manual_seed(42)
-    runs.run(cfg, results_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", progress=False, log=lambda s: None,
+    runs.run(cfg, records_dir=tmp_path / "runs", checkpoint_dir=tmp_path / "ck", progress=False, log=lambda s: None,
              threads=max(1, before_threads - 1) if before_threads > 1 else 2)
     assert torch.get_num_threads() == before_threads
     assert torch.equal(torch.rand(3), expected)

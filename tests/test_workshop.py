@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from lib import chapter, lowdata, workshop
+from book import chapter, lowdata, workshop
 
 
 def test_the_plan_fits_the_session_and_counts_measured_minutes():

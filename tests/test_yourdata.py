@@ -1,4 +1,4 @@
-"""lib.yourdata and chapter 7: the reader's own images, checked, split, searched within a budget and ranked."""
+"""yourdata and chapter 7: the reader's own images, checked, split, searched within a budget and ranked."""
 import json
 import re
 import subprocess
@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from lib import yourdata
+import yourdata
 from lib.errors import ConfigError, DataError, UnknownNameError, WeightsError
-from lib.provenance import REPO_ROOT
+from lib import paths
 
 CI_PAIR = "shufflenet_v2_x2_0,mobilenet_v3_large"
 
@@ -301,8 +301,8 @@ def test_paper_recommendation_is_table_1():
 
 def test_default_output_is_git_ignored_and_not_the_books_records(folder):
     plan = yourdata.plan_search(folder, backbones="resnet50", costs=fake_costs(["resnet50"]))
-    assert plan.runs_dir.is_relative_to(REPO_ROOT / "checkpoints")
-    ignored = subprocess.run(["git", "check-ignore", "-q", str(plan.runs_dir / "x.json")], cwd=REPO_ROOT)
+    assert plan.records_dir.is_relative_to(paths.CHECKPOINTS)
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(plan.records_dir / "x.json")], cwd=paths.ROOT)
     assert ignored.returncode == 0
     assert plan.config("resnet50", "full", 0).dataset == "folder:pets"
 
@@ -350,14 +350,14 @@ def test_finished_runs_cost_nothing_in_the_estimate(ten_train, tmp_path):
         record.update({k: cfg[k] for k in ("backbone", "dataset", "fraction", "seed", "profile", "pretrained",
                                            "image_size", "batch_size")})
         record.update(run_key=results.run_key(cfg), config=cfg, history=[], val_top1=acc, test_top1=acc)
-        results.write_record(record, plan.runs_dir)
+        results.write_record(record, plan.records_dir)
     after = plan.totals()     # every probe is done: only convnext (the probe's top 1) can still run
     assert after["probe_s"] == 0 and after["full_worst_s"] == pytest.approx(2.0)
     assert plan.finalists(pd.DataFrame({"backbone": ["resnet50", "swin_t"], "val_top1": [60, 60]})) == ["resnet50"]
 
 
 def _chapter_defaults() -> dict:
-    nb = json.loads((REPO_ROOT / "chapters" / "07_your_data.ipynb").read_text())
+    nb = json.loads((paths.ROOT / "chapters" / "07_your_data.ipynb").read_text())
     cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
     values = {}
     exec("".join(cell["source"]), {}, values)
@@ -387,7 +387,7 @@ def test_the_workshop_demo_search_is_committed_so_the_book_trains_nothing(tmp_pa
                                 top_k=defaults["top_k"], profile=profile, probe_fraction=defaults["probe_fraction"],
                                 probe_epochs=defaults["probe_epochs"], costs=fake_costs(names),
                                 out_dir=tmp_path / "out", records_dir=yourdata.demo_records_dir(profile))
-    assert plan.backbones == names and plan.runs_dir == REPO_ROOT / "results" / "demo" / profile
+    assert plan.backbones == names and plan.records_dir == paths.DEMO / profile
     missing = [b for b in names if plan.record(b, "probe", plan.seeds[0]) is None]
     assert not missing, f"no committed probe record for {missing}"
 
@@ -400,9 +400,9 @@ def test_the_workshop_demo_search_is_committed_so_the_book_trains_nothing(tmp_pa
     assert (result.ledger.status == "re-used").all() and len(result.top) == defaults["top_k"]
     assert len(result.records) == len(names) + defaults["top_k"] * len(plan.seeds)
     assert plan.totals()["probe_s"] == 0 and plan.totals()["full_worst_s"] == 0
-    commits = {r["git_commit"] for r in results.load_records(plan.runs_dir).to_dict("records")}
+    commits = {r["git_commit"] for r in results.load_records(plan.records_dir).to_dict("records")}
     assert commits and not any(c.endswith("-dirty") for c in commits)   # each from a committed tree
-    assert len(list(plan.runs_dir.glob("*.json"))) == len(result.records)   # nothing stale beside them
+    assert len(list(plan.records_dir.glob("*.json"))) == len(result.records)   # nothing stale beside them
 
 
 # --- real runs ---------------------------------------------------------------------------------------
@@ -477,7 +477,7 @@ def test_cli_dry_run_shows_the_estimate_and_writes_nothing(folder, tmp_path, mon
 
 
 def test_chapter_is_stored_clean_with_typed_parameters():
-    nb = json.loads((REPO_ROOT / "chapters" / "07_your_data.ipynb").read_text())
+    nb = json.loads((paths.ROOT / "chapters" / "07_your_data.ipynb").read_text())
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
     params = [c for c in code if "parameters" in c["metadata"].get("tags", [])]
@@ -493,18 +493,18 @@ def test_chapter_is_stored_clean_with_typed_parameters():
 
 @pytest.mark.slow
 def test_chapter_executes_with_the_ci_profile(tmp_path, monkeypatch):
-    from lib import book
+    from book import build
 
     monkeypatch.setenv("WB_CACHE", str(tmp_path / "cache"))     # inherited by the kernel papermill starts
     out = tmp_path / "07.ipynb"
-    book.execute_chapter(REPO_ROOT / "chapters" / "07_your_data.ipynb", out, "ci",
+    build.execute_chapter(paths.ROOT / "chapters" / "07_your_data.ipynb", out, "ci",
                          {"out_dir": str(tmp_path / "search"), "demo_dir": str(tmp_path / "demo")})
     nb = json.loads(out.read_text())
     glued = {o["metadata"]["scrapbook"]["name"] for c in nb["cells"] for o in c.get("outputs", [])
              if "scrapbook" in o.get("metadata", {})}
     assert {"ch7_winner", "ch7_gap_verdict", "ch7_spent_minutes", "ch7_budget_minutes"} <= glued
     assert (tmp_path / "search" / "manifest.json").exists() and list((tmp_path / "search" / "runs").glob("*.json"))
-    assert not list((REPO_ROOT / "results" / "runs").glob("*digits_demo*"))
+    assert not list((paths.RECORDS).glob("*digits_demo*"))
 
 
 def test_a_folder_with_file_names_that_are_not_utf8_is_checked_and_cached(tmp_path):
@@ -566,5 +566,5 @@ def test_the_data_check_and_the_report_are_one_line_each_with_shown_paths(ten_tr
     check = yourdata.check_dataset(ten_train)
     line = yourdata.check_line(check)
     assert line.startswith("`…/") and "2 classes, 14 images, no other files" in line and str(tmp_path) not in line
-    files = {"plan": REPO_ROOT / "checkpoints" / "x" / "plan.csv", "plot": REPO_ROOT / "checkpoints" / "x" / "p.png"}
+    files = {"plan": paths.CHECKPOINTS / "x" / "plan.csv", "plot": paths.CHECKPOINTS / "x" / "p.png"}
     assert yourdata.report_line(files) == "Written to `checkpoints/x/`: `plan.csv`, `p.png`."

@@ -21,8 +21,9 @@ import numpy as np
 import torch
 
 from lib.data import sources
-from lib.data.cache import CachedImages, DecodedImages, cached_split, default_cache_dir
-from lib.data.sources import data_root, names, read_source, spec
+from lib import paths
+from lib.data.cache import CachedImages, DecodedImages, cached_split
+from lib.data.sources import names, read_source, spec
 from lib.data.splits import (SPLIT_SEED, Manifest, check_fraction, check_seed, class_counts,
                              held_out_ratio, items_sha256, read_manifest, stratified_split, stratified_subset,
                              uncovered_classes, write_manifest)
@@ -30,7 +31,7 @@ from lib.data.transforms import ToModelInput, check_image_size
 from lib.errors import ConfigError, DataError
 
 __all__ = ["names", "spec", "load", "Splits", "ImageDataset", "Manifest", "write_manifest",
-           "read_manifest", "read_source", "data_root", "default_root", "default_cache_dir", "SELECT_ON",
+           "read_manifest", "read_source", "SELECT_ON",
            "split_counts", "train_test_positions", "file_stamps", "check_scored_splits"]
 
 SELECT_ON = {
@@ -38,11 +39,6 @@ SELECT_ON = {
     "test": "paper protocol: epochs are selected on the test split itself, as the authors' code does",
 }
 """Which split selects the epoch (early stopping, best checkpoint)."""
-
-
-def default_root() -> Path:
-    """Where datasets live when no root is given: ``$WB_DATA``, else ``<repo>/data``."""
-    return data_root(None)
 
 
 class ImageDataset(torch.utils.data.Dataset):
@@ -231,7 +227,7 @@ def load(name: str, root: str | os.PathLike | None = None, fraction: float = 1.0
     folder = sources.dataset_folder(name, root)  # for the cache fingerprint; digits has no files there
     source = read_source(name, root)
     if cache:
-        cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        cache_dir = Path(cache_dir) if cache_dir is not None else paths.cache()
 
     def images_of(split_name: str, raw) -> CachedImages | DecodedImages:
         if not cache:

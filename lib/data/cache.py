@@ -34,23 +34,6 @@ BUILDS: collections.Counter = collections.Counter()
 """How many times this process built each cache file (by path); tests use it to prove re-use."""
 
 
-def default_cache_dir() -> Path:
-    """``$WB_CACHE`` when set, else the platform's cache folder, outside the repository (the decoded images of the
-    paper's twenty datasets at its sizes take about 113 GB): ``$XDG_CACHE_HOME`` or ``~/.cache`` on Linux,
-    ``~/Library/Caches`` on macOS, ``%LOCALAPPDATA%`` on Windows, each with a ``which-backbone`` folder."""
-    import sys
-
-    if os.environ.get("WB_CACHE"):
-        return Path(os.environ["WB_CACHE"]).expanduser()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "which-backbone"
-
-
 def fingerprint(folder: Path, ids: list[str], size: tuple[int, int]) -> str:
     """sha256 over the decode settings, the ids, and the size and mtime of every file behind them.
 

@@ -12,41 +12,13 @@ import json
 import os
 import pickle
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 from PIL import Image, ImageOps
 
+from lib.data.spec import DatasetSpec, RawSplit, Source
 from lib.errors import DataError
-
-if TYPE_CHECKING:  # only for annotations; sources.py imports this module
-    from lib.data.sources import DatasetSpec
-
-
-@dataclass
-class RawSplit:
-    """One split as stored on disk: stable ids (path relative to the dataset folder, or ``file#index``)."""
-
-    ids: list[str]
-    labels: list[int]
-    load: Callable[[int], Image.Image]
-    groups: list[str] | None = None  # e.g. the patient of each image: held-out splits take whole groups
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-
-@dataclass
-class Source:
-    """A dataset as its publisher ships it; ``test`` is None where there is no fixed test split, ``val`` is set
-    only where the publisher fixes a validation split that is not part of the paper's training images (DTD)."""
-
-    classes: list[str]
-    train: RawSplit
-    test: RawSplit | None
-    val: RawSplit | None = None
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -763,7 +735,7 @@ def warn_look_alike(labels, where: Path) -> None:
 def read_reader_folder(folder: Path, spec: DatasetSpec) -> Source:
     """``<folder>/<class>/<image>`` (sub-folders inside a class are walked too), as torchvision's ImageFolder.
 
-    Hidden files and folders are skipped; files of other types are left out (``lib.yourdata`` reports them).
+    Hidden files and folders are skipped; files of other types are left out (``yourdata`` reports them).
     One file reached twice (a link to another class folder or image) is refused: it would sit in two classes,
     or in the training and the test split at once.
     """

@@ -10,78 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
+from lib import paths
 from lib.data import formats
-from lib.data.formats import RawSplit, Source
+from lib.data.spec import DatasetSpec, Download, RawSplit, Source
 from lib.errors import DataError, UnknownNameError
-from lib.provenance import REPO_ROOT
 
 __all__ = ["DOMAINS", "READER_KINDS", "DatasetSpec", "Download", "RawSplit", "Source", "cache_name", "catalogue",
-           "data_root", "dataset_folder", "names", "read_source", "reader_name", "spec", "specs"]
+           "dataset_folder", "names", "read_source", "reader_name", "spec", "specs"]
 
 DOMAINS = ("natural", "texture", "surface_defects", "remote_sensing", "plant", "astronomy", "medical")
 
 PAPER_SIZE = (256, 256)
-
-
-@dataclass(frozen=True)
-class Download:
-    """One file a dataset is fetched from (``python -m lib.fetch``), with the checksum published for it."""
-
-    url: str
-    file: str  # its name on disk; a mirror serves it as <mirror>/<dataset>/<file>
-    md5: str = ""  # as published (torchvision's dataset classes)
-    sha256: str = ""  # as published (TensorFlow Datasets' checksums, the publisher's own code)
-    size: int | None = None  # bytes, where published: free space is checked before the download starts
-    checksum_from: str = ""  # where md5/sha256 are published; or, with neither, why none is (then the sha256 of
-                             # the first download is recorded in lib/data/checksums.lock and a later one must match)
-    unpack: bool = True  # an archive unpacked into the dataset folder; False: the file itself is placed there
-    members: tuple[str, ...] = ()  # glob patterns of the archive's files to keep (all when empty)
-    flatten: bool = False  # kept files go directly into the dataset folder, whatever folder held them
-
-    @property
-    def pinned(self) -> bool:
-        return bool(self.md5 or self.sha256)
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    """One dataset as the paper used it (Table 3) and as this book reads it."""
-
-    name: str  # registry key and folder name under the data root
-    display: str  # as printed in the paper's tables
-    domain: str  # one of DOMAINS, spelt as in results/paper/table3.csv ("workshop" for digits)
-    num_classes: int | None  # None for the reader's own dataset: known once it is read
-    paper_train: int | None  # Table 3 of the paper (None for digits)
-    paper_test: int | None
-    image_size: tuple[int, int]  # (H, W) the paper trains at
-    augmentation: str | None  # a name in lib.data.transforms.AUGMENTATIONS; the paper: TrivialAugment for all but
-                              # BreakHis and Galaxy10 (None)
-    url: str  # where to download it
-    licence: str
-    layout: str  # a short text tree of the expected files under <root>/<name>/
-    official_test: bool  # True when the publisher fixes a test split
-    reader: Callable[[Path, "DatasetSpec"], Source]
-    cite: str  # key in references.bib
-    test_ratio: float | None = None  # test share when there is no official split (the paper's counts imply it)
-    split_note: str = ""  # how train/test are formed, and how that relates to the paper's counts
-    workshop: bool = False  # runs offline on a laptop (only digits)
-    lists: tuple[tuple[str, tuple[str, ...]], ...] = ()  # official splits: ours -> the publisher's lists forming it
-    downloads: tuple[Download, ...] = ()  # what lib.fetch downloads, verifies and unpacks into <root>/<name>/
-    access: str = ""  # behind a login, a request form or offline: the steps to get the files, then --from FILE
-
-    @property
-    def trivial_augment(self) -> bool:
-        """Whether the paper's TrivialAugmentWide augments this dataset's training images."""
-        return self.augmentation == "trivial_augment_wide"
-
-    @property
-    def split_lists(self) -> dict[str, tuple[str, ...]]:
-        """Which of the publisher's lists form each of our splits, e.g. DTD ``{"train": ("train1",), ...}``."""
-        return dict(self.lists)
 
 
 def _spec(name, display, domain, classes, train, test, url, licence, layout, reader, cite, *,
@@ -447,21 +388,14 @@ def catalogue():
     return pd.DataFrame(rows).astype({"paper_train": "Int64", "paper_test": "Int64"})
 
 
-def data_root(root: str | os.PathLike | None = None) -> Path:
-    """The folder that holds one sub-folder per dataset: ``root``, else ``$WB_DATA``, else ``<repo>/data``."""
-    if root is not None:
-        return Path(root).expanduser()
-    return Path(os.environ.get("WB_DATA") or REPO_ROOT / "data").expanduser()
-
-
 def read_source(name: str, root: str | os.PathLike | None = None) -> Source:
     """Read dataset ``name`` from ``<root>/<name>/`` in its native format (index only; images load lazily)."""
     s = spec(name)
     if s.name not in _REGISTRY:  # the reader's folder or CSV
-        return s.reader(data_root(root) / _parse_reader_name(name)[1], s)
+        return s.reader(paths.data_root(root) / _parse_reader_name(name)[1], s)
     if s.workshop:  # bundled with a package: no folder needed
         return s.reader(Path(), s)
-    base = data_root(root)
+    base = paths.data_root(root)
     layout = formats.layout_line(s)
     if not base.is_dir():
         state = "is not a folder" if base.exists() else "does not exist"
@@ -544,9 +478,9 @@ def dataset_folder(name: str, root: str | os.PathLike | None = None) -> Path:
     """The folder that a dataset's file ids are relative to (for cache fingerprints)."""
     s = spec(name)
     if s.name in _REGISTRY:
-        return data_root(root) / name
+        return paths.data_root(root) / name
     kind, entry = _parse_reader_name(name)
-    return data_root(root) / entry if kind == "folder" else data_root(root)
+    return paths.data_root(root) / entry if kind == "folder" else paths.data_root(root)
 
 
 def cache_name(name: str, root: str | os.PathLike | None = None) -> str:
@@ -555,7 +489,7 @@ def cache_name(name: str, root: str | os.PathLike | None = None) -> str:
     if spec(name).name in _REGISTRY:
         return name
     kind, entry = _parse_reader_name(name)
-    location = (data_root(root) / entry).absolute()
+    location = (paths.data_root(root) / entry).absolute()
     digest = hashlib.sha256(os.fsencode(location)).hexdigest()[:10]     # a folder name need not be UTF-8
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in entry)
     return f"{kind}-{safe}-{digest}"

@@ -164,7 +164,7 @@ def items_sha256(ids: Sequence[str], labels: Sequence[str], stamps: Sequence[str
 
 def uncovered_classes(classes: Sequence[str], split_labels: dict[str, Sequence[int]]) -> str | None:
     """Why a split cannot be scored, or None: every split (train, val, test) must hold at least one image of
-    every class. The one rule for ``lib.train`` and ``lib.yourdata``; the text names the classes and counts."""
+    every class. The one rule for ``lib.train`` and ``yourdata``; the text names the classes and counts."""
     counts = {name: np.bincount(np.asarray(labels, dtype=np.int64), minlength=len(classes))
               for name, labels in split_labels.items()}
     missing = [k for k in range(len(classes)) if any(c[k] == 0 for c in counts.values())]

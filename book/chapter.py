@@ -2,7 +2,7 @@
 
 A chapter calls four things from here: :func:`glue` (a value for its prose), :func:`parameter_values` (its
 parameters, read back from its own ``parameters`` cell), :func:`time_to_run` (the measured times from
-``results/book/timings.csv``) and, as its last cell, :func:`provenance_box`. ``python -m lib.book`` reads the box's facts back out of the executed
+``results/book/timings.csv``) and, as its last cell, :func:`provenance_box`. ``python -m book`` reads the box's facts back out of the executed
 notebook to record timings, so the box is also the chapter's machine-readable receipt.
 """
 from __future__ import annotations
@@ -14,17 +14,19 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lib import profiles
+import yaml
+
+from lib import paths, profiles
 from lib.errors import ConfigError
-from lib.provenance import REPO_ROOT, environment, now
+from lib.provenance import environment, now
 
 from lib.setup import KERNEL   # the Jupyter kernel that python -m lib.setup registers in the venv
 PROFILES = tuple(profiles.names())
-TIMINGS_CSV = REPO_ROOT / "results" / "book" / "timings.csv"
+TIMINGS_CSV = paths.TIMINGS
 METADATA_KEY = "which-backbone"  # output metadata key that marks a provenance box in an executed notebook
 
 
-def notebook_path(chapter: str | Path, root: Path = REPO_ROOT) -> Path:
+def notebook_path(chapter: str | Path, root: Path = paths.ROOT) -> Path:
     """``"03_fine_tuning"``, ``"chapters/03_fine_tuning"`` or a path -> the chapter's notebook file."""
     path = Path(chapter)
     candidates = [path, root / path, root / "chapters" / path]
@@ -36,7 +38,7 @@ def notebook_path(chapter: str | Path, root: Path = REPO_ROOT) -> Path:
     raise ConfigError(f"chapter {str(chapter)!r} not found: use one of {', '.join(found)}")
 
 
-def _relative(path: Path, root: Path = REPO_ROOT) -> str:
+def _relative(path: Path, root: Path = paths.ROOT) -> str:
     try:
         return str(path.resolve().relative_to(root.resolve()))
     except ValueError:
@@ -118,7 +120,7 @@ def format_seconds(seconds: float) -> str:
 def time_to_run(chapter: str, path: Path = TIMINGS_CSV):
     """This chapter's measured execution time per profile (``ours``), one row per profile, for a table or glue.
 
-    Rows come from ``python -m lib.book --profile P --record-timings``; a profile that was never measured
+    Rows come from ``python -m book --profile P --record-timings``; a profile that was never measured
     on this book's machines (``paper`` needs a GPU and the datasets) says so instead of a number.
     """
     import pandas as pd
@@ -173,7 +175,7 @@ def retrain_text(records) -> str:
 def glue_time_to_run(chapter: str, path: Path = TIMINGS_CSV, records=None):
     """Glue ``time_ci``, ``time_workshop``, ``time_paper``, ``time_device`` and ``time_retrain`` (what re-training
     the re-used ``records`` takes, see :func:`retrain_text`) for the prose; return the table."""
-    from lib import present
+    from book import present
 
     table = time_to_run(chapter, path)
     for row in table.itertuples():
@@ -297,3 +299,36 @@ def read_provenance(executed_notebook: Path) -> dict | None:
             if meta and "provenance" in meta:
                 found = meta["provenance"]
     return found
+
+
+def toc_entries(root: Path = paths.ROOT) -> list[str]:
+    """Every file named in ``_toc.yml`` (root page first), as paths relative to the book root, no suffix."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    entries = [toc["root"]]
+
+    def walk(node):
+        for item in node.get("chapters", []) + node.get("sections", []):
+            if "file" in item:
+                entries.append(item["file"])
+            walk(item)
+        for part in node.get("parts", []):
+            walk(part)
+
+    walk(toc)
+    return entries
+
+
+def chapters(root: Path = paths.ROOT) -> list[Path]:
+    """The chapter notebooks in reading order, as ``_toc.yml`` lists them."""
+    return [root / f"{e}.ipynb" for e in toc_entries(root) if (root / f"{e}.ipynb").exists()]
+
+
+def title(nb: Path) -> str:
+    """A chapter notebook's title: its first level-1 heading."""
+    cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+    for cell in cells:
+        if cell["cell_type"] == "markdown":
+            for line in "".join(cell["source"]).splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return nb.stem

@@ -48,9 +48,10 @@ from torchvision.models import swin_transformer
 
 from lib import models, wavemix
 from lib.errors import ConfigError, UnknownNameError
-from lib.provenance import REPO_ROOT, device_name
+from lib import paths
+from lib.provenance import device_name
 
-TABLE9_CSV = REPO_ROOT / "results" / "paper" / "table9.csv"
+TABLE9_CSV = paths.PAPER / "table9.csv"
 
 # Residual blocks, by class; a block is never searched for blocks inside it.
 BLOCK_CLASSES: tuple[type[nn.Module], ...] = (
@@ -297,7 +298,7 @@ def introspect(model: nn.Module, name: str = "", probe_size: int = PROBE_SIZE) -
     blocks, stem, modules = _find_blocks(model)
     if not blocks:
         raise ConfigError(f"model {name or type(model).__name__} has no block of a known class; add its block class "
-                          f"to lib.architecture.BLOCK_CLASSES (known: {', '.join(c.__name__ for c in BLOCK_CLASSES)})")
+                          f"to book.architecture.BLOCK_CLASSES (known: {', '.join(c.__name__ for c in BLOCK_CLASSES)})")
     _record_resolutions(model, blocks, modules, probe_size)
     return Architecture(name, blocks, [(*conv.kernel_size, conv.stride[0]) for conv in stem])
 
@@ -423,7 +424,7 @@ def side_by_side(ours: pd.DataFrame, comparison: pd.DataFrame, columns: list[str
     from the paper highlighted; with ``csv``, every column offered as a CSV download below it."""
     from IPython.display import HTML
 
-    from lib import present
+    from book import present
 
     columns = list(columns or COLUMNS)
     frame = side_by_side_frame(ours)
@@ -452,7 +453,7 @@ def differences_table(comparison: pd.DataFrame) -> pd.DataFrame:
 def differences_markdown(comparison: pd.DataFrame) -> str:
     """:func:`differences_table` as a Markdown list a reader can take in (a note is a paragraph, too long for a
     table cell): "**DenseNet-161, Block**: paper *Inverted BN*, ours *Bottleneck*. <note>"."""
-    from lib import present
+    from book import present
 
     rows = differences_table(comparison)
     return "\n".join(f"- **{present.backbone_name(r.backbone)}, {r.column}**: paper *{r.paper}*, ours "
@@ -463,7 +464,7 @@ def plot_size_compute(efficiency: pd.DataFrame, input_size: int):
     """Parameters against GMACs at ``input_size``, one labelled point per backbone in the book's palette (ours)."""
     import matplotlib.pyplot as plt
 
-    from lib import present
+    from book import present
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for row in efficiency.itertuples():   # a legend, not direct labels: five backbones sit within 4 M and 1 GMAC
@@ -481,7 +482,7 @@ def plot_throughput(timed: pd.DataFrame):
     """Forward and training-step images/s, one bar per timed backbone in the book's palette (ours, this machine)."""
     import matplotlib.pyplot as plt
 
-    from lib import present
+    from book import present
 
     timed = timed.sort_values("train_img_s")
     names = [present.backbone_name(b) for b in timed["backbone"]]

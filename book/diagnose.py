@@ -6,7 +6,7 @@ MobileNetV3 and EfficientNet with momentum 0.01), the evaluated network can scor
 :func:`mode_accuracies` tells the two apart on the training images themselves: top-1 with BatchNorm on batch
 statistics ("train mode") and on running statistics ("eval mode"), everything else as in evaluation.
 
-``python -m lib.diagnose`` re-trains every backbone under the old workshop budget (:data:`OLD_WORKSHOP`) and writes
+``python -m book.diagnose`` re-trains every backbone under the old workshop budget (:data:`OLD_WORKSHOP`) and writes
 one CSV row per backbone to ``results/diagnosis/``: the committed record's test top-1, the re-run's, the two modes'
 top-1 on the un-augmented training images, and a verdict (:func:`verdict`).
 """
@@ -24,11 +24,12 @@ from torch import nn
 
 from lib.atomic import atomic_write
 from lib.errors import BookError, ConfigError, one_line
-from lib.provenance import REPO_ROOT, git_commit, now
+from lib import paths
+from lib.provenance import git_commit, now
 from lib.runs import torch_threads
 from lib.train import BATCHNORMS
 
-OUT_DIR = REPO_ROOT / "results" / "diagnosis"
+OUT_DIR = paths.DIAGNOSIS
 
 OLD_WORKSHOP = {"dataset": "digits", "image_size": 32, "fraction": 0.25, "seed": 0, "max_epochs": 4,
                 "min_sgd_epochs": 2, "patience": 2, "batch_size": 32, "augmentation": "trivial_augment_wide"}
@@ -93,12 +94,12 @@ def verdict(test_top1: float, train_mode_top1: float, eval_mode_top1: float, num
     return "not learning"
 
 
-def old_record_top1(backbone: str, runs_dir: Path = REPO_ROOT / "results" / "runs") -> float | None:
+def old_record_top1(backbone: str, records_dir: Path = paths.RECORDS) -> float | None:
     """Test top-1 of the committed workshop record of ``backbone`` under :data:`OLD_WORKSHOP`, if there is one (the
     records were removed with that profile, in 4403d41; ``results/diagnosis/old_workshop_modes.csv`` keeps them)."""
     from lib import results
 
-    for path in sorted(Path(runs_dir).glob(f"{backbone}__digits__*.json")):
+    for path in sorted(Path(records_dir).glob(f"{backbone}__digits__*.json")):
         rec = results.read_record(path)
         if (rec["backbone"] == backbone and rec["fraction"] == OLD_WORKSHOP["fraction"]
                 and rec["seed"] == OLD_WORKSHOP["seed"] and not rec["pretrained"]
@@ -195,7 +196,7 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 def main(argv: list[str] | None = None) -> int:
     from lib import models
 
-    p = argparse.ArgumentParser(prog="python -m lib.diagnose", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m book.diagnose", description=__doc__.splitlines()[0])
     p.add_argument("--backbones", default="all", help="comma-separated names, or all (default)")
     p.add_argument("--out", type=Path, default=OUT_DIR / "old_workshop_modes.csv", help="CSV to write")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
@@ -226,7 +227,7 @@ if __name__ == "__main__":
 def modes_table(modes: "pd.DataFrame"):
     """:func:`old_workshop_modes` as a reader's table: top-1 in train and eval mode, the re-run's test top-1 and
     the verdict (display only; the CSV is the committed file)."""
-    from lib import present
+    from book import present
 
     return present.table(modes, ["backbone", "train_mode_top1", "eval_mode_top1", "rerun_test_top1", "verdict"],
                          {"train_mode_top1": "train mode (%)", "eval_mode_top1": "eval mode (%)",

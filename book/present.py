@@ -12,7 +12,7 @@ import html
 from pathlib import Path
 
 from lib import data, models
-from lib.provenance import REPO_ROOT
+from lib import paths
 
 DASH = "–"  # what an empty cell shows
 # Colour-blind-safe colours (Okabe and Ito's eight, then three of Paul Tol's), one per backbone in the
@@ -151,7 +151,7 @@ def shown_path(path) -> str:
     machine's absolute path in reader text."""
     path = Path(path)
     try:
-        return path.resolve().relative_to(REPO_ROOT.resolve()).as_posix()
+        return path.resolve().relative_to(paths.ROOT.resolve()).as_posix()
     except ValueError:
         return "…/" + "/".join(path.parts[-2:]) if len(path.parts) > 2 else path.as_posix()
 

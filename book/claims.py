@@ -3,7 +3,7 @@ a number), quoted verbatim, each with a small spec that computes a verdict from 
 
 A spec is a frozen dataclass with ``check(ctx) -> Outcome``; ``ctx`` holds one version's numbers (``Context``), so a
 sentence both versions print is checked on each version's tables. Verdicts: supported, partly, contradicted, or
-"not checkable" with the reason. ``python -m lib.claims`` writes ``results/paper/claims.csv``.
+"not checkable" with the reason. ``python -m book.claims`` writes ``results/paper/claims.csv``.
 """
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from lib import findings, paper
+from lib import paper
+from book import findings
 from lib.atomic import atomic_write_text
-from lib.provenance import REPO_ROOT
+from lib import paths
 
 VERDICTS = ("supported", "partly", "contradicted", "not checkable")
-REGISTER = REPO_ROOT / "results" / "paper" / "claims.csv"
+REGISTER = paths.PAPER / "claims.csv"
 COLUMNS = ["version", "where", "sentence", "cells", "verdict", "evidence"]
 
 
@@ -54,7 +55,7 @@ class Context:
         return sorted(part.loc[part.top1 == part.top1.max(), "backbone"])
 
     def observations(self) -> dict:
-        """The Section 7 checks of ``lib.findings`` on these numbers, computed once."""
+        """The Section 7 checks of ``book.findings`` on these numbers, computed once."""
         if not hasattr(self, "_observations"):
             checks = findings.check_all(self.full, self.low, paper.table2())
             self._observations = {c.key: c for c in checks}
@@ -259,7 +260,7 @@ class SpreadShrinks:
 
 @dataclass(frozen=True)
 class Observation:
-    """A Section 7 headline, checked by its ``lib.findings`` check (not supported -> contradicted)."""
+    """A Section 7 headline, checked by its ``book.findings`` check (not supported -> contradicted)."""
 
     key: str
 
@@ -267,7 +268,7 @@ class Observation:
         check = ctx.observations()[self.key]
         verdict = {"supported": "supported", "partly supported": "partly", "not supported": "contradicted",
                    "no data": "not checkable"}[check.verdict]
-        return Outcome(verdict, f"lib.findings check '{self.key}'", check.evidence)
+        return Outcome(verdict, f"book.findings check '{self.key}'", check.evidence)
 
 
 @dataclass(frozen=True)
@@ -727,10 +728,10 @@ def write_register(path=REGISTER) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m lib.claims``: write results/paper/claims.csv and print the verdict counts."""
+    """``python -m book.claims``: write results/paper/claims.csv and print the verdict counts."""
     table = write_register()
     print(table.verdict.value_counts().reindex(list(VERDICTS), fill_value=0).to_string())
-    print(f"{len(table)} sentences -> {REGISTER.relative_to(REPO_ROOT)}")
+    print(f"{len(table)} sentences -> {REGISTER.relative_to(paths.ROOT)}")
     return 0
 
 
@@ -746,7 +747,7 @@ _LONG_DECIMAL = re.compile(r"(?<![\w.])(\d+\.\d{5,})")
 def tidy(text: str) -> str:
     """A computed evidence sentence as a reader sees it: code ids in display names, no 5+ decimal numbers
     (``0.809524`` -> ``0.81``). The register keeps the full value; this is wording only."""
-    from lib import present
+    from book import present
 
     return _LONG_DECIMAL.sub(lambda m: f"{float(m.group(1)):.2f}", present.readable_text(str(text)))
 

@@ -20,7 +20,7 @@ the dataset named ``folder:<name>`` or ``csv:<file>.csv`` under the data's paren
 
 Command line::
 
-    python -m lib.yourdata ~/leaves --domain plant --budget-minutes 30 --top-k 3
+    python -m yourdata ~/leaves --domain plant --budget-minutes 30 --top-k 3
 """
 from __future__ import annotations
 
@@ -52,12 +52,13 @@ from lib.data.splits import Manifest, check_fraction, read_manifest, write_manif
 from lib.errors import (BookError, ConfigError, DataError, UnknownNameError, interrupted, one_line, printable,
                         signals_raise_interrupted)
 from lib.loaders import make_loader
-from lib.provenance import REPO_ROOT, environment, now
+from lib import paths
+from lib.provenance import environment, now
 
 MIN_IMAGES_PER_CLASS = 3
 """The fewest images a class may have: one each for the training, validation and test splits."""
 
-DEFAULT_OUT = REPO_ROOT / "checkpoints" / "yourdata"
+DEFAULT_OUT = paths.YOURDATA
 """Where a search keeps its manifest, run records and report unless told otherwise (git-ignored)."""
 
 DEMO_PER_CLASS = {"ci": 12, "workshop": 100, "paper": None}
@@ -65,8 +66,6 @@ DEMO_PER_CLASS = {"ci": 12, "workshop": 100, "paper": None}
 workshop's 100 give 720 training images: half of them for five probe epochs is about 60 steps of 32, which is
 when the from-scratch backbones of chapter 3 have left chance behind."""
 
-DEMO_RUNS = REPO_ROOT / "results" / "demo"
-"""Where the demo search's run records are committed, one folder per profile, so the book re-uses them."""
 
 BUDGET_MINUTES = 45.0
 """Default time budget of a search (minutes): the workshop demo's probe of eleven backbones and its full runs
@@ -193,7 +192,7 @@ def check_dataset(path: str | Path, image_size: int = 32, val_fraction: float = 
 
 def check_line(check: DatasetCheck) -> str:
     """What :func:`check_dataset` found, in one line (Markdown) with the folder relative to the repository."""
-    from lib import present
+    from book import present
 
     ignored = (f"{len(check.ignored)} other file{'s' if len(check.ignored) != 1 else ''} left out "
                f"({', '.join(check.ignored[:5])}{', …' if len(check.ignored) > 5 else ''})"
@@ -273,12 +272,6 @@ def costs_source(costs: pd.DataFrame) -> str:
             f"`-p force True` measures again")
 
 
-def demo_records_dir(profile: str) -> Path | None:
-    """Where the demo search's records are committed under ``profile`` (``results/demo/<profile>``), or None for
-    a profile whose records are not kept (``ci``: its smoke runs go to the output folder)."""
-    return DEMO_RUNS / profile if profiles.get(profile).keep_records else None
-
-
 # ---------------------------------------------------------------------------------------------------
 # 2. Plan: candidates, cost measured per backbone, estimate before anything runs
 # ---------------------------------------------------------------------------------------------------
@@ -323,7 +316,7 @@ def measure_costs(backbones: list[str], num_classes: int, image_size: int, batch
     """Per backbone on this device: parameters, weights size, training and inference images/s, build time and
     the time of one epoch's checkpoint.
 
-    The throughput comes from ``lib.architecture.measure_throughput`` (random inputs, one untimed warm-up
+    The throughput comes from ``book.architecture.measure_throughput`` (random inputs, one untimed warm-up
     step, ``steps`` timed steps at this image and batch size, CPU threads as the trainer sets them). The
     checkpoint is timed as the trainer writes it (atomically), once, times four: every epoch saves the weights,
     the best weights and AdamW's two moment estimates, four copies of the state. With ``pretrained`` the
@@ -331,7 +324,7 @@ def measure_costs(backbones: list[str], num_classes: int, image_size: int, batch
     """
     import tempfile
 
-    from lib.architecture import measure_throughput
+    from book.architecture import measure_throughput
     from lib.timing import seconds
 
     rows = []
@@ -390,15 +383,12 @@ class SearchPlan:
     loader_s: float            # measure_loader_start(): data loaders' start-up, paid once a run
     overhead_s: float          # checking the data and measuring the costs: counted against the budget
     out_dir: Path
-    records_dir: Path | None = None   # where the run records go; None: ``out_dir/runs``
+    records_dir: Path   # where the run records go (``out_dir/runs`` unless plan_search was told otherwise)
 
-    @property
-    def runs_dir(self) -> Path:
-        return self.records_dir or self.out_dir / "runs"
 
     def record(self, backbone: str, stage: str, seed: int) -> dict | None:
         """This run's record if it has finished already (it is re-used and costs nothing), else None."""
-        return results.find_record(results.run_key(self.config(backbone, stage, seed).as_dict()), self.runs_dir)
+        return results.find_record(results.run_key(self.config(backbone, stage, seed).as_dict()), self.records_dir)
 
     def finalists(self, probed: pd.DataFrame) -> list[str]:
         """The ``top_k`` of the probe (``probed``: backbone, val_top1) by validation top-1; ties: fewer parameters."""
@@ -455,7 +445,7 @@ class SearchPlan:
     def summary(self, reader: bool = False) -> pd.DataFrame:
         """The plan in words and numbers, for the command line; with ``reader`` for the book: backbones by their
         display names and folders relative to the repository (never the build machine's absolute paths)."""
-        from lib import present
+        from book import present
 
         t = self.totals()
         gpu = self.device.startswith("cuda")
@@ -481,7 +471,7 @@ class SearchPlan:
                        + f" on {self.device}; a run is started only if its estimate fits in what is left"),
             ("profile", f"{self.profile} (image size {self.image_size}, batch {self.batch_size}, "
                         f"{'ImageNet weights' if profiles.get(self.profile).pretrained else 'random initialisation'})"),
-            ("records", path(self.runs_dir)),
+            ("records", path(self.records_dir)),
         ]
         return pd.DataFrame(rows, columns=["item", "plan"]).set_index("item")
 
@@ -544,7 +534,7 @@ def plan_search(path: str | Path, domain: str = "overall", budget_minutes: float
                       top_k=int(top_k), seeds=seed_list, probe_fraction=probe_fraction, probe_epochs=probe_epochs,
                       full_epochs=full_epochs, image_size=size, batch_size=batch, device=device,
                       costs=costs.reset_index(drop=True), loader_s=loader_s, overhead_s=time.perf_counter() - start,
-                      out_dir=out, records_dir=Path(records_dir) if records_dir else None)
+                      out_dir=out, records_dir=Path(records_dir) if records_dir else out / "runs")
     totals = plan.totals()
     cheapest_full = 0.0 if totals["full_worst_s"] == 0 else plan.table().full_run_s.min()
     needed = totals["spent_s"] + totals["cache_s"] + totals["probe_s"] + cheapest_full
@@ -615,7 +605,7 @@ class SearchResult:
 
 def _default_runner(plan: SearchPlan, log: Callable[[str], None]) -> Callable[[train.TrainConfig], dict]:
     def run(cfg: train.TrainConfig) -> dict:
-        return runs.run(cfg, data_root=plan.check.root, results_dir=plan.runs_dir,
+        return runs.run(cfg, data_root=plan.check.root, records_dir=plan.records_dir,
                          checkpoint_dir=plan.checkpoint_dir, progress=False, log=log)
     return run
 
@@ -678,7 +668,7 @@ def run_search(plan: SearchPlan, runner: Callable[[train.TrainConfig], dict] | N
             base, scale = estimate, ratio[stage] or ratio["probe"]
         row = {"stage": stage, "backbone": backbone, "seed": seed, "estimate_s": estimate,
                "allowed_s": base * scale, "measured_s": 0.0, "run_key": results.run_key(cfg.as_dict())}
-        reused = results.record_path(row["run_key"], plan.runs_dir).exists()   # costs next to nothing
+        reused = results.record_path(row["run_key"], plan.records_dir).exists()   # costs next to nothing
         if not reused and spent + row["allowed_s"] > plan.budget_s:
             rows.append({**row, "status": "skipped: budget"})
             log(f"skip {stage} {backbone} seed {seed}: needs ~{row['allowed_s']:.0f} s, "
@@ -746,7 +736,7 @@ def ranking(result: SearchResult) -> pd.DataFrame:
 
 
 def ledger_line(ledger: pd.DataFrame) -> str:
-    """The search's ledger in one line, as ``lib.present.runs_line`` says a run plan's: "17 runs re-used, 0 trained,
+    """The search's ledger in one line, as ``book.present.runs_line`` says a run plan's: "17 runs re-used, 0 trained,
     0 skipped for the budget" (the image cache is not a run)."""
     counts = ledger[ledger.stage != "cache"].status.value_counts()
     reused, ran, skipped = (int(counts.get(k, 0)) for k in ("re-used", "ran", "skipped: budget"))
@@ -765,7 +755,7 @@ def ledger_table(ledger: pd.DataFrame) -> pd.DataFrame:
 def report_line(files: dict[str, Path]) -> str:
     """Where :func:`write_report` wrote its files, in one sentence (Markdown), the folder relative to the
     repository."""
-    from lib import present
+    from book import present
 
     folders = {path.parent for path in files.values()}
     where = present.shown_path(next(iter(folders))) if len(folders) == 1 else "the output folder"
@@ -898,7 +888,7 @@ def plot_search(result: SearchResult):
     import matplotlib.pyplot as plt
     from matplotlib.colors import to_rgba
 
-    from lib import present
+    from book import present
 
     probe, table = probe_table(result), ranking(result)
     chance = 100.0 / len(result.plan.check.classes)
@@ -957,11 +947,11 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports bad usage as one ConfigError line (exit 2)."""
 
     def error(self, message):
-        raise ConfigError(f"{message} (see python -m lib.yourdata --help)")
+        raise ConfigError(f"{message} (see python -m yourdata --help)")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = _Parser(prog="python -m lib.yourdata",
+    p = _Parser(prog="python -m yourdata",
                 description="Which backbone for your images? Check them, estimate the cost, probe every "
                             "backbone, run the full protocol on the best within a budget, and rank them.")
     p.add_argument("data", help="a folder of class sub-folders (<class>/<image>) or a CSV with columns path,label")
@@ -1015,12 +1005,12 @@ def main(argv: list[str] | None = None) -> int:
         if plan is None:
             saved = "nothing was trained yet"
         else:
-            done = len(list(plan.runs_dir.glob("*.json"))) if plan.runs_dir.is_dir() else 0
+            done = len(list(plan.records_dir.glob("*.json"))) if plan.records_dir.is_dir() else 0
             ckpt = len(list(plan.checkpoint_dir.glob("*.pt"))) if plan.checkpoint_dir.is_dir() else 0
-            saved = (f"{done} finished runs are kept in {plan.runs_dir}"
+            saved = (f"{done} finished runs are kept in {plan.records_dir}"
                      + (f", the interrupted run resumes from its checkpoint in {plan.checkpoint_dir}" if ckpt else ""))
         _say(f"interrupted ({stop.signal_name}): {saved}; to resume, run the same command again: "
-             f"{shlex.join(['python', '-m', 'lib.yourdata', *argv])}", file=sys.stderr)
+             f"{shlex.join(['python', '-m', 'yourdata', *argv])}", file=sys.stderr)
         return stop.exit_status
     except BookError as err:
         print(f"error: {one_line(err)}", file=sys.stderr)
@@ -1057,5 +1047,7 @@ def _main(argv: list[str], state: dict) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def demo_records_dir(profile: str) -> Path | None:
+    """Where the demo search's records are committed under ``profile`` (``results/demo/<profile>``), or None for
+    a profile whose records are not kept (``ci``: its smoke runs go to the output folder)."""
+    return paths.demo(profile) if profiles.get(profile).keep_records else None

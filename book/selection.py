@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 
 from lib.errors import ConfigError, DataError
-from lib.provenance import REPO_ROOT
+from lib import paths
 
-PAPER_COUNTS_CSV = REPO_ROOT / "results" / "paper" / "selection_counts.csv"
+PAPER_COUNTS_CSV = paths.PAPER / "selection_counts.csv"
 
 FAMILY_RULES = {
     "docs": "torchvision's documentation pages: the builder module, with resnet.py split into ResNet, "
@@ -380,7 +380,8 @@ def model_name(model: str) -> str:
     else torchvision's own, from its weights enum ("EfficientNet-B4" for ``efficientnet_b4``)."""
     from torchvision.models import get_model_weights
 
-    from lib import models, present
+    from lib import models
+    from book import present
 
     if model in models.names():
         return present.backbone_name(model)
@@ -406,7 +407,7 @@ def _reading_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 def paper_counts_table(paper: pd.DataFrame):
     """The paper's counts and thresholds with the sentence each comes from (**paper**)."""
-    from lib import present
+    from book import present
 
     shown = paper.assign(what=paper["quantity"].map(lambda q: QUANTITY_NAMES.get(q, q)))
     return present.table(shown, ["what", "paper", "quote"], {"what": "quantity", "paper": "paper",
@@ -415,7 +416,7 @@ def paper_counts_table(paper: pd.DataFrame):
 
 def registry_table(reg: pd.DataFrame, rows: int = 5, random_state: int = 0):
     """A few rows of the registry, as a reader reads them; the whole registry as a CSV download."""
-    from lib import present
+    from book import present
 
     sample = reg.sample(rows, random_state=random_state)
     sample = sample.assign(name=sample["model"].map(model_name))
@@ -427,7 +428,7 @@ def registry_table(reg: pd.DataFrame, rows: int = 5, random_state: int = 0):
 
 def steps_table(steps: pd.DataFrame):
     """:func:`rule_steps` without an index column."""
-    from lib import present
+    from book import present
 
     return present.table(steps, names={"step": "step", "rule": "rule", "models": "models left",
                                        "families": "families left"})
@@ -435,7 +436,7 @@ def steps_table(steps: pd.DataFrame):
 
 def picks_table(marked: pd.DataFrame):
     """The rule's picks: readable model names, the weights entry, family, size and accuracy (ours)."""
-    from lib import present
+    from book import present
 
     picks = marked[marked["selected"]]
     picks = picks.assign(name=picks["model"].map(model_name))
@@ -446,7 +447,7 @@ def picks_table(marked: pd.DataFrame):
 
 def compared_table(compared: pd.DataFrame):
     """:func:`compare_counts` in five columns (the agreeing readings are in the CSV)."""
-    from lib import present
+    from book import present
 
     shown = compared.assign(
         what=compared["quantity"].map(lambda q: QUANTITY_NAMES.get(q, q)),
@@ -461,7 +462,7 @@ def compared_table(compared: pd.DataFrame):
 
 def agreement_table(ranked: pd.DataFrame, rows: int = 8):
     """The readings that reproduce most of the paper's counts, best first."""
-    from lib import present
+    from book import present
 
     top = _reading_columns(ranked.head(rows))
     top = top.assign(score=[f"{n} of {of}" for n, of in zip(top["reproduced"], top["of"])],
@@ -474,7 +475,7 @@ def agreement_table(ranked: pd.DataFrame, rows: int = 8):
 
 def readings_table(grid: pd.DataFrame):
     """The 24 readings: the final list's size and how it differs from Table 2 (every count in the CSV)."""
-    from lib import present
+    from book import present
 
     shown = present.table(_reading_columns(grid),
                           ["family_rule", "unit", "quantized_shown", "models_light", "final_list",
@@ -487,7 +488,7 @@ def readings_table(grid: pd.DataFrame):
 
 def versus_table(side: pd.DataFrame):
     """:func:`versus_table2` as a reader's table: Table 2's numbers (paper) beside the rule's entry (ours)."""
-    from lib import present
+    from book import present
 
     shown = side.assign(name=side["backbone"].map(model_name), entry=side["rule_weights"].map(_entry))
     shown = present.table(shown, ["name", "in_paper", "in_rule", "paper_params_m", "paper_top1", "entry",
@@ -501,7 +502,7 @@ def versus_table(side: pd.DataFrame):
 
 def differences_table(diff: pd.DataFrame):
     """:func:`explain_differences` with readable names."""
-    from lib import present
+    from book import present
 
     shown = diff.assign(name=diff["backbone"].map(model_name))
     return present.table(shown, ["name", "picked_by", "reason", "family_rules_that_pick_it"],
@@ -511,7 +512,7 @@ def differences_table(diff: pd.DataFrame):
 
 def loaded_table(loaded: pd.DataFrame):
     """:func:`loaded_weights` as a reader's table: Table 2 (paper) beside the entry the paper's code loads."""
-    from lib import present
+    from book import present
 
     shown = loaded.assign(name=loaded["backbone"].map(model_name), entry=loaded["loaded_weights"].map(_entry))
     shown = present.table(shown, ["name", "paper_params_m", "loaded_params_m", "paper_top1", "entry",
@@ -527,6 +528,6 @@ def _with_csv(shown, frame: pd.DataFrame, filename: str, text: str):
     """``shown`` (an HTML table) with ``frame`` offered below it as a CSV download."""
     from IPython.display import HTML
 
-    from lib import present
+    from book import present
 
     return HTML(shown.data + present.csv_link(frame, filename, text))

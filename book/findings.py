@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from lib import lowdata, paper, present
+from lib import paths
+from lib import paper
+from book import lowdata, present
 from lib.errors import ConfigError
 
 RULES = ("mean_rank", "mean_top1", "top3_count")
@@ -422,7 +424,7 @@ def check_top_models_keep_lead(low: pd.DataFrame, k: int = 3) -> Check:
     for this book's small-profile records (e.g. the workshop profile's quarter of digits)."""
     key, claim = "low_data", "Most of the top models in every domain retain their higher performance with less training data."
     test = (f"For each dataset with reduced fractions, how many of the top {k} at its largest fraction (100 % in the "
-            f"paper) are still top {k} at each smaller fraction (lib.lowdata.retention_vs_chance), and the Spearman "
+            f"paper) are still top {k} at each smaller fraction (book.lowdata.retention_vs_chance), and the Spearman "
             f"correlation between the two rankings. Supported: on average at least two thirds of the top {k} kept "
             f"('most'); partly: at least one third; not supported otherwise.")
     if low.empty or "fraction" not in low.columns or low.fraction.nunique() < 2:
@@ -636,7 +638,7 @@ OUR_COLUMNS = ["source", "profile", "pretrained", "image_size", "backbone", "dat
 
 def within_protocol(ours: pd.DataFrame) -> pd.DataFrame:
     """The cells whose runs follow their profile's protocol: a paper-profile run with a cap, another size or
-    random weights (``departs``, lib.protocol.departures) is shown, labelled, but never enters a verdict."""
+    random weights (``departs``, lib.profiles.departures) is shown, labelled, but never enters a verdict."""
     return ours[ours["departs"].fillna("") == ""] if "departs" in ours.columns else ours
 
 
@@ -648,7 +650,7 @@ def our_results(folder: Path | str | None = None) -> pd.DataFrame:
     """
     from lib import results
 
-    folder = Path(folder) if folder is not None else results.records_folder()
+    folder = Path(folder) if folder is not None else paths.records()
     if not folder.is_dir():
         return pd.DataFrame(columns=OUR_COLUMNS)
     return cells_from_records(results.load_records(folder))
@@ -911,7 +913,7 @@ def our_block(ours: pd.DataFrame, profile: str) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------ what chapter 6 shows a reader
 #
-# Frames for ``lib.present.table`` (code ids stay in ``backbone`` / ``dataset`` / ``domain`` columns, where present
+# Frames for ``book.present.table`` (code ids stay in ``backbone`` / ``dataset`` / ``domain`` columns, where present
 # shows display names; lists of ids and computed sentences go through ``present.readable_text``) and Markdown for
 # the long texts (a check's rule, a claim's reason), which read better as a list below a table than in its cells.
 

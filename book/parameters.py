@@ -200,7 +200,7 @@ def check(chapter: str, namespace: dict, injected: list[str] | None = None) -> d
     ``namespace`` is the chapter's ``globals()``; ``injected`` the names papermill injected (read from the
     kernel's history by default). A chapter calls ``globals().update(parameters.check(...))``.
     """
-    from lib import chapter as chapter_lib
+    from book import chapter as chapter_lib
 
     stem = chapter_lib.notebook_path(chapter).stem
     spec = declared(chapter_lib.parameter_source(chapter))

@@ -310,10 +310,3 @@ def dual_opt_fit(model: nn.Module, loaders: dict, cfg: TrainConfig, rt: Runtime,
             "stopped_by": state.stopped_by, "history": state.history, "started": state.started,
             "wall_time_s": state.elapsed_s, "images_per_s": train_images / max(train_seconds, 1e-9)}
 
-
-if __name__ == "__main__":   # python -m lib.train: the command line lives in lib.cli
-    import sys
-
-    from lib.cli import main
-
-    sys.exit(main())

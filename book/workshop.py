@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from lib import chapter as chapter_lib
-from lib import present, profiles, results
-from lib.provenance import REPO_ROOT
+from book import chapter as chapter_lib
+from lib import profiles, results
+from book import present
+from lib import paths
 
 SESSION_MINUTES = 150
 
@@ -64,12 +65,10 @@ def _minutes(seconds: float) -> int:
 
 def workshop_records():
     """The committed workshop records of chapters 3 and 4, and chapter 7's demo records."""
-    from lib import yourdata
-
-    runs = results.load_records(REPO_ROOT / "results" / "runs")
+    runs = results.load_records(paths.RECORDS)
     runs = runs[runs["profile"] == "workshop"] if len(runs) else runs
-    demo_dir = yourdata.demo_records_dir("workshop")
-    demo = results.load_records(demo_dir) if demo_dir and demo_dir.is_dir() else runs.iloc[0:0]
+    demo_dir = paths.demo("workshop")
+    demo = results.load_records(demo_dir) if demo_dir.is_dir() else runs.iloc[0:0]
     return runs, demo
 
 
@@ -89,14 +88,12 @@ def chapter_times():
     re-training the records it re-uses took (their own ``wall_time_s``)."""
     import pandas as pd
 
-    from lib import book
-
     retrain = retrained_by_chapter()
     rows = []
-    for nb in book.chapters():
+    for nb in chapter_lib.chapters():
         table = chapter_lib.time_to_run(nb.stem).set_index("profile")
         records = retrain.get(nb.stem)
-        rows.append({"chapter": book._title(nb), "workshop": table.loc["workshop", "time"],
+        rows.append({"chapter": chapter_lib.title(nb), "workshop": table.loc["workshop", "time"],
                      "ci": table.loc["ci", "time"],
                      "re-training what it re-uses": "nothing to train" if records is None else
                      chapter_lib.format_seconds(float(records["wall_time_s"].sum())) + f" ({len(records)} runs)"})
@@ -132,7 +129,7 @@ def plan():
 # --- exercises and their computed solutions -----------------------------------------------------------
 
 def _selection_solution(max_params_m: float = 10.0) -> str:
-    from lib import selection
+    from book import selection
 
     reg = selection.registry()
     table2 = selection.paper_table2()
@@ -148,14 +145,14 @@ def _selection_solution(max_params_m: float = 10.0) -> str:
 
 
 def _ours_low_data():
-    from lib import lowdata
+    from book import lowdata
 
     runs, _ = workshop_records()
     return lowdata.from_records(runs)
 
 
 def _top_k_solution() -> str:
-    from lib import lowdata
+    from book import lowdata
 
     ours = _ours_low_data()
     lines = []

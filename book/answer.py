@@ -20,8 +20,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from lib import findings, models, paper, present
-from lib.provenance import REPO_ROOT
+from lib import models, paper
+from book import findings, present
+from lib import paths
 
 DOMAINS = paper.TABLE1_DOMAINS  # natural, texture, remote sensing, plant, astronomy, medical, overall
 TRUST_LEVELS = ("strong", "moderate", "weak")
@@ -30,8 +31,8 @@ TRUST_RULE = ("**Strong** when the pick beats every other backbone by more than 
               "test less data; **moderate** when it wins beyond the floor somewhere and wins or ties on most of "
               "the domain's datasets; **weak** otherwise, for a pick that no dataset tells apart from its "
               "runner-up.")
-STEP_COST_CSV = REPO_ROOT / "results" / "bench" / "step_cost.csv"
-RELATED_CSV = REPO_ROOT / "results" / "paper" / "related_studies.csv"
+STEP_COST_CSV = paths.BENCH / "step_cost.csv"
+RELATED_CSV = paths.PAPER / "related_studies.csv"
 
 
 def full_tables() -> pd.DataFrame:

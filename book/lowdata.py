@@ -87,13 +87,13 @@ def spread(df: pd.DataFrame) -> pd.DataFrame:
 def plot_accuracy_vs_images(df: pd.DataFrame, images_per_fraction, ax=None, title: str | None = None,
                             chance: float | None = None):
     """Accuracy against the number of training images (log x), one line per backbone in the book's palette
-    (``lib.present``), like the paper's Figures 1-2. ``images_per_fraction(dataset, fraction) -> int`` supplies
+    (``book.present``), like the paper's Figures 1-2. ``images_per_fraction(dataset, fraction) -> int`` supplies
     the x values; ``chance`` (percent) draws the accuracy of guessing as a dashed line. The ticks are the image
     counts themselves (no crowded log ticks); the legend is the figure's (:func:`accuracy_figure`)."""
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FixedLocator, NullLocator
 
-    from lib import present
+    from book import present
 
     df = _check(df).copy()
     df["training images"] = [images_per_fraction(d, f) for d, f in zip(df.dataset, df.fraction)]
@@ -327,7 +327,7 @@ def images_lookup(counts: pd.DataFrame):
     return images
 
 
-# Chapter 6's thresholds for "most of the top models keep their lead" (lib.findings.check_top_models_keep_lead).
+# Chapter 6's thresholds for "most of the top models keep their lead" (book.findings.check_top_models_keep_lead).
 SUPPORTED_SHARE, PARTLY_SHARE = 2 / 3, 1 / 3
 
 
@@ -378,7 +378,7 @@ def _resample(seeds: pd.DataFrame, n_resamples: int, seed: int) -> dict[str, _Re
     missing = {"backbone", "dataset", "fraction", "seed", "top1"} - set(seeds.columns)
     if missing:
         raise ValueError(f"seed table lacks column(s) {sorted(missing)}; need backbone, dataset, fraction, seed, "
-                         f"top1 (lib.lowdata.seed_table)")
+                         f"top1 (book.lowdata.seed_table)")
     if seeds.duplicated(["dataset", "fraction", "backbone", "seed"]).any():
         raise ValueError("seed table has several rows for one (dataset, fraction, backbone, seed): pass one "
                          "record per run")
@@ -562,7 +562,7 @@ def describe_rank_intervals(intervals: pd.DataFrame) -> str:
 
 # ------------------------------------------------------------------------ what chapter 4 shows a reader
 #
-# Frames for ``lib.present.table``: code ids stay in ``backbone`` / ``dataset`` columns (present shows display
+# Frames for ``book.present.table``: code ids stay in ``backbone`` / ``dataset`` columns (present shows display
 # names), a fraction is shown as a share ("10 %"), a pair of fractions as "100 % vs 10 %", and no frame has an
 # index a reader would have to decode.
 
@@ -591,7 +591,7 @@ def shown_mapping(mapping: pd.DataFrame) -> pd.DataFrame:
 def shown_mean_ci(ours: pd.DataFrame, digits: int = 1) -> pd.DataFrame:
     """:func:`mean_ci_table` flat: one row per backbone (registry order), one column per dataset and share
     ("Digits, 10 %"), so that no index or two-level header reaches the page."""
-    from lib import present
+    from book import present
 
     wide = mean_ci_table(ours, digits)
     if wide.empty:
@@ -659,7 +659,7 @@ def shown_correlations(corr: pd.DataFrame) -> pd.DataFrame:
 def rank_paths(df: pd.DataFrame) -> pd.DataFrame:
     """Each backbone's rank (1 = best) per dataset as one path from the largest share to the smallest,
     ``"10 → 9 → 7"``: one column per dataset (its display name), one row per backbone (registry order)."""
-    from lib import present
+    from book import present
 
     wide = ranks(df)
     out = pd.DataFrame(index=wide.index)
@@ -691,7 +691,7 @@ def shown_retention_intervals(kept: pd.DataFrame) -> pd.DataFrame:
 
 def verdict_rows(leads: dict[str, dict], verdicts: dict[str, str] | None = None) -> pd.DataFrame:
     """:func:`keep_lead` results side by side, one row per source. ``verdicts`` replaces a source's verdict (ours:
-    chapter 6's verdict with the seeds' noise, ``lib.findings.low_data_verdict``), so a page never shows two."""
+    chapter 6's verdict with the seeds' noise, ``book.findings.low_data_verdict``), so a page never shows two."""
     rows = []
     for source, lead in leads.items():
         rows.append({"source": source, "verdict": (verdicts or {}).get(source, lead["verdict"]),

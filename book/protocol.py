@@ -12,33 +12,10 @@ import pandas as pd
 import torch
 
 from lib.device import autocast_dtype
-from lib.provenance import REPO_ROOT
+from lib import paths
 from lib.train import TrainConfig
 
-PROTOCOL_CSV = REPO_ROOT / "results" / "paper" / "protocol.csv"
-
-
-def departures(record: dict) -> str:
-    """How a ``paper``-profile run departs from the paper's protocol ("" when it does not): an epoch cap, another
-    image size or batch size, random initialisation. Such a run is labelled in every table and kept out of the
-    paper-protocol verdicts (chapters 4 and 6, the answer page). Other profiles are their own protocol: ""."""
-    from lib import data, profiles
-
-    if record.get("profile") != "paper":
-        return ""
-    prof, config = profiles.get("paper"), record.get("config") or record
-    size = tuple(config.get("image_size") or record.get("image_size"))
-    paper_size = tuple(data.spec(record["dataset"]).image_size) if record["dataset"] in data.names() else size
-    changes = []
-    if config.get("max_epochs") is not None:
-        changes.append(f"capped at {config['max_epochs']} epochs")
-    if size != paper_size:
-        changes.append(f"{size[0]}×{size[1]} px instead of {paper_size[0]}×{paper_size[1]}")
-    if config.get("batch_size", prof.batch_size) != prof.batch_size:
-        changes.append(f"batch {config['batch_size']} instead of {prof.batch_size}")
-    if not config.get("pretrained", True):
-        changes.append("random initialisation")
-    return "; ".join(changes)
+PROTOCOL_CSV = paths.PAPER / "protocol.csv"
 
 
 def augmentation_text(dataset: str) -> str:
@@ -83,7 +60,8 @@ def protocol_differences(cfg: TrainConfig) -> pd.DataFrame:
 
 def protocol_table(cfg: TrainConfig):
     """:func:`protocol_differences` as a reader's table (no index column; backbone ids as display names)."""
-    from lib import models, present
+    from lib import models
+    from book import present
 
     table = protocol_differences(cfg)
     names = {n: present.backbone_name(n) for n in models.names()}

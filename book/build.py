@@ -1,6 +1,6 @@
 """Build the book: execute every chapter with papermill, then render it with Jupyter Book 1.x.
 
-``python -m lib.book --profile workshop`` is what ``make book`` runs. Chapters are stored without
+``python -m book --profile workshop`` is what ``make book`` runs. Chapters are stored without
 outputs; the executed copies are written to ``<out>/src/chapters`` (never back into ``chapters/``),
 and the static site to ``<out>/html``. Any chapter that raises stops the build with a non-zero exit.
 
@@ -23,12 +23,13 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-import yaml
 
-from lib import chapter as chapter_lib
-from lib import profiles, workshop
+from book import chapter as chapter_lib
+from lib import profiles
+from book import workshop
 from lib.errors import BookError, ConfigError, interrupted, signals_raise_interrupted
-from lib.provenance import REPO_ROOT, environment, now
+from lib import paths
+from lib.provenance import environment, now
 
 KERNEL = chapter_lib.KERNEL
 PROFILES = chapter_lib.PROFILES
@@ -47,7 +48,7 @@ CHAPTER_READS = {   # the results/ folders each chapter reads, directly or throu
 }
 
 
-def chapter_reads(nb: Path, root: Path = REPO_ROOT) -> list[Path]:
+def chapter_reads(nb: Path, root: Path = paths.ROOT) -> list[Path]:
     """The ``results/`` folders whose files are inputs of chapter ``nb``: its :data:`CHAPTER_READS` entry, or
     every folder under ``results/`` for a chapter not declared yet (never stale, at the cost of re-executing)."""
     declared = CHAPTER_READS.get(nb.stem)
@@ -55,30 +56,8 @@ def chapter_reads(nb: Path, root: Path = REPO_ROOT) -> list[Path]:
         return sorted(p for p in (root / "results").iterdir() if p.is_dir()) if (root / "results").is_dir() else []
     from lib import results
 
-    moved = results.records_folder() if root == REPO_ROOT else root / "results" / "runs"   # WB_RUNS moves it
+    moved = paths.records() if root == paths.ROOT else root / "results" / "runs"   # WB_RUNS moves it
     return [moved if name == "runs" else root / "results" / name for name in declared]
-
-
-def toc_entries(root: Path = REPO_ROOT) -> list[str]:
-    """Every file named in ``_toc.yml`` (root page first), as paths relative to the book root, no suffix."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text())
-    entries = [toc["root"]]
-
-    def walk(node):
-        for item in node.get("chapters", []) + node.get("sections", []):
-            if "file" in item:
-                entries.append(item["file"])
-            walk(item)
-        for part in node.get("parts", []):
-            walk(part)
-
-    walk(toc)
-    return entries
-
-
-def chapters(root: Path = REPO_ROOT) -> list[Path]:
-    """The chapter notebooks in reading order, as ``_toc.yml`` lists them."""
-    return [root / f"{e}.ipynb" for e in toc_entries(root) if (root / f"{e}.ipynb").exists()]
 
 
 # --- the re-render shortcut --------------------------------------------------------------------------
@@ -88,7 +67,7 @@ def _files_under(folder: Path) -> list[Path]:
         if folder.is_dir() else []
 
 
-def input_hash(nb: Path, profile: str, parameters: dict | None = None, root: Path = REPO_ROOT) -> str:
+def input_hash(nb: Path, profile: str, parameters: dict | None = None, root: Path = paths.ROOT) -> str:
     """SHA-256 over everything a chapter's output depends on that lives in the repository.
 
     jupyter-cache would hash the notebook alone; a chapter's numbers also change when ``lib/`` or a
@@ -151,7 +130,7 @@ def kernel_config():
 
 
 def execute_chapter(nb: Path, out_nb: Path, profile: str, parameters: dict | None = None,
-                    kernel: str = KERNEL, root: Path = REPO_ROOT) -> float:
+                    kernel: str = KERNEL, root: Path = paths.ROOT) -> float:
     """Run one chapter with papermill under ``profile``; return the seconds it took."""
     import papermill as pm
 
@@ -192,23 +171,13 @@ def papermill_help(nb: Path) -> str:
     return result.output.replace(str(nb.parent.parent) + "/", "")
 
 
-def _title(nb: Path) -> str:
-    cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
-    for cell in cells:
-        if cell["cell_type"] == "markdown":
-            for line in "".join(cell["source"]).splitlines():
-                if line.startswith("# "):
-                    return line[2:].strip()
-    return nb.stem
-
-
-def reproduce_commands(root: Path = REPO_ROOT) -> str:
+def reproduce_commands(root: Path = paths.ROOT) -> str:
     """Markdown: every chapter's papermill command for each profile and its ``--help-notebook`` output."""
     parts = []
-    for nb in chapters(root):
+    for nb in chapter_lib.chapters(root):
         rel = nb.relative_to(root)
         commands = "\n".join(chapter_lib.papermill_command(root / rel, p) for p in PROFILES)
-        parts.append(f"### {_title(nb)}\n\n```bash\n{commands}\n```\n\n"
+        parts.append(f"### {chapter_lib.title(nb)}\n\n```bash\n{commands}\n```\n\n"
                      f"`papermill --help-notebook {rel}` prints:\n\n```text\n{papermill_help(nb).rstrip()}\n```\n")
     return "\n".join(parts)
 
@@ -251,9 +220,10 @@ def weights_files() -> str:
             f"```bash\nexport TORCH_HOME=$PWD/torch-home\n.venv/bin/python - <<'EOF'\n{script}\nEOF\n```\n")
 
 
-def paper_run_cost(bench_dir: Path = REPO_ROOT / "results" / "bench") -> str:
+def paper_run_cost(bench_dir: Path = paths.BENCH) -> str:
     """Markdown: how many runs a full ``paper`` profile run is, and what the measured benchmarks say it costs."""
-    from lib import models, paper, present, profiles
+    from lib import models, paper, profiles
+    from book import present
 
     prof = profiles.get("paper")
     cells = paper.load()[["dataset", "fraction"]].drop_duplicates()
@@ -282,7 +252,7 @@ def grid_cost_markdown(table) -> str:
     per assumed epoch count; then the paper's own figure, what it implies, and the input-bound alternative."""
     import pandas as pd
 
-    from lib import present
+    from book import present
 
     flops = table[table["method"].str.startswith("FLOPs", na=False)]
     if flops.empty:
@@ -339,7 +309,7 @@ GENERATED = {
 }
 
 
-def write_generated(src: Path, root: Path = REPO_ROOT) -> None:
+def write_generated(src: Path, root: Path = paths.ROOT) -> None:
     """Write the generated includes into ``src/_generated/`` (pages include only those they name)."""
     for rel, make in GENERATED.items():
         target = src / rel
@@ -360,7 +330,7 @@ def _copy_if_changed(source: Path, target: Path) -> None:
 def _shown_path(path: Path) -> str:
     """``path`` relative to the repository when it lies inside it (as a reader would type it), else absolute."""
     try:
-        return str(Path(path).resolve().relative_to(REPO_ROOT))
+        return str(Path(path).resolve().relative_to(paths.ROOT))
     except ValueError:
         return str(Path(path).resolve())
 
@@ -378,8 +348,8 @@ def chapter_parameters(notebooks: list[Path], parameters: dict | None) -> dict[P
     return {nb: {k: v for k, v in parameters.items() if k in declared[nb]} for nb in notebooks}
 
 
-def execute(profile: str = "workshop", out: Path = REPO_ROOT / "_build", kernel: str = KERNEL,
-            root: Path = REPO_ROOT, force: bool = False, parameters: dict | None = None,
+def execute(profile: str = "workshop", out: Path = paths.BUILD, kernel: str = KERNEL,
+            root: Path = paths.ROOT, force: bool = False, parameters: dict | None = None,
             only: list[str] | None = None) -> list[dict]:
     """Copy the pages into ``out/src`` and execute the chapters whose inputs changed; what was done, per chapter.
 
@@ -390,7 +360,7 @@ def execute(profile: str = "workshop", out: Path = REPO_ROOT / "_build", kernel:
     the provenance box's facts), which ``--record-timings`` turns into ``results/book/timings.csv``.
     """
     profiles.get(profile)   # an unknown name is an UnknownNameError naming the valid ones
-    known = [nb.stem for nb in chapters(root)]
+    known = [nb.stem for nb in chapter_lib.chapters(root)]
     unknown = sorted(set(only or []) - set(known))
     if unknown:
         raise ConfigError(f"--only {', '.join(unknown)}: not a chapter in _toc.yml; use some of {', '.join(known)}")
@@ -400,16 +370,16 @@ def execute(profile: str = "workshop", out: Path = REPO_ROOT / "_build", kernel:
     for name in BOOK_FILES:
         if (root / name).exists():
             _copy_if_changed(root / name, src / name)
-    for entry in toc_entries(root):
+    for entry in chapter_lib.toc_entries(root):
         page = root / f"{entry}.md"
         if page.exists():
             _copy_if_changed(page, src / page.relative_to(root))
-    if root == REPO_ROOT:
+    if root == paths.ROOT:
         write_generated(src, root)
 
-    per_chapter = chapter_parameters(chapters(root), parameters)
+    per_chapter = chapter_parameters(chapter_lib.chapters(root), parameters)
     executions = []
-    for nb in chapters(root):
+    for nb in chapter_lib.chapters(root):
         rel = nb.relative_to(root)
         parameters = per_chapter[nb]
         key = input_hash(nb, profile, parameters, root)
@@ -427,7 +397,7 @@ def execute(profile: str = "workshop", out: Path = REPO_ROOT / "_build", kernel:
         except Exception as err:
             raise ChapterFailed.from_papermill(rel, src / rel, err) from err
         command = chapter_lib.papermill_command(nb, profile, parameters, output=_shown_path(src / rel)) \
-            if root == REPO_ROOT else f"python -m papermill {rel} out.ipynb -k {kernel} -p profile {profile}"
+            if root == paths.ROOT else f"python -m papermill {rel} out.ipynb -k {kernel} -p profile {profile}"
         collapse_injected_parameters(src / rel, command)
         _stamp(out, rel).parent.mkdir(parents=True, exist_ok=True)
         _stamp(out, rel).write_text(key + "\n")
@@ -439,7 +409,7 @@ def execute(profile: str = "workshop", out: Path = REPO_ROOT / "_build", kernel:
     return executions
 
 
-def render(out: Path = REPO_ROOT / "_build", warnings_as_errors: bool = True) -> Path:
+def render(out: Path = paths.BUILD, warnings_as_errors: bool = True) -> Path:
     """Render ``out/src`` with Jupyter Book into ``out/html`` (sphinx re-reads only pages that changed)."""
     out = Path(out)
     jb = Path(sys.executable).parent / "jupyter-book"  # the CLI installed beside this interpreter
@@ -461,8 +431,8 @@ def render(out: Path = REPO_ROOT / "_build", warnings_as_errors: bool = True) ->
     return final
 
 
-def build(profile: str = "workshop", out: Path = REPO_ROOT / "_build", warnings_as_errors: bool = True,
-          kernel: str = KERNEL, root: Path = REPO_ROOT, force: bool = False,
+def build(profile: str = "workshop", out: Path = paths.BUILD, warnings_as_errors: bool = True,
+          kernel: str = KERNEL, root: Path = paths.ROOT, force: bool = False,
           parameters: dict | None = None, only: list[str] | None = None) -> Path:
     """Execute the chapters whose inputs changed (see :func:`execute`), then render the book; the html folder."""
     execute(profile, out, kernel, root, force, parameters, only)
@@ -504,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="workshop", choices=PROFILES,
                         help="ci (seconds), workshop (default: digits on CPU), paper (GPU, datasets on disk)")
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "_build", help="output folder (default _build)")
+    parser.add_argument("--out", type=Path, default=paths.BUILD, help="output folder (default _build)")
     parser.add_argument("--force", action="store_true", help="execute every chapter even if its inputs are unchanged")
     parser.add_argument("--record-timings", action="store_true",
                         help="execute every chapter and store the measured times in results/book/timings.csv")
@@ -516,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="", help="comma-separated seeds, likewise (SEEDS=...)")
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="any other chapter parameter, passed to the chapters that declare it")
-    parser.add_argument("--root", type=Path, default=REPO_ROOT, help=argparse.SUPPRESS)  # tests: a tiny book
+    parser.add_argument("--root", type=Path, default=paths.ROOT, help=argparse.SUPPRESS)  # tests: a tiny book
     args = parser.parse_args(argv)
     parameters = {name: value for name, value in (("datasets", args.datasets), ("backbones", args.backbones),
                                                   ("seeds", args.seeds)) if value}
@@ -549,7 +519,3 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lib.data import sources
+from lib import paths
+from lib.data import sizes, sources
 from lib.data.splits import held_out_ratio
 from lib.errors import DataError
 
@@ -21,8 +22,8 @@ DOMAIN_ORDER = tuple(d.replace("_", " ") for d in (*sources.DOMAINS, "workshop")
 def availability(name: str, root: str | os.PathLike | None = None) -> tuple[bool, str]:
     """(True, "") when ``<root>/<name>/`` reads in its native format, else (False, the reason in one line)."""
     spec = sources.spec(name)
-    if not spec.workshop and not (sources.data_root(root) / name).is_dir():
-        return False, f"no folder {sources.data_root(root) / name}"
+    if not spec.workshop and not (paths.data_root(root) / name).is_dir():
+        return False, f"no folder {paths.data_root(root) / name}"
     try:
         sources.read_source(name, root)
     except DataError as err:
@@ -67,9 +68,9 @@ def table3(root: str | os.PathLike | None = None, datasets: list[str] | None = N
 def root_text(root: str | os.PathLike | None = None) -> str:
     """The data root as a reader would type it: ``data`` (relative to the repository), ``$WB_DATA``, or the
     folder's last parts, never the build machine's absolute path."""
-    from lib import present
+    from book import present
 
-    folder = sources.data_root(root)
+    folder = paths.data_root(root)
     if os.environ.get("WB_DATA") and folder.resolve() == Path(os.environ["WB_DATA"]).expanduser().resolve():
         return "$WB_DATA"
     return present.shown_path(folder)
@@ -222,7 +223,7 @@ def _short(label: str, width: int = 18) -> str:
 
 def table3_table(table: pd.DataFrame):
     """:func:`table3` as a reader's table (the columns the prose names; the whole table as a CSV download)."""
-    from lib import present
+    from book import present
 
     flat = table.reset_index()
     return present.table(flat, ["domain", "dataset", "train (paper)", "test (paper)",
@@ -233,16 +234,68 @@ def table3_table(table: pd.DataFrame):
 
 def split_notes_table(datasets: list[str] | None = None):
     """:func:`split_notes` without an index column."""
-    from lib import present
+    from book import present
 
     return present.table(split_notes(datasets).reset_index())
 
 
 def split_table(splits: dict):
     """Our split sizes beside the paper's, one row per split of every dataset in ``splits`` (name -> splits)."""
-    from lib import present
+    from book import present
 
     rows = pd.concat([split_summary(s).reset_index().assign(dataset=s.spec.display) for s in splits.values()])
     columns = (["dataset"] if len(splits) > 1 else []) + ["split", "images (ours)", "images (paper)",
                                                           "sha256 of ids"]
     return present.table(rows, columns)
+
+
+def table3_counts(datasets: list[str] | None = None):
+    """Per paper dataset: Table 3's train/test (paper), the book's train/val/test at real size (ours), whether they
+    agree, and the reason where they do not. Imports pandas lazily."""
+    import pandas as pd
+
+    rows = []
+    for name in datasets or sources.names(workshop=False):
+        spec, ours = sources.spec(name), sizes.counts(name)
+        same = (ours["train"], ours["test"]) == (spec.paper_train, spec.paper_test)
+        rows.append({"dataset": name, "display": spec.display, "train (paper)": spec.paper_train,
+                     "test (paper)": spec.paper_test, "train (ours)": ours["train"], "val (ours)": ours["val"],
+                     "test (ours)": ours["test"],
+                     "split": "official" if spec.official_test else f"{spec.test_ratio:.0%} held out",
+                     "same as paper": same, "why not": "" if same else sizes.DEVIATIONS.get(name, "undocumented"),
+                     "sizes from": sizes.provenance(name)})
+    table = pd.DataFrame(rows)
+    for column in ("train (ours)", "val (ours)", "test (ours)"):
+        table[column] = table[column].astype("Int64")
+    return table
+
+
+def on_disk(counts_frame, root=None):
+    """``counts_frame`` with what the files under ``root`` hold, for every dataset present there: ``train (on
+    disk)`` and ``test (on disk)`` (the publisher's train and test lists as read from the files; a dash where the
+    dataset is absent or has no fixed test split)."""
+    from lib.errors import DataError
+
+    train, test = [], []
+    for name in counts_frame["dataset"]:
+        try:
+            source = sources.read_source(name, root)
+        except DataError:
+            train.append(None), test.append(None)
+            continue
+        train.append(len(source.train.ids))
+        test.append(len(source.test.ids) if source.test is not None else None)
+    return counts_frame.assign(**{"train (on disk)": train, "test (on disk)": test})
+
+
+def table3_counts_table(counts_frame):
+    """:func:`table3_counts` as a reader's table: paper beside ours, and why they differ (the CSV has the rest);
+    with the counts on disk (:func:`on_disk`) beside them when any of these datasets is present."""
+    from book import present
+
+    columns = ["display", "train (paper)", "test (paper)", "train (ours)", "test (ours)", "same as paper", "why not"]
+    if "train (on disk)" in counts_frame and counts_frame["train (on disk)"].notna().any():
+        columns = columns[:5] + ["train (on disk)", "test (on disk)"]   # the reason goes to the CSV
+    return present.table(counts_frame, columns,
+                         {"display": "dataset", "same as paper": "same", "why not": "why not (ours)"},
+                         csv="table3_counts.csv")

@@ -20,7 +20,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from lib import models, paper
+from lib import paper
 from book import findings, present
 from lib import paths
 
@@ -248,7 +248,7 @@ def context(correlations: pd.DataFrame | None = None, full: pd.DataFrame | None 
     natural = per_dataset[per_dataset["domain"] == "natural"]
     medical = per_dataset[per_dataset["domain"] == "medical"]
     best = full.loc[full.groupby("dataset")["top1"].idxmax()]
-    transformer_wins = best[best["backbone"].map(lambda b: models.spec(b).family == "transformer")]
+    transformer_wins = best[best["backbone"].isin(findings.TRANSFORMERS)]
     imagenet = paper.table2()["imagenet_top1"]
     studies = related_studies().set_index("key")
     names = lambda frame: ", ".join(present.dataset_name(d) for d in frame["name"]) or "none"

@@ -38,7 +38,7 @@ OLD_WORKSHOP = {"dataset": "digits", "image_size": 32, "fraction": 0.25, "seed":
 CHANCE_MARGIN = 10.0
 """Top-1 (percent) at most this many points above chance counts as "at chance"."""
 
-VERDICTS = {
+DIAGNOSES = {
     "learns": "the evaluated network is above chance",
     "evaluation-mode collapse": "above chance on batch statistics, and well below that on running statistics",
     "not learning": "near chance on batch statistics too, or no better than on running statistics",
@@ -84,7 +84,7 @@ def mode_accuracies(model: nn.Module, dataset, device: torch.device | str = "cpu
 
 
 def verdict(test_top1: float, train_mode_top1: float, eval_mode_top1: float, num_classes: int = 10) -> str:
-    """One of :data:`VERDICTS`. "At chance" means within :data:`CHANCE_MARGIN` points of it (20 % for 10 classes);
+    """One of :data:`DIAGNOSES`. "At chance" means within :data:`CHANCE_MARGIN` points of it (20 % for 10 classes);
     a collapse needs train mode above that and at least :data:`CHANCE_MARGIN` points above eval mode."""
     at_chance = 100.0 / num_classes + CHANCE_MARGIN
     if test_top1 > at_chance and eval_mode_top1 > at_chance:

@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from lib import paths
+from lib import models, paths
 from lib import paper
 from book import lowdata, present
+from book.verdicts import SUPPORTED, PARTLY_SUPPORTED, NOT_SUPPORTED, WITHIN_NOISE, NOT_CHECKABLE
 from lib.errors import ConfigError
 
 RULES = ("mean_rank", "mean_top1", "top3_count")
@@ -26,9 +27,9 @@ RULE_TEXT = {
     "top3_count": "number of the domain's datasets on which the backbone places in the top three (ties count "
                   "for everyone tied), mean rank breaking ties; higher is better",
 }
-TRANSFORMERS = ("swin_t", "swin_v2_t")
+TRANSFORMERS = tuple(s.name for s in models.specs() if s.family == "transformer")  # the two Swins
 OUTSIDE_PAPER = "not in the paper"  # the domain of a dataset the paper did not use (e.g. the ci profile's digits)
-VERDICTS = ("supported", "partly supported", "not supported", "no data")
+PAPER_VERDICTS = (SUPPORTED, PARTLY_SUPPORTED, NOT_SUPPORTED, NOT_CHECKABLE)  # the paper's tables: one number a cell
 
 
 # --------------------------------------------------------------------------------------------- tables and ranks
@@ -155,16 +156,16 @@ class Check:
 
 def _verdict(share: float | None, supported: float, partly: float) -> str:
     if share is None or np.isnan(share):
-        return "no data"
-    return "supported" if share >= supported else "partly supported" if share >= partly else "not supported"
+        return NOT_CHECKABLE
+    return SUPPORTED if share >= supported else PARTLY_SUPPORTED if share >= partly else NOT_SUPPORTED
 
 
 def _has(df: pd.DataFrame, *backbones: str) -> bool:
     return set(backbones) <= set(df["backbone"])
 
 
-def _no_data(key: str, claim: str, test: str, why: str) -> Check:
-    return Check(key, claim, test, "no data", why)
+def _not_checkable(key: str, claim: str, test: str, why: str) -> Check:
+    return Check(key, claim, test, NOT_CHECKABLE, why)
 
 
 def _wide(df: pd.DataFrame) -> pd.DataFrame:
@@ -191,7 +192,7 @@ def check_imagenet_not_predictive(df: pd.DataFrame, imagenet: pd.DataFrame) -> C
                      "spearman": rho, "p_value": p, "contradicts": bool(rho > 0 and p < 0.05)})
     details = pd.DataFrame(rows)
     if details.empty:
-        return _no_data(key, claim, test, "fewer than four backbones with an ImageNet accuracy in every domain")
+        return _not_checkable(key, claim, test, "fewer than four backbones with an ImageNet accuracy in every domain")
     leader = acc.idxmax()
     wide = _wide(df)
     sole_best = [d for d, row in wide.iterrows() if leader in row and row[leader] == row.max()
@@ -199,11 +200,11 @@ def check_imagenet_not_predictive(df: pd.DataFrame, imagenet: pd.DataFrame) -> C
     per_domain = details[details.domain != "overall"]
     contradicting = int(per_domain.contradicts.sum())
     if contradicting == 0 and not sole_best:
-        verdict = "supported"
+        verdict = SUPPORTED
     elif contradicting <= len(per_domain) / 2:
-        verdict = "partly supported"
+        verdict = PARTLY_SUPPORTED
     else:
-        verdict = "not supported"
+        verdict = NOT_SUPPORTED
     overall = details.set_index("domain").loc["overall"] if "overall" in set(details.domain) else None
     evidence = (f"{contradicting} of {len(per_domain)} domains show a significant positive correlation; "
                 + (f"pooled over all datasets rho = {overall.spearman:.2f} (p = {overall.p_value:.2f}); " if overall is not None else "")
@@ -224,7 +225,7 @@ def check_cnns_beat_transformers(df: pd.DataFrame) -> Check:
     swins = [b for b in TRANSFORMERS if b in wide.columns]
     cnns = [b for b in wide.columns if b not in TRANSFORMERS]
     if not swins or not cnns:
-        return _no_data(key, claim, test, "needs at least one Swin and one convolutional backbone")
+        return _not_checkable(key, claim, test, "needs at least one Swin and one convolutional backbone")
     best_swin, best_cnn = wide[swins].max(axis=1), wide[cnns].max(axis=1)
     details = pd.DataFrame({"best_cnn": wide[cnns].idxmax(axis=1), "best_cnn_top1": best_cnn,
                             "best_swin_top1": best_swin, "gap": best_cnn - best_swin}).dropna()
@@ -232,7 +233,7 @@ def check_cnns_beat_transformers(df: pd.DataFrame) -> Check:
         details["convnext_beats_both_swins"] = wide["convnext_tiny"] > best_swin
     share = float((details.gap > 0).mean())
     convnext_share = float(details.get("convnext_beats_both_swins", pd.Series([np.nan])).mean())
-    verdict = "supported" if share >= 0.9 and convnext_share >= 0.75 else _verdict(share, 2.0, 0.5)
+    verdict = SUPPORTED if share >= 0.9 and convnext_share >= 0.75 else _verdict(share, 2.0, 0.5)
     evidence = (f"the best CNN beats the best Swin on {int((details.gap > 0).sum())} of {len(details)} datasets "
                 f"(median gap {details.gap.median():.2f} points); ConvNeXt-Tiny beats both Swins on "
                 f"{convnext_share:.0%} of them.")
@@ -254,13 +255,13 @@ def check_convnext_natural(df: pd.DataFrame) -> Check:
             "not supported otherwise.")
     natural = [d for d in df.dataset.unique() if domain_of(d) == "natural"]
     if not natural or not _has(df, "convnext_tiny"):
-        return _no_data(key, claim, test, "no natural-image dataset with ConvNeXt-Tiny in this table")
+        return _not_checkable(key, claim, test, "no natural-image dataset with ConvNeXt-Tiny in this table")
     best, n, others = _best_count(df, "convnext_tiny", natural)
     top = recompute_table1(df[df.dataset.isin(natural)], "mean_rank", k=1)
     best_mean_rank = top.loc[top.domain == "overall", "backbone"].iloc[0] == "convnext_tiny"
     verdict = _verdict(best / n, 0.75, 0.5)
-    if verdict == "not supported" and best_mean_rank:
-        verdict = "partly supported"
+    if verdict == NOT_SUPPORTED and best_mean_rank:
+        verdict = PARTLY_SUPPORTED
     evidence = (f"ConvNeXt-Tiny is best on {best} of {n} natural-image datasets (not on: {', '.join(others) or 'none'}); "
                 f"{'it has' if best_mean_rank else 'it does not have'} the best mean rank over the domain.")
     details = dataset_ranks(df[df.dataset.isin(natural)]).query("backbone == 'convnext_tiny'")
@@ -279,7 +280,7 @@ def check_regnet_efficientnet_versatile(df: pd.DataFrame) -> Check:
     scores = domain_scores(df)
     scores = scores[scores.domain.isin(named)].copy()
     if scores.empty or not _has(df, "regnet_y_3_2gf", "efficientnet_v2_s"):
-        return _no_data(key, claim, test, "none of the named domains, or RegNet / EfficientNet missing")
+        return _not_checkable(key, claim, test, "none of the named domains, or RegNet / EfficientNet missing")
     scores["domain_place"] = scores.groupby("domain")["mean_rank"].rank(method="min")
     details = scores[scores.backbone.isin(["regnet_y_3_2gf", "efficientnet_v2_s"])]
     details = details[["domain", "backbone", "mean_rank", "domain_place", "mean_top1"]].reset_index(drop=True)
@@ -297,13 +298,13 @@ def check_shufflenet_over_mobilenet(df: pd.DataFrame) -> Check:
     test = ("Head-to-head per dataset. Supported: ShuffleNetV2 wins on at least two thirds of the non-medical "
             "datasets; partly: on more than half; not supported otherwise. Medical datasets are reported apart.")
     if not _has(df, "shufflenet_v2_x2_0", "mobilenet_v3_large"):
-        return _no_data(key, claim, test, "ShuffleNetV2 or MobileNetV3 missing")
+        return _not_checkable(key, claim, test, "ShuffleNetV2 or MobileNetV3 missing")
     wide = _wide(df)[["shufflenet_v2_x2_0", "mobilenet_v3_large"]].dropna()
     details = wide.assign(domain=[domain_of(d) for d in wide.index],
                           shufflenet_wins=wide.iloc[:, 0] > wide.iloc[:, 1]).reset_index()
     rest, medical = details[details.domain != "medical"], details[details.domain == "medical"]
     if rest.empty:
-        return _no_data(key, claim, test, "no non-medical dataset in this table")
+        return _not_checkable(key, claim, test, "no non-medical dataset in this table")
     share = float(rest.shufflenet_wins.mean())
     evidence = (f"ShuffleNetV2 wins on {int(rest.shufflenet_wins.sum())} of {len(rest)} non-medical datasets"
                 + (f" and on {int(medical.shufflenet_wins.sum())} of {len(medical)} medical ones." if len(medical) else "."))
@@ -318,7 +319,7 @@ def check_wavemix(df: pd.DataFrame) -> Check:
     test = ("Each part is tested separately on the datasets present; supported when every part holds, partly "
             "when at least half do, not supported otherwise.")
     if not _has(df, "wavemix_192_16"):
-        return _no_data(key, claim, test, "WaveMix missing")
+        return _not_checkable(key, claim, test, "WaveMix missing")
     ranked = dataset_ranks(df)
     wm = ranked[ranked.backbone == "wavemix_192_16"].set_index("dataset")
     parts = []
@@ -355,7 +356,7 @@ def check_wavemix(df: pd.DataFrame) -> Check:
         parts.append(("not best on tiny_imagenet", not best_on("tiny_imagenet"),
                       f"WaveMix place {wm.loc['tiny_imagenet', 'place']:.0f}"))
     if not parts:
-        return _no_data(key, claim, test, "none of the datasets this observation names")
+        return _not_checkable(key, claim, test, "none of the datasets this observation names")
     details = pd.DataFrame(parts, columns=["part", "holds", "numbers"])
     failed = details.loc[~details.holds, "part"].tolist()
     evidence = (f"{int(details.holds.sum())} of {len(details)} parts hold"
@@ -371,7 +372,7 @@ def check_resnet_dominance_over(df: pd.DataFrame) -> Check:
             "Supported: never in the top three of a natural dataset and of no domain; partly: one of the two "
             "holds; not supported otherwise.")
     if not _has(df, "resnet50"):
-        return _no_data(key, claim, test, "ResNet-50 missing")
+        return _not_checkable(key, claim, test, "ResNet-50 missing")
     ranked = dataset_ranks(df).query("backbone == 'resnet50'").copy()
     ranked["domain"] = ranked.dataset.map(domain_of)
     natural_top3 = ranked[(ranked.domain == "natural") & (ranked.place <= 3)].dataset.tolist()
@@ -400,7 +401,7 @@ def check_convnext_swin_medical(df: pd.DataFrame) -> Check:
     group = ["convnext_tiny", *TRANSFORMERS]
     medical = [d for d in df.dataset.unique() if domain_of(d) == "medical"]
     if not medical or not _has(df, *group):
-        return _no_data(key, claim, test, "no medical dataset with ConvNeXt and both Swins in this table")
+        return _not_checkable(key, claim, test, "no medical dataset with ConvNeXt and both Swins in this table")
     rows = []
     for d in medical:
         part = df[df.dataset == d].set_index("backbone")["top1"]
@@ -428,11 +429,11 @@ def check_top_models_keep_lead(low: pd.DataFrame, k: int = 3) -> Check:
             f"correlation between the two rankings. Supported: on average at least two thirds of the top {k} kept "
             f"('most'); partly: at least one third; not supported otherwise.")
     if low.empty or "fraction" not in low.columns or low.fraction.nunique() < 2:
-        return _no_data(key, claim, test, "no dataset with more than one training fraction")
+        return _not_checkable(key, claim, test, "no dataset with more than one training fraction")
     retained = lowdata.retention_vs_chance(low, k=k, reference=None)  # None: each dataset's largest fraction
     if retained.empty:
-        return _no_data(key, claim, test, f"no dataset with more than {k} backbones at a reference and a smaller "
-                                          f"fraction")
+        return _not_checkable(key, claim, test, f"no dataset with more than {k} backbones at a reference and a "
+                                                f"smaller fraction")
     corr = lowdata.rank_correlations(low).rename(columns={"fraction_a": "reference", "fraction_b": "fraction"})
     details = retained.merge(corr[["dataset", "reference", "fraction", "spearman"]],
                              on=["dataset", "reference", "fraction"], how="left")
@@ -696,7 +697,7 @@ def table1_from_records(ours: pd.DataFrame, rule: str = "mean_rank", k: int = 3)
 # the other way round (its best case). Supported: it holds even in the worst case; not supported: it fails even
 # in the best case; within noise otherwise. With one seed there is no interval and nothing is decided.
 
-OUR_VERDICTS = ("supported", "not supported", "within noise", "not checkable here")
+OUR_VERDICTS = (SUPPORTED, NOT_SUPPORTED, WITHIN_NOISE, NOT_CHECKABLE)  # no "partly supported": noise decides
 ONE_SEED = "one seed: no interval"
 
 
@@ -762,18 +763,18 @@ def _at_end(cells: pd.DataFrame, favoured, worst: bool) -> pd.DataFrame:
 def _decided(worst: str, best: str) -> str:
     """Supported if the claim holds in its worst case; not supported if it is not (fully) supported even in its
     best case; within noise otherwise."""
-    if worst == "supported":
-        return "supported"
-    return "not supported" if best in ("not supported", "partly supported") else "within noise"
+    if worst == SUPPORTED:
+        return SUPPORTED
+    return NOT_SUPPORTED if best in (NOT_SUPPORTED, PARTLY_SUPPORTED) else WITHIN_NOISE
 
 
 def _claim_verdict(claim: OurClaim, cells: pd.DataFrame) -> tuple[str, str]:
     means = cells.assign(top1=cells["top1_mean"])[["backbone", "dataset", "top1"]]
     on_means = claim.check(means)
-    if on_means.verdict == "no data":
-        return "not checkable here", on_means.evidence
+    if on_means.verdict == NOT_CHECKABLE:
+        return NOT_CHECKABLE, on_means.evidence
     if cells["top1_ci95"].isna().any():
-        return "not checkable here", f"{ONE_SEED} (on the means alone: {on_means.verdict}; {on_means.evidence})"
+        return NOT_CHECKABLE, f"{ONE_SEED} (on the means alone: {on_means.verdict}; {on_means.evidence})"
     favoured = claim.favoured(cells["backbone"].unique())
     worst = claim.check(_at_end(cells, favoured, worst=True))
     best = claim.check(_at_end(cells, favoured, worst=False))
@@ -809,19 +810,19 @@ def keep_lead_with_noise(cells: pd.DataFrame, k: int = 3) -> tuple[str, str, pd.
             places = {b: _sure_place(small, b, k) for b in top}
             kept = [b for b in sure_ref if places[b] == "in"]
             lost = [b for b in top if places[b] == "out"]
-            verdict = ("within noise" if len(sure_ref) < most else "supported" if len(kept) >= most
-                       else "not supported" if len(lost) > k - most else "within noise")
+            verdict = (WITHIN_NOISE if len(sure_ref) < most else SUPPORTED if len(kept) >= most
+                       else NOT_SUPPORTED if len(lost) > k - most else WITHIN_NOISE)
             rows.append({"dataset": dataset, "reference": fractions[0], "fraction": fraction,
                          "top_k": ", ".join(top), "separated_at_reference": len(sure_ref),
                          "surely_kept": len(kept), "surely_lost": len(lost), "verdict": verdict})
     details = pd.DataFrame(rows)
     if details.empty:
-        return "not checkable here", f"no dataset with two training fractions and more than {k} backbones", details
+        return NOT_CHECKABLE, f"no dataset with two training fractions and more than {k} backbones", details
     if cells["top1_ci95"].isna().any():
-        return "not checkable here", ONE_SEED, details
+        return NOT_CHECKABLE, ONE_SEED, details
     found = set(details.verdict)
-    verdict = ("not supported" if "not supported" in found else "supported" if found == {"supported"}
-               else "within noise")
+    verdict = (NOT_SUPPORTED if NOT_SUPPORTED in found else SUPPORTED if found == {SUPPORTED}
+               else WITHIN_NOISE)
     reason = "; ".join(
         f"{present.dataset_name(r.dataset)}, {_pct(r.reference)} to {_pct(r.fraction)}: of the top {k} at "
         f"{_pct(r.reference)} ({', '.join(present.backbone_name(b) for b in r.top_k.split(', '))}), "
@@ -860,8 +861,8 @@ def our_claims(ours: pd.DataFrame, k: int = 3) -> pd.DataFrame:
                           f"sizes): select one, e.g. ours[ours.profile == 'workshop']")
     if ours.empty:
         reason = "no run records of ours"
-        rows = [(c.key, c.claim, np.nan, "not checkable here", reason) for c in OUR_CLAIMS]
-        rows.append((LOW_DATA_KEY, LOW_DATA_CLAIM, np.nan, "not checkable here", reason))
+        rows = [(c.key, c.claim, np.nan, NOT_CHECKABLE, reason) for c in OUR_CLAIMS]
+        rows.append((LOW_DATA_KEY, LOW_DATA_CLAIM, np.nan, NOT_CHECKABLE, reason))
         return pd.DataFrame(rows, columns=columns)
     pretrained = bool(ours["pretrained"].iloc[0])
     fractions = sorted(ours["fraction"].astype(float).unique())
@@ -869,10 +870,10 @@ def our_claims(ours: pd.DataFrame, k: int = 3) -> pd.DataFrame:
     for c in OUR_CLAIMS:
         fraction = fractions[-1] if c.at == "largest" else fractions[0]
         if c.at == "smallest" and len(fractions) < 2:
-            rows.append((c.key, c.claim, np.nan, "not checkable here", "our runs have one training fraction"))
+            rows.append((c.key, c.claim, np.nan, NOT_CHECKABLE, "our runs have one training fraction"))
             continue
         if c.needs_pretrained and not pretrained:
-            rows.append((c.key, c.claim, fraction, "not checkable here",
+            rows.append((c.key, c.claim, fraction, NOT_CHECKABLE,
                          "random initialisation: there is no ImageNet pre-training to carry over"))
             continue
         cells = ours[np.isclose(ours["fraction"].astype(float), fraction)]

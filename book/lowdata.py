@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from book.verdicts import SUPPORTED, PARTLY_SUPPORTED, NOT_SUPPORTED, WITHIN_NOISE, NOT_CHECKABLE
+
 KEYS = ["dataset", "fraction", "backbone"]
 
 
@@ -338,10 +340,10 @@ def keep_lead(df: pd.DataFrame, k: int = 3, reference: float | None = None) -> d
     (None = each dataset's largest) still in the top k; *supported* from two thirds, *partly supported* from one
     third, else *not supported* -- chapter 6's rule, which fixes the reference at 100 %. Beside it: pairs whose
     retention beats a random re-ranking at the 5 % level, pairs tied at the cut-off, and the median Spearman rho
-    between the reference ranking and the smaller fraction's. *no data* when no pair has more than k backbones.
+    between the reference ranking and the smaller fraction's. *not checkable* when no pair has more than k backbones.
     """
     kept = retention_vs_chance(df, k=k, reference=reference)
-    out = {"verdict": "no data", "pairs": len(kept), "mean_kept": np.nan, "share_kept": np.nan,
+    out = {"verdict": NOT_CHECKABLE, "pairs": len(kept), "mean_kept": np.nan, "share_kept": np.nan,
            "above_chance": 0, "tied_pairs": 0, "median_spearman": np.nan}
     if kept.empty:
         return out
@@ -504,7 +506,7 @@ def retention_intervals(seeds: pd.DataFrame, k: int = 3, reference: float | None
                                    .astype(float), level) if cells.min_seeds >= 2 else (np.nan, np.nan))
             reading = NO_INTERVAL if np.isnan(low) else (
                 "above chance" if _beats_chance(low, n, k) else
-                "not above chance" if not _beats_chance(high, n, k) else "within noise")
+                "not above chance" if not _beats_chance(high, n, k) else WITHIN_NOISE)
             rows.append({"dataset": dataset, "reference": ref, "fraction": cells.fractions[j], "backbones": n,
                          "k": k, "kept": kept, "kept_low": low, "kept_high": high, "chance_kept": k * k / n,
                          "reading": reading})
@@ -512,8 +514,8 @@ def retention_intervals(seeds: pd.DataFrame, k: int = 3, reference: float | None
 
 
 def _verdict(share: float) -> str:
-    return ("supported" if share >= SUPPORTED_SHARE else "partly supported" if share >= PARTLY_SHARE
-            else "not supported")
+    return (SUPPORTED if share >= SUPPORTED_SHARE else PARTLY_SUPPORTED if share >= PARTLY_SHARE
+            else NOT_SUPPORTED)
 
 
 def keep_lead_interval(seeds: pd.DataFrame, k: int = 3, reference: float | None = None,
@@ -521,8 +523,8 @@ def keep_lead_interval(seeds: pd.DataFrame, k: int = 3, reference: float | None 
     """:func:`keep_lead`'s share of the top k kept, on the means over seeds, with a bootstrap interval (the share
     recomputed over all pairs in each resample). ``reading`` is the verdict, and *within noise* of another
     verdict when the interval reaches across one of chapter 6's thresholds."""
-    out = {"verdict": "no data", "share_kept": np.nan, "share_low": np.nan, "share_high": np.nan,
-           "reading": "no data"}
+    out = {"verdict": NOT_CHECKABLE, "share_kept": np.nan, "share_low": np.nan, "share_high": np.nan,
+           "reading": NOT_CHECKABLE}
     shares, points, min_seeds = [], [], []
     for cells in _resample(seeds, n_resamples, seed).values():
         ref = cells.fractions[0] if reference is None else reference
@@ -541,7 +543,7 @@ def keep_lead_interval(seeds: pd.DataFrame, k: int = 3, reference: float | None 
     low, high = _interval(np.mean(shares, axis=0), level)
     ends = {_verdict(low), _verdict(high)}
     reading = (f"{out['verdict']} (the interval stays there)" if ends == {out["verdict"]} else
-               f"{out['verdict']}, within noise (the interval reaches from {_verdict(low)} to {_verdict(high)})")
+               f"{out['verdict']}, {WITHIN_NOISE} (the interval reaches from {_verdict(low)} to {_verdict(high)})")
     return {**out, "share_low": low, "share_high": high, "reading": reading}
 
 

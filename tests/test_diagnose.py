@@ -71,7 +71,7 @@ def test_verdict_thresholds_ten_points_above_chance():
     assert diagnose.verdict(12.0, 20.6, 14.8) == "not learning"   # above chance on batch statistics, but barely
     assert diagnose.verdict(60.0, 71.0, 60.0, num_classes=2) == "evaluation-mode collapse"
     assert diagnose.verdict(60.0, 69.0, 60.0, num_classes=2) == "not learning"
-    assert set(diagnose.VERDICTS) == {"learns", "evaluation-mode collapse", "not learning"}
+    assert set(diagnose.DIAGNOSES) == {"learns", "evaluation-mode collapse", "not learning"}
 
 
 def test_batch_of_one_is_refused():

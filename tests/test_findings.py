@@ -8,6 +8,7 @@ import pytest
 
 from lib import paper
 from book import findings
+from book.verdicts import SUPPORTED, PARTLY_SUPPORTED, NOT_SUPPORTED, WITHIN_NOISE, NOT_CHECKABLE
 from lib.errors import ConfigError
 
 ALL = list(paper.BACKBONES)
@@ -79,87 +80,94 @@ IMAGENET = paper.table2()
 def test_imagenet_check_sees_a_perfect_correlation_and_its_absence():
     acc = IMAGENET.set_index("backbone")["imagenet_top1"]
     follows = long({d: dict(acc) for d in ("cifar10", "dtd", "eurosat")})
-    assert findings.check_imagenet_not_predictive(follows, IMAGENET).verdict == "not supported"
+    assert findings.check_imagenet_not_predictive(follows, IMAGENET).verdict == NOT_SUPPORTED
     reverse = long({d: dict(200 - acc) for d in ("cifar10", "dtd", "eurosat")})
     check = findings.check_imagenet_not_predictive(reverse, IMAGENET)
-    assert check.verdict == "supported"
+    assert check.verdict == SUPPORTED
     assert (check.details.spearman < -0.99).all()
 
 
 def test_cnn_vs_transformer():
     cnn_wins = filled({d: {"convnext_tiny": 90, "swin_t": 40, "swin_v2_t": 40} for d in ("cifar10", "dtd")})
-    assert findings.check_cnns_beat_transformers(cnn_wins).verdict == "supported"
+    assert findings.check_cnns_beat_transformers(cnn_wins).verdict == SUPPORTED
     swin_wins = filled({d: {"swin_t": 99} for d in ("cifar10", "dtd")})
-    assert findings.check_cnns_beat_transformers(swin_wins).verdict == "not supported"
+    assert findings.check_cnns_beat_transformers(swin_wins).verdict == NOT_SUPPORTED
 
 
 def test_convnext_natural():
     natural = ["cifar10", "cifar100", "stanford_dogs", "cub200"]
     best_all = filled({d: {"convnext_tiny": 90} for d in natural})
-    assert findings.check_convnext_natural(best_all).verdict == "supported"
+    assert findings.check_convnext_natural(best_all).verdict == SUPPORTED
     best_half = filled({d: {"convnext_tiny": 90 if i < 2 else 10} for i, d in enumerate(natural)})
-    assert findings.check_convnext_natural(best_half).verdict == "partly supported"
+    assert findings.check_convnext_natural(best_half).verdict == PARTLY_SUPPORTED
     never = filled({d: {"convnext_tiny": 10} for d in natural})
-    assert findings.check_convnext_natural(never).verdict == "not supported"
-    assert findings.check_convnext_natural(filled({"dtd": {}})).verdict == "no data"
+    assert findings.check_convnext_natural(never).verdict == NOT_SUPPORTED
+    assert findings.check_convnext_natural(filled({"dtd": {}})).verdict == NOT_CHECKABLE
 
 
 def test_regnet_efficientnet():
     good = {"regnet_y_3_2gf": 90, "efficientnet_v2_s": 91}
     everywhere = filled({d: good for d in ("cifar10", "eurosat", "plantclef", "rsna")})
-    assert findings.check_regnet_efficientnet_versatile(everywhere).verdict == "supported"
+    assert findings.check_regnet_efficientnet_versatile(everywhere).verdict == SUPPORTED
     bad = {"regnet_y_3_2gf": 10, "efficientnet_v2_s": 10}
     nowhere = filled({d: bad for d in ("cifar10", "eurosat", "plantclef", "rsna")})
-    assert findings.check_regnet_efficientnet_versatile(nowhere).verdict == "not supported"
+    assert findings.check_regnet_efficientnet_versatile(nowhere).verdict == NOT_SUPPORTED
 
 
 def test_shufflenet_over_mobilenet_ignores_medical():
     table = {d: {"shufflenet_v2_x2_0": 60, "mobilenet_v3_large": 50} for d in ("cifar10", "dtd", "eurosat")}
     table["rsna"] = {"shufflenet_v2_x2_0": 10, "mobilenet_v3_large": 90}
     check = findings.check_shufflenet_over_mobilenet(filled(table))
-    assert check.verdict == "supported" and "3 of 3 non-medical" in check.evidence
+    assert check.verdict == SUPPORTED and "3 of 3 non-medical" in check.evidence
     flipped = {d: {"shufflenet_v2_x2_0": 40, "mobilenet_v3_large": 50} for d in ("cifar10", "dtd", "eurosat")}
-    assert findings.check_shufflenet_over_mobilenet(filled(flipped)).verdict == "not supported"
+    assert findings.check_shufflenet_over_mobilenet(filled(flipped)).verdict == NOT_SUPPORTED
 
 
 def test_wavemix_parts():
     holds = filled({"galaxy10": {"wavemix_192_16": 95.10, "convnext_tiny": 87.29},
                     "cifar10": {"wavemix_192_16": 97}, "tiny_imagenet": {"convnext_tiny": 80}})
     check = findings.check_wavemix(holds)
-    assert check.verdict == "supported" and check.details.holds.all() and len(check.details) == 3
+    assert check.verdict == SUPPORTED and check.details.holds.all() and len(check.details) == 3
     wrong_second = filled({"galaxy10": {"wavemix_192_16": 95.10, "densenet161": 87.29},
                            "cifar10": {"wavemix_192_16": 40}, "tiny_imagenet": {"wavemix_192_16": 99}})
-    assert findings.check_wavemix(wrong_second).verdict == "not supported"
+    assert findings.check_wavemix(wrong_second).verdict == NOT_SUPPORTED
 
 
 def test_resnet_dominance():
     natural = ("cifar10", "cifar100")
     gone = filled({d: {"resnet50": 10} for d in natural + ("dtd",)})
-    assert findings.check_resnet_dominance_over(gone).verdict == "supported"
+    assert findings.check_resnet_dominance_over(gone).verdict == SUPPORTED
     alive = filled({d: {"resnet50": 99} for d in natural + ("dtd",)})
-    assert findings.check_resnet_dominance_over(alive).verdict == "not supported"
+    assert findings.check_resnet_dominance_over(alive).verdict == NOT_SUPPORTED
+
+
+def test_the_transformers_are_read_from_the_backbone_registry():
+    from lib import models
+
+    assert findings.TRANSFORMERS == ("swin_t", "swin_v2_t")
+    assert all(models.spec(b).family == "transformer" for b in findings.TRANSFORMERS)
 
 
 def test_convnext_and_swin_poor_on_medical():
     bottom = {"convnext_tiny": 10, "swin_t": 11, "swin_v2_t": 12}
     poor = filled({d: bottom for d in ("breakhis_40x", "rsna")})
-    assert findings.check_convnext_swin_medical(poor).verdict == "supported"
+    assert findings.check_convnext_swin_medical(poor).verdict == SUPPORTED
     fine = filled({d: {"convnext_tiny": 90, "swin_t": 91, "swin_v2_t": 92} for d in ("breakhis_40x", "rsna")})
-    assert findings.check_convnext_swin_medical(fine).verdict == "not supported"
+    assert findings.check_convnext_swin_medical(fine).verdict == NOT_SUPPORTED
 
 
 def test_top_models_keep_lead():
     full = {b: 90 - i for i, b in enumerate(ALL)}
     same_order = pd.concat([long({"cifar10": full}, 1.0), long({"cifar10": {b: v - 30 for b, v in full.items()}}, 0.1)])
     check = findings.check_top_models_keep_lead(same_order)
-    assert check.verdict == "supported" and check.details.kept.tolist() == [3]
+    assert check.verdict == SUPPORTED and check.details.kept.tolist() == [3]
     reversed_ = pd.concat([long({"cifar10": full}, 1.0), long({"cifar10": {b: 200 - v for b, v in full.items()}}, 0.1)])
-    assert findings.check_top_models_keep_lead(reversed_).verdict == "not supported"
-    assert findings.check_top_models_keep_lead(long({"cifar10": full}, 1.0)).verdict == "no data"
+    assert findings.check_top_models_keep_lead(reversed_).verdict == NOT_SUPPORTED
+    assert findings.check_top_models_keep_lead(long({"cifar10": full}, 1.0)).verdict == NOT_CHECKABLE
     # a small profile's records: the reference is the largest fraction they have, not 100 %
     quarter = pd.concat([long({"digits": full}, 0.25), long({"digits": {b: v - 30 for b, v in full.items()}}, 0.01)])
     check = findings.check_top_models_keep_lead(quarter)
-    assert check.verdict == "supported" and check.details.reference.tolist() == [0.25]
+    assert check.verdict == SUPPORTED and check.details.reference.tolist() == [0.25]
 
 
 # --------------------------------------------------------------------------------------- the paper itself
@@ -189,7 +197,7 @@ def test_all_checks_run_on_the_paper_with_a_verdict():
     full = findings.at_fraction(paper.full_data()[["backbone", "dataset", "fraction", "top1"]])
     table = findings.verdicts(findings.check_all(full, paper.low_data()[["backbone", "dataset", "fraction", "top1"]],
                                                  paper.table2()), "paper")
-    assert len(table) == 9 and set(table.verdict) <= set(findings.VERDICTS) - {"no data"}
+    assert len(table) == 9 and set(table.verdict) <= set(findings.PAPER_VERDICTS) - {NOT_CHECKABLE}
 
 
 # ------------------------------------------------------------------------------------------ our records
@@ -243,8 +251,8 @@ def test_interval_order():
     assert findings.interval_order(81, float("nan"), 80, 1) is None
 
 
-@pytest.mark.parametrize("shufflenet,ci95,expected", [(95, 1.0, "supported"), (70, 1.0, "not supported"),
-                                                      (81, 2.0, "within noise")])
+@pytest.mark.parametrize("shufflenet,ci95,expected", [(95, 1.0, SUPPORTED), (70, 1.0, NOT_SUPPORTED),
+                                                      (81, 2.0, WITHIN_NOISE)])
 def test_a_beats_b_is_supported_only_when_the_intervals_do_not_overlap(shufflenet, ci95, expected):
     ours = cells({b: 50.0 for b in ALL} | {"shufflenet_v2_x2_0": shufflenet, "mobilenet_v3_large": 80},
                  ci95=ci95)
@@ -257,8 +265,8 @@ def test_within_noise_where_the_means_alone_would_support():
     ours = cells({b: 50.0 for b in ALL} | {"shufflenet_v2_x2_0": 81, "mobilenet_v3_large": 80}, ci95=2.0)
     on_means = findings.check_shufflenet_over_mobilenet(ours.assign(top1=ours.top1_mean)[["backbone", "dataset",
                                                                                         "top1"]])
-    assert on_means.verdict == "supported"
-    assert verdict_of(ours, "shufflenet_mobilenet") == "within noise"
+    assert on_means.verdict == SUPPORTED
+    assert verdict_of(ours, "shufflenet_mobilenet") == WITHIN_NOISE
 
 
 def test_cnns_beat_transformers_with_little_data_uses_the_smallest_fraction():
@@ -266,33 +274,33 @@ def test_cnns_beat_transformers_with_little_data_uses_the_smallest_fraction():
     low = {b: 60.0 for b in ALL} | {"swin_t": 20.0, "swin_v2_t": 20.0}
     ours = pd.concat([cells(full), cells(low, fraction=0.1)])
     claims = findings.our_claims(ours).set_index("key")
-    assert claims.loc["cnn_vs_transformer_low", "verdict"] == "supported"
+    assert claims.loc["cnn_vs_transformer_low", "verdict"] == SUPPORTED
     assert claims.loc["cnn_vs_transformer_low", "fraction"] == 0.1
-    assert claims.loc["cnn_vs_transformer", "verdict"] == "within noise"  # all tied at 100 %
-    assert verdict_of(cells(full), "cnn_vs_transformer_low") == "not checkable here"  # one fraction only
+    assert claims.loc["cnn_vs_transformer", "verdict"] == WITHIN_NOISE  # all tied at 100 %
+    assert verdict_of(cells(full), "cnn_vs_transformer_low") == NOT_CHECKABLE  # one fraction only
 
 
-def test_not_checkable_here_with_one_seed_random_init_or_no_records():
+def test_not_checkable_with_one_seed_random_init_or_no_records():
     one_seed = cells({b: 50.0 for b in ALL} | {"shufflenet_v2_x2_0": 95}, ci95=float("nan"))
     row = findings.our_claims(one_seed).set_index("key").loc["shufflenet_mobilenet"]
-    assert row.verdict == "not checkable here" and findings.ONE_SEED in row.reason
+    assert row.verdict == NOT_CHECKABLE and findings.ONE_SEED in row.reason
     claims = findings.our_claims(cells({b: 50.0 for b in ALL})).set_index("key")
-    assert claims.loc["imagenet", "verdict"] == "not checkable here"  # random init: no pre-training
-    assert claims.loc["convnext_natural", "verdict"] == "not checkable here"  # digits is no natural dataset
+    assert claims.loc["imagenet", "verdict"] == NOT_CHECKABLE  # random init: no pre-training
+    assert claims.loc["convnext_natural", "verdict"] == NOT_CHECKABLE  # digits is no natural dataset
     empty = findings.our_claims(findings.our_results(Path("/nonexistent")))
-    assert set(empty.verdict) == {"not checkable here"} and len(empty) == len(findings.OUR_CLAIMS) + 1
+    assert set(empty.verdict) == {NOT_CHECKABLE} and len(empty) == len(findings.OUR_CLAIMS) + 1
     assert set(findings.our_claims(one_seed).verdict) <= set(findings.OUR_VERDICTS)
 
 
 def test_the_top_models_keep_their_lead_with_noise():
     full = {b: 90.0 - 5 * i for i, b in enumerate(ALL)}  # 5 points apart: separated by intervals of ± 1
     kept = pd.concat([cells(full), cells({b: v - 30 for b, v in full.items()}, fraction=0.1)])
-    assert verdict_of(kept, "low_data") == "supported"
+    assert verdict_of(kept, "low_data") == SUPPORTED
     lost = pd.concat([cells(full), cells({b: 200 - v for b, v in full.items()}, fraction=0.1)])
-    assert verdict_of(lost, "low_data") == "not supported"
+    assert verdict_of(lost, "low_data") == NOT_SUPPORTED
     tied = {b: 90.0 + 0.1 * i for i, b in enumerate(ALL)}  # all within one another's intervals at 100 %
     noisy = pd.concat([cells(tied), cells({b: v - 30 for b, v in full.items()}, fraction=0.1)])
-    assert verdict_of(noisy, "low_data") == "within noise"
+    assert verdict_of(noisy, "low_data") == WITHIN_NOISE
     _, _, details = findings.keep_lead_with_noise(noisy)
     assert details.separated_at_reference.tolist() == [0]
 
@@ -351,11 +359,11 @@ def test_the_low_data_reason_names_backbones_and_datasets_as_a_reader_does():
     full = {b: 90.0 - 5 * i for i, b in enumerate(ALL)}
     kept = pd.concat([cells(full), cells({b: v - 30 for b, v in full.items()}, fraction=0.1)])
     verdict, reason = findings.low_data_verdict(kept)
-    assert verdict == "supported"
+    assert verdict == SUPPORTED
     assert reason.startswith("Digits (scikit-learn), 100 % to 10 %: of the top 3 at 100 % (ResNet-50, "
                              "WaveMix-192/16 (level 3), ConvNeXt-Tiny)")
     assert "resnet50" not in reason and "3 surely kept and 0 surely lost at 10 %" in reason
-    assert findings.verdict_markdown("within noise") == "**within noise**"
+    assert findings.verdict_markdown(WITHIN_NOISE) == f"**{WITHIN_NOISE}**"
 
 
 def test_one_rule_is_said_once():

@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 from book import lowdata
+from book.verdicts import SUPPORTED, PARTLY_SUPPORTED, NOT_SUPPORTED, WITHIN_NOISE, NOT_CHECKABLE
 
 
 def table(rows):
@@ -113,20 +114,20 @@ def test_from_records_refuses_mixed_setups():
 def test_keep_lead_verdict_follows_the_share_kept():
     same = grid({1.0: [9, 8, 7, 6, 5, 4], 0.1: [9, 8, 7, 6, 5, 4]})
     out = lowdata.keep_lead(same)
-    assert out["verdict"] == "supported" and out["share_kept"] == 1.0 and out["median_spearman"] == pytest.approx(1)
+    assert out["verdict"] == SUPPORTED and out["share_kept"] == 1.0 and out["median_spearman"] == pytest.approx(1)
     flipped = grid({1.0: [9, 8, 7, 6, 5, 4], 0.1: [4, 5, 6, 7, 8, 9]})
     out = lowdata.keep_lead(flipped)
-    assert out["verdict"] == "not supported" and out["above_chance"] == 0
+    assert out["verdict"] == NOT_SUPPORTED and out["above_chance"] == 0
     assert out["median_spearman"] == pytest.approx(-1)
     one_of_three = grid({1.0: [9, 8, 7, 6, 5, 4], 0.1: [9, 1, 2, 6, 5, 4]})
-    assert lowdata.keep_lead(one_of_three)["verdict"] == "partly supported"
+    assert lowdata.keep_lead(one_of_three)["verdict"] == PARTLY_SUPPORTED
 
 
 def test_keep_lead_uses_the_largest_fraction_and_says_when_it_cannot():
     quarter = grid({0.25: [9, 8, 7, 6, 5, 4], 0.01: [9, 8, 7, 6, 5, 4]})
-    assert lowdata.keep_lead(quarter)["verdict"] == "supported"
-    assert lowdata.keep_lead(quarter, reference=1.0)["verdict"] == "no data"
-    assert lowdata.keep_lead(grid({1.0: [3, 2], 0.1: [2, 3]}))["verdict"] == "no data"
+    assert lowdata.keep_lead(quarter)["verdict"] == SUPPORTED
+    assert lowdata.keep_lead(quarter, reference=1.0)["verdict"] == NOT_CHECKABLE
+    assert lowdata.keep_lead(grid({1.0: [3, 2], 0.1: [2, 3]}))["verdict"] == NOT_CHECKABLE
 
 
 def test_keep_lead_agrees_with_chapter_6_on_the_papers_tables():
@@ -219,9 +220,9 @@ def test_one_seed_gives_no_interval_and_does_not_crash():
     assert row.reading == lowdata.NO_INTERVAL
     assert lowdata.retention_intervals(one, k=3).reading.tolist() == [lowdata.NO_INTERVAL]
     lead = lowdata.keep_lead_interval(one, k=3)
-    assert lead["verdict"] == "supported" and lowdata.NO_INTERVAL in lead["reading"]
+    assert lead["verdict"] == SUPPORTED and lowdata.NO_INTERVAL in lead["reading"]
     assert lowdata.rank_correlation_intervals(one.iloc[0:0]).empty
-    assert lowdata.keep_lead_interval(one.iloc[0:0])["verdict"] == "no data"
+    assert lowdata.keep_lead_interval(one.iloc[0:0])["verdict"] == NOT_CHECKABLE
 
 
 def test_retention_and_verdict_say_within_noise_when_the_interval_spans_the_alternative():
@@ -230,16 +231,16 @@ def test_retention_and_verdict_say_within_noise_when_the_interval_spans_the_alte
     clean = seeds(base)
     row = lowdata.retention_intervals(clean, k=3).iloc[0]
     assert (row.kept, row.kept_low, row.kept_high, row.reading) == (3, 3, 3, "above chance")
-    assert lowdata.keep_lead_interval(clean)["reading"] == "supported (the interval stays there)"
+    assert lowdata.keep_lead_interval(clean)["reading"] == f"{SUPPORTED} (the interval stays there)"
     # at 10 %, b1 (seeds 52, 80) and b2 (56, 70) both fall below b3 (59) and b4 (57) in 1 resample of 16
     shaky = seeds({**base, ("b1", 0.1): [52, 80], ("b2", 0.1): [56, 70], ("b3", 0.1): [59, 59],
                    ("b4", 0.1): [57, 57]})
     row = lowdata.retention_intervals(shaky, k=3).iloc[0]
-    assert (row.kept, row.kept_low, row.kept_high, row.reading) == (3, 1, 3, "within noise")
+    assert (row.kept, row.kept_low, row.kept_high, row.reading) == (3, 1, 3, WITHIN_NOISE)
     lead = lowdata.keep_lead_interval(shaky)
     assert (lead["share_kept"], lead["share_low"], lead["share_high"]) == (1.0, pytest.approx(1 / 3), 1.0)
-    assert lead["reading"] == ("supported, within noise (the interval reaches from partly supported to "
-                               "supported)")
+    assert lead["reading"] == (f"{SUPPORTED}, {WITHIN_NOISE} (the interval reaches from {PARTLY_SUPPORTED} to "
+                               f"{SUPPORTED})")
 
 
 def test_the_seed_table_is_checked():
@@ -305,11 +306,11 @@ def test_gap_table_says_whether_the_gap_shrinks_and_leaves_missing_shares_empty(
 
 def test_the_verdict_rows_take_ours_from_chapter_6_and_the_share_interval_carries_no_verdict():
     lead = lowdata.keep_lead(KEPT, k=3)
-    rows = lowdata.verdict_rows({"paper": lead, "ours": lead}, {"ours": "within noise"}).set_index("source")
-    assert rows.loc["paper", "verdict"] == lead["verdict"] and rows.loc["ours", "verdict"] == "within noise"
+    rows = lowdata.verdict_rows({"paper": lead, "ours": lead}, {"ours": WITHIN_NOISE}).set_index("source")
+    assert rows.loc["paper", "verdict"] == lead["verdict"] and rows.loc["ours", "verdict"] == WITHIN_NOISE
     text = lowdata.describe_share_interval({"share_kept": 2 / 3, "share_low": 1 / 3, "share_high": 1.0})
     assert text == "0.67 on the means, with a bootstrap interval over seeds of 0.33 to 1.00"
-    assert "supported" not in text
+    assert SUPPORTED not in text
 
 
 def test_the_accuracy_figure_gives_each_backbone_one_colour_in_every_panel_and_one_legend():

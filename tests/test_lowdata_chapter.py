@@ -55,10 +55,10 @@ def test_ci_grid_stays_in_its_folder_is_reused_and_glues_the_computed_verdict(tm
     assert first["ch4_runs_recorded_before"] == "0"
     expected = findings.check_top_models_keep_lead(paper.low_data()[["backbone", "dataset", "fraction", "top1"]])
     assert first["ch4_paper_verdict"] == f"**{expected.verdict}**"
-    # ours: chapter 6's verdict on the same records (two backbones, one seed: not checkable here), worded alike
+    # ours: chapter 6's verdict on the same records (two backbones, one seed: not checkable), worded alike
     ours = findings.our_block(findings.our_results(runs), "ci")
     verdict = findings.our_claims(ours).set_index("key").loc[findings.LOW_DATA_KEY, "verdict"]
-    assert first["ch4_ours_verdict"] == findings.verdict_markdown(verdict) == "**not checkable here**"
+    assert first["ch4_ours_verdict"] == findings.verdict_markdown(verdict) == "**not checkable**"
     assert first["ch4_cells_with_paper"] == "0"             # digits is not one of the paper's datasets
 
     build.execute_chapter(CHAPTER, tmp_path / "second.ipynb", "ci", params)

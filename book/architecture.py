@@ -46,9 +46,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from torchvision.models import convnext, densenet, efficientnet, mobilenetv3, regnet, resnet, shufflenetv2
 from torchvision.models import swin_transformer
 
-from lib import models, wavemix
+from lib import models, paths, profiles, wavemix
 from lib.errors import ConfigError, UnknownNameError
-from lib import paths
+from lib.profiles import TimingPlan
 from lib.provenance import device_name
 
 TABLE9_CSV = paths.PAPER / "table9.csv"
@@ -501,32 +501,10 @@ def plot_throughput(timed: pd.DataFrame):
 # --- size, FLOPs and speed ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TimingPlan:
-    """How much timing a profile does: which backbones (None = all), image side, batch size, timed steps, and
-    CPU threads (None = PyTorch's default)."""
-
-    backbones: tuple[str, ...] | None
-    image_size: int
-    batch_size: int
-    steps: int
-    threads: int | None = None
-
-
-TIMING_PLANS = {
-    # ci: one thread, because on a shared, overloaded CI machine two spinning threads can run 100x slower
-    "ci": TimingPlan(("shufflenet_v2_x2_0",), image_size=64, batch_size=2, steps=1, threads=1),
-    "workshop": TimingPlan(None, image_size=128, batch_size=4, steps=2),
-    "paper": TimingPlan(None, image_size=256, batch_size=32, steps=10),
-}
-
-
 def timing_plan(profile: str, image_size: int | None = None, batch_size: int | None = None) -> TimingPlan:
-    """The timing plan of ``profile`` (ci, workshop or paper); a non-zero ``image_size`` or ``batch_size``
-    overrides the profile's."""
-    if profile not in TIMING_PLANS:
-        raise UnknownNameError(f"unknown profile {profile!r}: choose one of {', '.join(TIMING_PLANS)}")
-    plan = TIMING_PLANS[profile]
+    """The timing plan of ``profile`` (``lib.profiles``); a non-zero ``image_size`` or ``batch_size`` overrides the
+    profile's."""
+    plan = profiles.get(profile).timing
     return dataclasses.replace(plan, image_size=image_size or plan.image_size, batch_size=batch_size or plan.batch_size)
 
 
@@ -569,7 +547,7 @@ def measure_throughput(model: nn.Module, image_size: int, batch_size: int, steps
 
 
 def efficiency_table(backbones: list[str] | None = None, input_size: int = 256, time_it: bool = True,
-                     plan: TimingPlan = TIMING_PLANS["ci"], device: str | None = None) -> pd.DataFrame:
+                     plan: TimingPlan = profiles.get("ci").timing, device: str | None = None) -> pd.DataFrame:
     """Parameters (ImageNet head) and FLOPs at ``input_size`` for every backbone (ours), the paper's parameter
     count (Table 2) beside them, and, where ``plan`` says so, measured throughput labelled with the device."""
     from lib import paper

@@ -233,7 +233,7 @@ def paper_run_cost(bench_dir: Path = paths.BENCH) -> str:
     spelled = ", ".join(f"{n} at {f:.0%}" for f, n in by_fraction.items())
     text = (f"The paper's Tables 4-8 have {len(cells)} (dataset, fraction) cells ({spelled}). Each needs "
             f"{n_backbones} backbones × {n_seeds} seeds under the `paper` profile: **{n_runs} runs**, each with "
-            f"patience {prof.patience} per DualOpt phase and no epoch cap (computed from `results/paper/`, "
+            f"patience {prof.run.patience} per DualOpt phase and no epoch cap (computed from `results/paper/`, "
             "`lib/profiles.py` and `lib/models.py`).\n\n")
     cost = Path(bench_dir) / "grid_cost.csv"
     if cost.exists():
@@ -289,11 +289,11 @@ def workshop_profile() -> str:
             ("datasets", ", ".join(f"{data.spec(d).display} (`{d}`, {data.spec(d).num_classes} classes)"
                                    for d in prof.datasets)),
             ("backbones", f"{len(prof.backbones or models.names())} ({'all' if prof.backbones is None else 'some'})"),
-            ("image size", f"{prof.image_size}×{prof.image_size} pixels"),
-            ("share of the training split", f"{prof.fraction:g}"),
-            ("epochs", f"at most {prof.max_epochs} (AdamW, then SGD for at least {prof.min_sgd_epochs})"),
-            ("batch size", str(prof.batch_size)), ("seeds", ", ".join(map(str, prof.seeds))),
-            ("pretrained", "yes" if prof.pretrained else "no (random initialisation)"), ("device", prof.device)]
+            ("image size", "{}×{} pixels".format(*prof.run.image_size)),
+            ("share of the training split", f"{prof.run.fraction:g}"),
+            ("epochs", f"at most {prof.run.max_epochs} (AdamW, then SGD for at least {prof.run.min_sgd_epochs})"),
+            ("batch size", str(prof.run.batch_size)), ("seeds", ", ".join(map(str, prof.seeds))),
+            ("pretrained", "yes" if prof.run.pretrained else "no (random initialisation)"), ("device", prof.run.device)]
     return "| setting | value |\n| --- | --- |\n" + "\n".join(f"| {k} | {v} |" for k, v in rows) + "\n"
 
 

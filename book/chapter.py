@@ -250,7 +250,7 @@ def _device_for(profile: str, parameters: dict) -> str | None:
         from lib import profiles
 
         try:
-            device = profiles.get(profile).device
+            device = profiles.get(profile).run.device
         except Exception:  # an unknown profile was already reported by the chapter's first cells
             device = "auto"
     return None if device == "auto" else device

@@ -78,8 +78,8 @@ def retrained_by_chapter() -> dict[str, object]:
     ones of its ``low_data``, chapter 7 the demo search."""
     prof = profiles.get("workshop")
     runs, demo = workshop_records()
-    return {"03_fine_tuning": runs[runs["fraction"] == prof.fraction],
-            "04_low_data": runs[runs["fraction"].isin([f for f in prof.low_data if f != prof.fraction])],
+    return {"03_fine_tuning": runs[runs["fraction"] == prof.run.fraction],
+            "04_low_data": runs[runs["fraction"].isin([f for f in prof.low_data if f != prof.run.fraction])],
             "07_your_data": demo}
 
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from lib import data, results
-from lib.config import MAX_SEED, csv_list, plan
+from lib.config import csv_list, plan
 from lib.device import AMP_CHOICES
 from lib.errors import BookError, ConfigError, interrupted, one_line, signals_raise_interrupted
 from lib.runs import CHECKPOINT_DIR, run_all
@@ -24,13 +24,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         raise ConfigError(f"{message} (see {self.prog} --help)")
-
-
-def _seed(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= MAX_SEED:
-        raise ValueError(text)
-    return value
 
 
 def _options(p: argparse.ArgumentParser) -> None:
@@ -71,7 +64,7 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list]:
         _options(p)
         args = p.parse_args(argv[1:])
         backbones, datasets, fractions = args.backbones, args.datasets, args.fractions
-        seeds = None if args.seeds is None else csv_list(args.seeds, _seed, f"seeds (0 to {MAX_SEED})")
+        seeds = None if args.seeds is None else csv_list(args.seeds, int, "seeds")
     elif argv[:1] and not argv[0].startswith("-"):
         raise ConfigError(f"unknown sub-command {argv[0]!r}: use 'grid' for a grid, or options alone for one run "
                           f"({USAGE.splitlines()[0].strip()})")

@@ -6,17 +6,15 @@ recorded, resumable or still to run.
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 
-from lib import paths
-from lib import profiles, results
-from lib.device import AMP_CHOICES, channels_last, resolve_device
+from lib import paths, profiles, results
+from lib.device import channels_last, check_amp, resolve_device
 from lib.errors import ConfigError, UnknownNameError
 from lib.train import TrainConfig
-
-MAX_SEED = 2**32 - 1   # numpy's legacy seeding takes 32 bits; every seed the book derives stays inside 64
 
 
 def csv_list(text: str, kind=str, what: str = "values") -> list:
@@ -31,75 +29,60 @@ def csv_list(text: str, kind=str, what: str = "values") -> list:
     return items
 
 
-def _check_whole(name: str, value, what: str) -> None:
-    """ConfigError unless ``value`` is None or an int (a papermill parameter may arrive as text or float)."""
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
-        raise ConfigError(f"{name} {value!r} is not a whole number: {what}")
-
-
 def make_config(backbone: str, dataset: str, seed: int = 0, profile: str = "workshop",
-                fraction: float | None = None, pretrained: bool | None = None,
-                image_size: int | tuple[int, int] | None = None, max_epochs: int | None = None,
-                batch_size: int | None = None, device: str | None = None, amp: str | None = None,
-                patience: int | None = None, select_on: str | None = None) -> TrainConfig:
-    """Validate every argument (names, ranges, device) and merge them over the profile's defaults."""
+                **asked) -> TrainConfig:
+    """A run's configuration: the profile's ``run`` (``lib.profiles``) with this backbone, dataset and seed and what
+    was ``asked`` (any :class:`~lib.train.TrainConfig` field, e.g. ``fraction``, ``image_size``, ``max_epochs``,
+    ``device``; ``None`` keeps the profile's value), every value checked here, once, before any work."""
     from lib import data, models
 
     prof = profiles.get(profile)
     if backbone not in models.names():
         raise UnknownNameError(f"unknown backbone {backbone!r}: choose one of {', '.join(models.names())}")
     data.spec(dataset)   # a registered name, or a reader's folder:<name> / csv:<file>.csv; else UnknownNameError
-    if fraction is not None and (isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.number))):
-        raise ConfigError(f"fraction {fraction!r} is not a number: use e.g. 0.01, 0.1 or 1")
-    _check_whole("seed", seed, "use a non-negative integer")
-    for name, value in (("max_epochs", max_epochs), ("batch size", batch_size), ("patience", patience)):
-        _check_whole(name, value, "use a whole number, 1 or more")
-    if not isinstance(image_size, (tuple, list)):
-        _check_whole("image size", image_size, "use a whole number of pixels per side, e.g. 32")
-    fraction = prof.fraction if fraction is None else float(fraction)
-    if not 0.0 < fraction <= 1.0:
-        raise ConfigError(f"fraction {fraction} is outside (0, 1]: use e.g. 0.01, 0.1 or 1")
-    if not 0 <= seed <= MAX_SEED:
-        raise ConfigError(f"seed {seed} is not allowed: use an integer from 0 to {MAX_SEED}")
-    size = image_size if image_size is not None else prof.image_size
-    if size is None:
-        size = tuple(data.spec(dataset).image_size)
-    elif isinstance(size, int):
-        size = (size, size)
-    if min(size) < 8:
-        raise ConfigError(f"image size {size} is too small: use at least 8 pixels per side (e.g. 32)")
-    max_epochs = prof.max_epochs if max_epochs is None else max_epochs
-    min_sgd = prof.min_sgd_epochs
-    if max_epochs is not None:
-        if max_epochs < 1:
-            raise ConfigError(f"max_epochs {max_epochs} is not allowed: use 1 or more (2+ to reach SGD)")
-        min_sgd = min(min_sgd, max_epochs - 1)
-    batch_size = prof.batch_size if batch_size is None else batch_size
-    if batch_size < 1:
-        raise ConfigError(f"batch size {batch_size} is not allowed: use a positive integer")
-    amp = prof.amp if amp is None else amp
-    if amp not in AMP_CHOICES:
-        raise ConfigError(f"amp {amp!r} is not allowed: choose one of {', '.join(AMP_CHOICES)}")
-    patience = prof.patience if patience is None else patience
-    if patience < 1:
-        raise ConfigError(f"patience {patience} is not allowed: use 1 or more (the paper uses 10)")
-    select_on = "val" if select_on is None else select_on
-    if select_on not in data.SELECT_ON:
-        raise ConfigError(f"select_on {select_on!r} is not allowed: choose 'val' (default) or 'test' "
-                          f"(the paper's protocol)")
-    requested = device or prof.device
-    device = resolve_device(requested)
-    if profile == "paper" and requested == "auto" and device.type == "cpu":
+    unknown = sorted(set(asked) - set(RUN_FIELDS))
+    if unknown:
+        raise ConfigError(f"{', '.join(unknown)} cannot be set for a run: set one of {', '.join(RUN_FIELDS)}")
+    lr = dict(prof.adamw_lr_by_backbone)   # the profile's departures from the paper's AdamW lr, named per backbone
+    cfg = dataclasses.replace(prof.run, backbone=backbone, dataset=dataset, seed=seed,
+                              **({"adamw_lr": lr[backbone]} if backbone in lr else {}),
+                              **{name: value for name, value in asked.items() if value is not None})
+    return _checked(cfg)
+
+
+RUN_FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name not in
+                   ("backbone", "dataset", "seed", "profile"))
+"""What a run may set over its profile."""
+
+
+def _checked(cfg: TrainConfig) -> TrainConfig:
+    """``cfg`` with every value checked and made concrete: the image size (None: the dataset's paper size), the
+    device (``auto`` resolved), channels_last where the device takes it, the SGD epochs a cap leaves."""
+    from lib import data
+    from lib.data.splits import check_fraction, check_seed
+    from lib.data.transforms import check_image_size
+
+    for name, value, least in (("max_epochs", cfg.max_epochs, 1), ("batch size", cfg.batch_size, 1),
+                               ("patience", cfg.patience, 1), ("min_sgd_epochs", cfg.min_sgd_epochs, 0),
+                               ("precise_bn_images", cfg.precise_bn_images, 0)):
+        if value is None and name == "max_epochs":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise ConfigError(f"{name} {value!r} is not a whole number: use {least} or more")
+        if value < least:
+            raise ConfigError(f"{name} {value} is not allowed: use a whole number, {least} or more"
+                              + (" (2+ to reach SGD)" if name == "max_epochs" else ""))
+    size = check_image_size(data.spec(cfg.dataset).image_size if cfg.image_size is None else cfg.image_size)
+    device = resolve_device(cfg.device)
+    if cfg.profile == "paper" and cfg.device == "auto" and device.type == "cpu":
         raise ConfigError("the paper profile found no GPU (CUDA or MPS) and will not fall back to the CPU silently: "
                           "fix the GPU, or pass device 'cpu' explicitly (days per run at the paper's sizes)")
-    lr = dict(prof.adamw_lr_by_backbone)   # the profile's departures from the paper's AdamW lr, named per backbone
-    return TrainConfig(
-        backbone=backbone, dataset=dataset, seed=int(seed), profile=profile, fraction=fraction,
-        pretrained=prof.pretrained if pretrained is None else bool(pretrained), image_size=tuple(size),
-        batch_size=batch_size, patience=patience, max_epochs=max_epochs, min_sgd_epochs=min_sgd, amp=amp,
-        channels_last=channels_last(prof.channels_last, device), eval_test_every_epoch=prof.eval_test_every_epoch,
-        device=str(device), select_on=select_on, precise_bn_images=prof.precise_bn_images,
-        **({"adamw_lr": lr[backbone]} if backbone in lr else {}))
+    capped = cfg.max_epochs is not None
+    return dataclasses.replace(
+        cfg, seed=check_seed(cfg.seed), fraction=check_fraction(cfg.fraction), pretrained=bool(cfg.pretrained),
+        image_size=size, amp=check_amp(cfg.amp), select_on=data.check_select_on(cfg.select_on), device=str(device),
+        channels_last=channels_last(cfg.channels_last, device),
+        min_sgd_epochs=min(cfg.min_sgd_epochs, cfg.max_epochs - 1) if capped else cfg.min_sgd_epochs)
 
 
 def plan(profile: str = "workshop", backbones: str | list[str] | None = None,

@@ -70,11 +70,16 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for ``amp`` on ``device`` (None = full fp32): ``auto`` is fp16 on CUDA only."""
+def check_amp(amp: str) -> str:
+    """``amp`` if it is one of :data:`AMP_CHOICES`, else a ConfigError."""
     if amp not in AMP_CHOICES:
         raise ConfigError(f"amp {amp!r} is not allowed: choose one of {', '.join(AMP_CHOICES)}")
-    if amp == "auto":
+    return amp
+
+
+def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for ``amp`` on ``device`` (None = full fp32): ``auto`` is fp16 on CUDA only."""
+    if check_amp(amp) == "auto":
         return KINDS[torch.device(device).type].auto_amp
     return _AMP_DTYPES[amp]
 

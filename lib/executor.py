@@ -185,7 +185,7 @@ def _wants_gpu(cfg) -> bool:
 
     if cfg.device.startswith("cuda"):
         return True
-    return profiles.get(cfg.profile).device == "auto" and not torch.cuda.is_available()
+    return profiles.get(cfg.profile).run.device == "auto" and not torch.cuda.is_available()
 
 
 def _absolute(kwargs: dict) -> dict:

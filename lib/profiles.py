@@ -1,49 +1,56 @@
-"""How much compute a run gets: the ``ci``, ``workshop`` and ``paper`` profiles.
+"""How much compute the book gets: the ``ci``, ``workshop`` and ``paper`` profiles, each with every default a run, a
+timing, a demo or a search takes.
 
-A profile fixes every training knob that is not part of the experiment's name (backbone, dataset,
-fraction, seed). Chapters and ``python -m lib.train`` take a profile name; explicit arguments
-(``--max-epochs``, ``--batch-size``, ...) override single fields and end up in the run's record.
+A profile's ``run`` is a run's configuration without its backbone, dataset and seed: the paper's protocol (the
+defaults of :class:`lib.train.TrainConfig`) with the profile's departures written out. ``lib.config.make_config``
+fills in the rest and applies what was asked (``dataclasses.replace``), then checks every value, once. Chapters and
+``python -m lib.train`` take a profile name; explicit arguments (``--max-epochs``, ...) end up in the run's record.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
+from lib.data import sources
 from lib.errors import UnknownNameError
+from lib.train import TrainConfig
+
+
+@dataclass(frozen=True)
+class TimingPlan:
+    """How much throughput timing a profile does (chapter 5): which backbones (None = all), image side, batch size,
+    timed steps, and CPU threads (None = PyTorch's default)."""
+
+    backbones: tuple[str, ...] | None
+    image_size: int
+    batch_size: int
+    steps: int
+    threads: int | None = None
 
 
 @dataclass(frozen=True)
 class Profile:
-    """One training budget. ``image_size=None`` means the dataset's paper size (256x256, BreakHis 448x672)."""
+    """One budget. ``run.image_size=None`` means each dataset's paper size (256x256, BreakHis 448x672)."""
 
     name: str
     description: str
-    datasets: tuple[str, ...]          # the datasets a chapter runs by default under this profile
-    image_size: int | None             # square side in pixels, or None for the paper's size per dataset
-    fraction: float                    # share of the training split used (1.0 = all of it)
+    run: TrainConfig                   # a run's defaults: everything but backbone, dataset and seed
+    datasets: tuple[str, ...]          # the datasets a chapter runs by default
     low_data: tuple[float, ...]        # chapter 4's shares, largest first (the paper: 100 %, 10 %, 1 %)
     seeds: tuple[int, ...]             # the paper reports the best of three runs
-    pretrained: bool                   # ImageNet weights (the paper) or random initialisation
-    patience: int                      # DualOpt: epochs without a better validation top-1 before a phase ends
-    max_epochs: int | None             # cap on AdamW + SGD epochs together; None = patience alone decides
-    min_sgd_epochs: int                # under a cap, epochs always left for the SGD phase
-    batch_size: int
-    amp: str                           # "auto" (fp16 on CUDA, off on CPU), "off", "fp16", "bf16"
-    channels_last: bool
-    num_workers: int                   # DataLoader worker processes (1 on CPU: augmenting tiny images in
-                                       # the main process with 2 torch threads is ~10x slower than in a
-                                       # single-threaded worker)
-    eval_test_every_epoch: bool        # needed for the paper's own metric (best test top-1 over epochs)
-    device: str = "auto"               # "auto" = CUDA when available, else CPU
-    precise_bn_images: int = 0         # > 0: BatchNorm statistics recomputed on that many training images before
-                                       # every evaluation (precise BN); 0: the running averages, as the paper
+    num_workers: int                   # DataLoader worker processes (1 on CPU: augmenting tiny images in the main
+                                       # process with 2 torch threads is ~10x slower than in one single-threaded
+                                       # worker); not part of a run's result, so not in ``run``
+    timing: TimingPlan                 # chapter 5's throughput timing
+    demo_per_class: int | None         # chapter 7's demo folder: images per digit (None: all 1,797)
+    search_seeds: tuple[int, ...]      # chapter 7's search: seeds of a finalist's full runs (two or more tell a
+                                       # real gap from seed noise; ci keeps one to stay fast)
     adamw_lr_by_backbone: tuple[tuple[str, float], ...] = ()   # (backbone, AdamW lr) where the paper's 1e-3 fails
     backbones: tuple[str, ...] | None = None   # the backbones a chapter trains by default; None = all eleven
     keep_records: bool = True          # False: records go to a git-ignored scratch folder (ci smoke runs)
 
-    def replace(self, **changes) -> "Profile":
-        """A copy with some fields overridden (``None`` values are ignored)."""
-        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+    def __post_init__(self):
+        if self.run.profile != self.name:
+            raise ValueError(f"profile {self.name!r} holds a run of profile {self.run.profile!r}")
 
 
 _PROFILES = {
@@ -53,9 +60,13 @@ _PROFILES = {
             name="ci",
             description="seconds per run: digits at 32x32, a quarter of the training images, 2 epochs "
                         "(1 AdamW + 1 SGD), random initialisation, precise BatchNorm on 64 images",
-            datasets=("digits",), image_size=32, fraction=0.25, low_data=(0.25, 0.1, 0.01), seeds=(0,),
-            pretrained=False, patience=1, max_epochs=2, min_sgd_epochs=1, batch_size=64, amp="auto",
-            channels_last=False, num_workers=1, eval_test_every_epoch=True, device="cpu", precise_bn_images=64,
+            run=TrainConfig(profile="ci", fraction=0.25, pretrained=False, image_size=(32, 32), batch_size=64,
+                            patience=1, max_epochs=2, min_sgd_epochs=1, channels_last=False, device="cpu",
+                            precise_bn_images=64),
+            datasets=("digits",), low_data=(0.25, 0.1, 0.01), seeds=(0,), num_workers=1,
+            # one timing thread: on a shared, overloaded CI machine two spinning threads can run 100x slower
+            timing=TimingPlan(("shufflenet_v2_x2_0",), image_size=64, batch_size=2, steps=1, threads=1),
+            demo_per_class=12, search_seeds=(0,),
             backbones=("shufflenet_v2_x2_0", "mobilenet_v3_large"), keep_records=False),
         Profile(
             name="workshop",
@@ -67,21 +78,23 @@ _PROFILES = {
                         "averages lag and evaluation collapses to chance), and AdamW at lr 1e-4 for the two Swin "
                         "transformers (at the paper's 1e-3 SwinV2-T's training loss rises above chance level and it "
                         "does not learn; Swin-T learns, then its training loss climbs back mid-phase)",
-            datasets=("digits",), image_size=32, fraction=1.0, low_data=(1.0, 0.1), seeds=(0, 1, 2),
-            pretrained=False, patience=2, max_epochs=20, min_sgd_epochs=2, batch_size=32, amp="auto",
-            channels_last=False, num_workers=1, eval_test_every_epoch=True, device="cpu",
-            precise_bn_images=512, adamw_lr_by_backbone=(("swin_t", 1e-4), ("swin_v2_t", 1e-4))),
+            run=TrainConfig(profile="workshop", pretrained=False, image_size=(32, 32), batch_size=32, patience=2,
+                            max_epochs=20, min_sgd_epochs=2, channels_last=False, device="cpu",
+                            precise_bn_images=512),
+            datasets=("digits",), low_data=(1.0, 0.1), seeds=(0, 1, 2), num_workers=1,
+            timing=TimingPlan(None, image_size=128, batch_size=4, steps=2),
+            # 100 per digit give 720 training images: half of them for five probe epochs is about 60 steps of 32,
+            # which is when the from-scratch backbones of chapter 3 have left chance behind
+            demo_per_class=100, search_seeds=(0, 1),
+            adamw_lr_by_backbone=(("swin_t", 1e-4), ("swin_v2_t", 1e-4))),
         Profile(
             name="paper",
             description="the paper's protocol: ImageNet weights, paper image sizes, patience 10 per phase, "
                         "no epoch cap, mixed precision on CUDA, best of 3 seeds",
-            datasets=("stanford_dogs", "flowers102", "cub200", "stanford_cars", "tiny_imagenet", "cifar10",
-                      "cifar100", "food101", "dtd", "ucmerced", "eurosat", "plantvillage", "plantclef",
-                      "galaxy10", "neu", "rsna", "breakhis_40x", "breakhis_100x", "breakhis_200x",
-                      "breakhis_400x"),
-            image_size=None, fraction=1.0, low_data=(1.0, 0.1, 0.01), seeds=(0, 1, 2), pretrained=True,
-            patience=10, max_epochs=None, min_sgd_epochs=0, batch_size=64, amp="auto", channels_last=True,
-            num_workers=4, eval_test_every_epoch=True, device="auto"),
+            run=TrainConfig(profile="paper"),
+            datasets=tuple(sources.names(workshop=False)), low_data=(1.0, 0.1, 0.01), seeds=(0, 1, 2),
+            num_workers=4, timing=TimingPlan(None, image_size=256, batch_size=32, steps=10),
+            demo_per_class=None, search_seeds=(0, 1, 2)),
     )
 }
 
@@ -108,7 +121,7 @@ def departures(record: dict) -> str:
 
     if record.get("profile") != "paper":
         return ""
-    prof, config = get("paper"), record.get("config") or record
+    paper_run, config = get("paper").run, record.get("config") or record
     size = tuple(config.get("image_size") or record.get("image_size"))
     paper_size = tuple(data.spec(record["dataset"]).image_size) if record["dataset"] in data.names() else size
     changes = []
@@ -116,8 +129,8 @@ def departures(record: dict) -> str:
         changes.append(f"capped at {config['max_epochs']} epochs")
     if size != paper_size:
         changes.append(f"{size[0]}×{size[1]} px instead of {paper_size[0]}×{paper_size[1]}")
-    if config.get("batch_size", prof.batch_size) != prof.batch_size:
-        changes.append(f"batch {config['batch_size']} instead of {prof.batch_size}")
+    if config.get("batch_size", paper_run.batch_size) != paper_run.batch_size:
+        changes.append(f"batch {config['batch_size']} instead of {paper_run.batch_size}")
     if not config.get("pretrained", True):
         changes.append("random initialisation")
     return "; ".join(changes)

@@ -92,7 +92,7 @@ def _hand_made(folder, profile, pretrained, backbone, dataset, top1, seed=0):
     size = list(data.spec(dataset).image_size) if profile == "paper" else template["config"]["image_size"]
     config = {**template["config"], "profile": profile, "pretrained": pretrained, "image_size": size,
               "max_epochs": None if profile == "paper" else template["config"]["max_epochs"],
-              "batch_size": profiles.get(profile).batch_size}
+              "batch_size": profiles.get(profile).run.batch_size}
     record = {**template, "profile": profile, "pretrained": pretrained, "backbone": backbone, "dataset": dataset,
               "fraction": 1.0, "seed": seed, "test_top1": top1, "image_size": size, "config": config,
               "run_key": f"{backbone}__{dataset}__f1__s{seed}__{profile}__{pretrained}"}

@@ -303,7 +303,7 @@ YOURDATA_CASES = [
     ("top-k zero", ["--top-k", "0"], "top_k=0 is not a positive integer", PETS),
     ("top-k not a number", ["--top-k", "x"], "invalid int value: 'x'", PETS),
     ("probe fraction zero", ["--probe-fraction", "0"], "probe_fraction", PETS),
-    ("probe fraction too big", ["--probe-fraction", "1.5"], "probe_fraction=1.5 is outside (0, 1]",
+    ("probe fraction too big", ["--probe-fraction", "1.5"], "probe_fraction 1.5 is outside (0, 1]",
      PETS),
     ("probe epochs zero", ["--probe-epochs", "0"], "both must be 1 or more", PETS),
     ("image size not /32", ["--image-size", "33"], "image_size=33 is not a multiple of 32",

@@ -47,6 +47,16 @@ def test_digits_splits_are_disjoint_stratified_and_complete(digits):
         assert np.all(np.abs(share - 0.1) < 0.02), "each class keeps its share (digits is balanced)"
 
 
+def test_digits_splits_and_cache_folder_are_those_of_every_earlier_load(cache_dir, digits):
+    """What went where (ids, labels; digits has no files to stamp) and the cache folder, pinned: a record made by an
+    earlier version must still match a run of this one."""
+    assert digits.manifest.data == {
+        "train": "701322dc3453e93f331bc836d955005ba3972f6d57d769aeb1f3afbaace41e47",
+        "val": "650de93dbcab061c8d943f6c1e10003048a4fdbf5dbe8ad6ce3e8de53d139ce1",
+        "test": "70fb3577b2ee5407c71c5e5b0b5d1a35a51d181c8df7b052d214435212afee43"}
+    assert digits.train.images.path.parent == cache_dir / "digits"
+
+
 def test_augmentation_on_train_only_and_switchable(digits):
     assert data.spec("digits").augmentation == "small_affine" and digits.train.augment
     assert not digits.val.augment and not digits.test.augment
@@ -110,7 +120,7 @@ def test_whole_digits_set_loads_in_about_a_second(tmp_path):
 @pytest.mark.parametrize("kwargs, match", [
     ({"fraction": 0}, "fraction"), ({"fraction": 1.5}, "fraction"), ({"seed": -1}, "seed"),
     ({"select_on": "train"}, "select_on"), ({"val_fraction": 0.9}, "val_fraction"),
-    ({"image_size": (0, 32)}, "image_size"), ({"image_size": "big"}, "image_size"),
+    ({"image_size": (0, 32)}, "image size"), ({"image_size": "big"}, "image size"),
 ])
 def test_bad_parameters_are_config_errors(kwargs, match, cache_dir):
     with pytest.raises(ConfigError, match=match):
@@ -167,10 +177,10 @@ def test_native_fixture_through_the_pipeline(name, tmp_path):
 
 def test_reader_groups_keep_a_group_out_of_both_train_and_val(monkeypatch, tmp_path):
     """A reader may attach ``groups`` (BreakHis: the patient) to a split; val then takes whole groups."""
-    real = data.read_source
+    real = data.sources.Resolved.read
 
-    def with_groups(name, root=None):
-        source = real(name, root)
+    def with_groups(resolved):
+        source = real(resolved)
         seen: dict[int, int] = {}
         groups = []
         for y in source.train.labels:  # 12 "patients" per class, one class each
@@ -179,9 +189,10 @@ def test_reader_groups_keep_a_group_out_of_both_train_and_val(monkeypatch, tmp_p
         source.train.groups = groups
         return source
 
-    monkeypatch.setattr(data, "read_source", with_groups)
+    monkeypatch.setattr(data.sources.Resolved, "read", with_groups)
     splits = data.load("digits", image_size=8, val_fraction=0.2, cache_dir=tmp_path, progress=False)
-    group_of = dict(zip(with_groups("digits").train.ids, with_groups("digits").train.groups))
+    digits = with_groups(data.sources.resolve("digits")).train
+    group_of = dict(zip(digits.ids, digits.groups))
     train_groups = {group_of[i] for i in splits.train.ids}
     val_groups = {group_of[i] for i in splits.val.ids}
     test_groups = {group_of[i] for i in splits.test.ids}

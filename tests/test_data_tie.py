@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lib import cli, data, results, runs
+from lib import cli, data, profiles, results, runs
 import yourdata
 from lib.config import make_config
 from lib.data import splits as splitting
@@ -155,7 +155,7 @@ def test_the_committed_workshop_records_stay_valid(tmp_path):
     grid = sorted((paths.RECORDS).glob("*.json"))
     demo = sorted((paths.DEMO / "workshop").glob("*.json"))
     assert len(grid) >= 66 and len(demo) >= 17
-    yourdata.write_demo_folder(tmp_path / "digits_demo", per_class=yourdata.DEMO_PER_CLASS["workshop"])
+    yourdata.write_demo_folder(tmp_path / "digits_demo", per_class=profiles.get("workshop").demo_per_class)
     manifests = {}
     for path in grid + demo:
         record, cfg = _record_of(path)

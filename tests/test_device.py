@@ -81,7 +81,7 @@ def test_the_profiles_devices_resolve(machine):
 
     machine(cuda=0, mps=False)
     for name in profiles.names():
-        assert device.resolve_device(profiles.get(name).device) == torch.device("cpu")
+        assert device.resolve_device(profiles.get(name).run.device) == torch.device("cpu")
 
 
 def test_provenance_names_the_device_auto_picks(machine):

@@ -1,5 +1,6 @@
 """The dataset registry and the native-format readers, on tiny copies written in each publisher's format."""
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -461,18 +462,51 @@ def test_reader_folder_and_csv_read_the_same_images_with_the_same_labels(tmp_pat
         splits = lib.data.load(name, root=tmp_path, image_size=16, cache_dir=tmp_path / "cache", progress=False)
         assert splits.counts() == {"train": 6, "val": 2, "test": 2}
         assert splits.manifest.test_source == "stratified 0.2 of the source, seed 0"
-    assert sources.dataset_folder("folder:pets", tmp_path) == tmp_path / "pets"
-    assert sources.dataset_folder("csv:pets.csv", tmp_path) == tmp_path
+    assert sources.resolve("folder:pets", tmp_path).folder == tmp_path / "pets"
+    assert sources.resolve("csv:pets.csv", tmp_path).folder == tmp_path
+    assert sources.resolve("csv:pets.csv", tmp_path).location == tmp_path / "pets.csv"
 
 
 def test_reader_cache_is_named_by_location_so_two_folders_of_one_name_never_share_it(tmp_path):
     _reader_tree(tmp_path / "a")
     _reader_tree(tmp_path / "b")
-    one, other = sources.cache_name("folder:pets", tmp_path / "a"), sources.cache_name("folder:pets", tmp_path / "b")
-    assert one != other and one.startswith("folder-pets-") and "/" not in one and ":" not in one
-    assert sources.cache_name("cifar10") == "cifar10"
+    one, other = sources.resolve("folder:pets", tmp_path / "a"), sources.resolve("folder:pets", tmp_path / "b")
+    assert one.cache_name != other.cache_name and one.cache_name.startswith("folder-pets-")
+    assert "/" not in one.cache_name and ":" not in one.cache_name
+    assert sources.resolve("cifar10").cache_name == "cifar10"
     assert sources.reader_name(tmp_path / "a" / "pets") == (tmp_path / "a", "folder:pets")
     assert sources.reader_name(tmp_path / "a" / "pets.csv") == (tmp_path / "a", "csv:pets.csv")
+
+
+EARLIER_SPLITS = {"train": ("cat/0.png", "cat/1.png", "cat/4.png", "dog/0.png", "dog/1.png", "dog/2.png"),
+                  "val": ("cat/3.png", "dog/3.png"), "test": ("cat/2.png", "dog/4.png")}
+"""What went where for :func:`_reader_tree`'s pets, as every earlier version split them."""
+
+
+def test_load_parses_a_reader_name_once_and_keeps_its_splits_and_cache_names(monkeypatch, tmp_path):
+    """``load`` resolves the name at the edge (one parse) and passes the value down; what went where and the cache
+    folder (kind, name, hash of the absolute location) are those of earlier versions, so their records still match."""
+    import lib.data
+
+    _reader_tree(tmp_path)
+    parsed, parse = [], sources._parse_reader_name
+
+    def counted(name):
+        parsed.append(name)
+        return parse(name)
+
+    monkeypatch.setattr(sources, "_parse_reader_name", counted)
+    for name, entry in (("folder:pets", "pets"), ("csv:pets.csv", "pets.csv")):
+        parsed.clear()
+        splits = lib.data.load(name, root=tmp_path, image_size=16, cache_dir=tmp_path / "cache", progress=False)
+        assert parsed == [name]
+        digest = hashlib.sha256(os.fsencode((tmp_path / entry).absolute())).hexdigest()[:10]
+        assert splits.train.images.path.parent == tmp_path / "cache" / f"{name.split(':')[0]}-{entry}-{digest}"
+        prefix = "" if entry == "pets" else "pets/"     # a CSV's ids are relative to its folder
+        assert splits.manifest.ids == {split: tuple(prefix + i for i in ids) for split, ids in EARLIER_SPLITS.items()}
+    parsed.clear()
+    lib.data.load("digits", image_size=8, cache_dir=tmp_path / "cache", progress=False)
+    assert parsed == []
 
 
 @pytest.mark.parametrize("name, error, pattern", [

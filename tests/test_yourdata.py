@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 import yourdata
+from lib import profiles
 from lib.errors import ConfigError, DataError, UnknownNameError, WeightsError
 from lib import paths
 
@@ -268,7 +269,7 @@ def test_a_budget_too_small_for_the_probe_is_refused_before_anything_runs(ten_tr
     ({"top_k": 0}, ConfigError, r"top_k=0 is not a positive integer"),
     ({"seeds": "0,0"}, ConfigError, r"seeds='0,0' is not a list of distinct"),
     ({"budget_minutes": -1}, ConfigError, r"budget_minutes=-1 is not a positive number"),
-    ({"probe_fraction": 2}, ConfigError, r"probe_fraction=2 is outside \(0, 1\]"),
+    ({"probe_fraction": 2}, ConfigError, r"probe_fraction 2 is outside \(0, 1\]"),
     ({"image_size": 40}, ConfigError, r"image_size=40 is not a multiple of 32"),
     ({"profile": "huge"}, UnknownNameError, r"unknown profile 'huge'"),
 ])
@@ -381,7 +382,7 @@ def test_the_workshop_demo_search_is_committed_so_the_book_trains_nothing(tmp_pa
 
     defaults = _chapter_defaults()
     profile = defaults["profile"]
-    demo = yourdata.write_demo_folder(tmp_path / "digits_demo", per_class=yourdata.DEMO_PER_CLASS[profile])
+    demo = yourdata.write_demo_folder(tmp_path / "digits_demo", per_class=profiles.get(profile).demo_per_class)
     names = models.names()
     plan = yourdata.plan_search(demo, domain=defaults["domain"], budget_minutes=defaults["budget_minutes"],
                                 top_k=defaults["top_k"], profile=profile, probe_fraction=defaults["probe_fraction"],
@@ -518,7 +519,7 @@ def test_a_folder_with_file_names_that_are_not_utf8_is_checked_and_cached(tmp_pa
     (root / "a" / "0.png").rename(root / "a" / os.fsdecode(b"\xff0.png"))
     check = yourdata.check_dataset(root, image_size=32)
     assert check.per_class.images.tolist() == [4, 4] and len(check.fingerprint) == 12
-    assert sources.cache_name(check.name, check.root).startswith("folder-caf_-")
+    assert sources.resolve(check.name, check.root).cache_name.startswith("folder-caf_-")
     splits = data.load(check.name, root=check.root, image_size=8, cache_dir=tmp_path / "cache", progress=False)
     assert len(splits.train) + len(splits.val) + len(splits.test) == 8
 

@@ -61,12 +61,6 @@ MIN_IMAGES_PER_CLASS = 3
 DEFAULT_OUT = paths.YOURDATA
 """Where a search keeps its manifest, run records and report unless told otherwise (git-ignored)."""
 
-DEMO_PER_CLASS = {"ci": 12, "workshop": 100, "paper": None}
-"""Images per digit in the demo folder (:func:`write_demo_folder`) under each profile (None: all 1,797). The
-workshop's 100 give 720 training images: half of them for five probe epochs is about 60 steps of 32, which is
-when the from-scratch backbones of chapter 3 have left chance behind."""
-
-
 BUDGET_MINUTES = 45.0
 """Default time budget of a search (minutes): the workshop demo's probe of eleven backbones and its full runs
 fit in it on a 2-core CPU."""
@@ -77,10 +71,6 @@ PROBE_FRACTION = 0.5
 PROBE_EPOCHS = 5
 """Default epoch cap of a probe run: from scratch, a probe shorter than about 60 steps leaves most candidates at
 chance, and ranks noise (issue 17)."""
-
-SEARCH_SEEDS = {"ci": (0,), "workshop": (0, 1), "paper": (0, 1, 2)}
-"""Seeds of the full protocol when none are given: two or more tell a real gap from seed noise (``ci`` keeps
-one to stay fast; the paper reports the best of three)."""
 
 NOISE_FACTOR = 2.0
 """A gap is 'within the noise' when it is below this many standard errors of the difference of two means."""
@@ -151,9 +141,10 @@ def check_dataset(path: str | Path, image_size: int = 32, val_fraction: float = 
 
     start = time.perf_counter()
     root, name = sources.reader_name(path)
-    location = root / name.split(":", 1)[1]
-    source = data.read_source(name, root)          # structure: class folders, CSV columns, listed files
-    raw, base = source.train, sources.dataset_folder(name, root)
+    resolved = sources.resolve(name, root)
+    location, base = resolved.location, resolved.folder
+    source = resolved.read()          # structure: class folders, CSV columns, listed files
+    raw = source.train
     decode_start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         found = list(pool.map(lambda i: _inspect(base / i), raw.ids))
@@ -301,7 +292,7 @@ def _backbones(backbones: str | list[str] | None, profile: str) -> list[str]:
 
 def _seeds(seeds: str | list[int] | None, profile: str) -> list[int]:
     if seeds in (None, ""):
-        return list(SEARCH_SEEDS.get(profile, profiles.get(profile).seeds))
+        return list(profiles.get(profile).search_seeds)
     try:
         values = [int(s) for s in seeds.split(",") if s.strip()] if isinstance(seeds, str) else [int(s) for s in seeds]
     except ValueError:
@@ -470,7 +461,7 @@ class SearchPlan:
             ("budget", f"{self.budget_s / 60:.1f} min" + (f" ({self.budget_s / 3600:.3f} GPU-hours)" if gpu else "")
                        + f" on {self.device}; a run is started only if its estimate fits in what is left"),
             ("profile", f"{self.profile} (image size {self.image_size}, batch {self.batch_size}, "
-                        f"{'ImageNet weights' if profiles.get(self.profile).pretrained else 'random initialisation'})"),
+                        f"{'ImageNet weights' if profiles.get(self.profile).run.pretrained else 'random initialisation'})"),
             ("records", path(self.records_dir)),
         ]
         return pd.DataFrame(rows, columns=["item", "plan"]).set_index("item")
@@ -503,22 +494,22 @@ def plan_search(path: str | Path, domain: str = "overall", budget_minutes: float
         raise ConfigError(f"top_k={top_k!r} is not a positive integer; pass e.g. 3")
     top_k = min(int(top_k), len(chosen))   # the plan's summary says "top k of n"
     probe_fraction = check_fraction(probe_fraction, "probe_fraction")
-    full_epochs = int(full_epochs) or prof.max_epochs or UNCAPPED_EPOCHS
+    full_epochs = int(full_epochs) or prof.run.max_epochs or UNCAPPED_EPOCHS
     if isinstance(probe_epochs, bool) or not 1 <= int(probe_epochs) or full_epochs < 1:
         raise ConfigError(f"probe_epochs={probe_epochs!r}, full_epochs={full_epochs!r}: both must be 1 or more")
     probe_epochs = min(int(probe_epochs), full_epochs)
-    size = int(image_size) or prof.image_size or sources.PAPER_SIZE[0]
+    size = int(image_size) or (prof.run.image_size or sources.PAPER_SIZE)[0]
     if size < 32 or size % 32:
         raise ConfigError(f"image_size={size} is not a multiple of 32 of at least 32 (WaveMix's wavelet levels and "
                           f"the Swin windows need it); pass e.g. 32, 64, 128 or 256")
-    batch = int(batch_size) or prof.batch_size
-    device = str(resolve_device(prof.device))
+    batch = int(batch_size) or prof.run.batch_size
+    device = str(resolve_device(prof.run.device))
     if check is None:
         check = check_dataset(path, image_size=size)
     elif check.location != Path(path).expanduser().absolute():
         raise ConfigError(f"check is of {check.location}, not of {path}; pass check=None to check {path}")
     out = Path(out_dir) if out_dir else check_out_dir(
-        DEFAULT_OUT / f"{sources.cache_name(check.name, check.root)}-{check.fingerprint}")
+        DEFAULT_OUT / f"{sources.resolve(check.name, check.root).cache_name}-{check.fingerprint}")
     check_out_dir_data(out, check.manifest)   # before minutes of measuring
     cfg = make_config(chosen[0], check.name, profile=profile, image_size=size, batch_size=batch,
                       device=device)    # validates batch size and device the trainer's way
@@ -876,7 +867,7 @@ def recommendation(result: SearchResult) -> str:
             text += f" Either will do; the smaller one is {smaller.display} ({smaller.params_m:.1f} M parameters)."
     agrees = best.backbone in set(picks.backbone)
     text += " " + paper_line + (" Your winner is among them." if agrees else " Your winner is not among them.")
-    if not profiles.get(plan.profile).pretrained:
+    if not profiles.get(plan.profile).run.pretrained:
         text += (" These runs start from random weights (profile {}), so they compare architectures trained from "
                  "scratch, not the paper's fine-tuning.".format(plan.profile))
     return text

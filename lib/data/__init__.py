@@ -31,7 +31,7 @@ from lib.data.transforms import ToModelInput, check_image_size
 from lib.errors import ConfigError, DataError
 
 __all__ = ["names", "spec", "load", "Splits", "ImageDataset", "Manifest", "write_manifest",
-           "read_manifest", "read_source", "SELECT_ON",
+           "read_manifest", "read_source", "SELECT_ON", "check_select_on",
            "split_counts", "train_test_positions", "file_stamps", "check_scored_splits"]
 
 SELECT_ON = {
@@ -180,10 +180,11 @@ def check_scored_splits(splits: "Splits") -> None:
                         f"training, one for validation, one for test): add images to those classes or remove them")
 
 
-def _check_select_on(select_on: str) -> str:
+def check_select_on(select_on: str) -> str:
+    """``select_on`` if it names a split that may select the epoch (:data:`SELECT_ON`), else a ConfigError."""
     if select_on not in SELECT_ON:
-        raise ConfigError(f"select_on={select_on!r} is not one of {sorted(SELECT_ON)}; pass 'val' (held-out "
-                          f"validation, the default) or 'test' (the paper protocol)")
+        raise ConfigError(f"select_on {select_on!r} is not allowed: choose 'val' (a held-out validation split, the "
+                          f"default) or 'test' (the paper's protocol)")
     return select_on
 
 
@@ -218,22 +219,22 @@ def load(name: str, root: str | os.PathLike | None = None, fraction: float = 1.0
     - ``image_size`` None = the paper's size for the dataset; ``augment`` None = the spec's choice
       (TrivialAugmentWide on train only); ``cache=False`` decodes every item on access instead.
     """
-    dataset_spec = spec(name)
+    resolved = sources.resolve(name, root)   # the name parsed once; its spec, folder and cache name from here on
+    dataset_spec = resolved.spec
     fraction, seed = check_fraction(fraction), check_seed(seed)
-    select_on = _check_select_on(select_on)
+    select_on = check_select_on(select_on)
     size = check_image_size(dataset_spec.image_size if image_size is None else image_size)
     augment = dataset_spec.augmentation if augment is None else (
         (dataset_spec.augmentation or "trivial_augment_wide") if augment else None)
-    folder = sources.dataset_folder(name, root)  # for the cache fingerprint; digits has no files there
-    source = read_source(name, root)
+    source = resolved.read()
     if cache:
         cache_dir = Path(cache_dir) if cache_dir is not None else paths.cache()
 
     def images_of(split_name: str, raw) -> CachedImages | DecodedImages:
         if not cache:
             return DecodedImages(raw.load, size)
-        path = cached_split(cache_dir, sources.cache_name(name, root), split_name, folder, raw.ids, raw.load,
-                            size, progress)
+        path = cached_split(cache_dir, resolved.cache_name, split_name, resolved.folder, raw.ids, raw.load, size,
+                            progress)
         return CachedImages(path, (len(raw.ids), *size, 3))
 
     train_raw = source.train
@@ -277,12 +278,11 @@ def load(name: str, root: str | os.PathLike | None = None, fraction: float = 1.0
         val = dataset(train_images, train_raw, val_pos, False, "val")
     split_ids = {"train": tuple(train.ids), "val": tuple(val.ids) if val_pos is not None else (),
                  "test": tuple(test.ids)}
-    own = dataset_spec.name not in sources.names()   # the reader's folder or CSV: stamped by content
     digests = {}
     for split_name, ds in (("train", train), ("val", val if val_pos is not None else None), ("test", test)):
         ids = ds.ids if ds is not None else []
         digests[split_name] = items_sha256(ids, [source.classes[t] for t in (ds.targets if ds else [])],
-                                           file_stamps(folder, ids, content=own))
+                                           file_stamps(resolved.folder, ids, content=resolved.own))
     manifest = Manifest(dataset=name, fraction=fraction, seed=seed, select_on=select_on,
                         test_source=test_source, ids=split_ids, data=digests)
     return Splits(train=train, val=val, test=test, spec=dataset_spec, manifest=manifest,

@@ -2,14 +2,16 @@
 how it lies on disk, and the reader for that format.
 
 Each dataset lives in ``<root>/<name>/``, holding what its publisher's archive unpacks to (the ``layout``
-field). ``read_source(name, root)`` checks that layout and returns the file ids, labels and a lazy RGB
-loader per split; splitting, caching and tensors are ``lib.data``'s job (``splits.py``, ``cache.py``).
+field). ``resolve(name, root)`` turns a name into its spec and places once; its ``read()`` (or
+``read_source(name, root)``) checks that layout and returns the file ids, labels and a lazy RGB loader per split;
+splitting, caching and tensors are ``lib.data``'s job (``splits.py``, ``cache.py``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from lib import paths
@@ -17,8 +19,8 @@ from lib.data import formats
 from lib.data.spec import DatasetSpec, Download, RawSplit, Source
 from lib.errors import DataError, UnknownNameError
 
-__all__ = ["DOMAINS", "READER_KINDS", "DatasetSpec", "Download", "RawSplit", "Source", "cache_name", "catalogue",
-           "dataset_folder", "names", "read_source", "reader_name", "spec", "specs"]
+__all__ = ["DOMAINS", "READER_KINDS", "DatasetSpec", "Download", "RawSplit", "Resolved", "Source",
+           "catalogue", "names", "read_source", "reader_name", "resolve", "spec", "specs"]
 
 DOMAINS = ("natural", "texture", "surface_defects", "remote_sensing", "plant", "astronomy", "medical")
 
@@ -366,12 +368,7 @@ def specs() -> list[DatasetSpec]:
 
 def spec(name: str) -> DatasetSpec:
     """The spec registered as ``name``, or the spec of the reader's own ``folder:<name>`` / ``csv:<file>``."""
-    if name in _REGISTRY:
-        return _REGISTRY[name]
-    if isinstance(name, str) and ":" in name:
-        return _reader_spec(*_parse_reader_name(name))
-    raise UnknownNameError(f"unknown dataset {name!r}; choose one of: {', '.join(_REGISTRY)}, or "
-                           f"folder:<folder> / csv:<file>.csv for your own images under the data root")
+    return _REGISTRY[name] if name in _REGISTRY else _reader_spec(*_parse_reader_name(name))
 
 
 def catalogue():
@@ -390,22 +387,7 @@ def catalogue():
 
 def read_source(name: str, root: str | os.PathLike | None = None) -> Source:
     """Read dataset ``name`` from ``<root>/<name>/`` in its native format (index only; images load lazily)."""
-    s = spec(name)
-    if s.name not in _REGISTRY:  # the reader's folder or CSV
-        return s.reader(paths.data_root(root) / _parse_reader_name(name)[1], s)
-    if s.workshop:  # bundled with a package: no folder needed
-        return s.reader(Path(), s)
-    base = paths.data_root(root)
-    layout = formats.layout_line(s)
-    if not base.is_dir():
-        state = "is not a folder" if base.exists() else "does not exist"
-        raise DataError(f"{s.display}: data root {base} {state}; create it, download {s.url} and unpack "
-                        f"into {base / name}/ as: {layout} (or pass root=/set WB_DATA to where your data lives)")
-    folder = base / name
-    if not folder.is_dir():
-        raise DataError(f"{s.display}: folder {folder} not found; download {s.url} and unpack it there as: "
-                        f"{layout}")
-    return s.reader(folder, s)
+    return resolve(name, root).read()
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -428,7 +410,11 @@ _READER_NOTE = ("Your own images: no official split, so a stratified 80/20 train
 
 
 def _parse_reader_name(name: str) -> tuple[str, str]:
-    """``("folder", "leaves")`` from ``"folder:leaves"``, with one-line errors for anything else."""
+    """``("folder", "leaves")`` from ``"folder:leaves"``, with one-line errors for anything else (a name that is
+    neither registered nor the reader's)."""
+    if not isinstance(name, str) or ":" not in name:
+        raise UnknownNameError(f"unknown dataset {name!r}; choose one of: {', '.join(_REGISTRY)}, or "
+                               f"folder:<folder> / csv:<file>.csv for your own images under the data root")
     kind, _, entry = name.partition(":")
     if kind not in READER_KINDS:
         raise UnknownNameError(f"unknown dataset {name!r}; a name with ':' must start with "
@@ -474,22 +460,55 @@ def reader_name(path: str | os.PathLike) -> tuple[Path, str]:
     return location.parent, f"{kind}:{location.name}"
 
 
-def dataset_folder(name: str, root: str | os.PathLike | None = None) -> Path:
-    """The folder that a dataset's file ids are relative to (for cache fingerprints)."""
-    s = spec(name)
-    if s.name in _REGISTRY:
-        return paths.data_root(root) / name
-    kind, entry = _parse_reader_name(name)
-    return paths.data_root(root) / entry if kind == "folder" else paths.data_root(root)
+# ----------------------------------------------------------------------------------------------------------
+# A name resolved once: ``lib.data.load`` turns the name into a Resolved at the edge and passes that down.
 
 
-def cache_name(name: str, root: str | os.PathLike | None = None) -> str:
-    """A file-name-safe name for the decoded-image cache: the dataset's name, or for the reader's own data
-    its kind, name and a hash of its absolute location (two folders called ``leaves`` never share a cache)."""
-    if spec(name).name in _REGISTRY:
-        return name
+@dataclass(frozen=True)
+class Resolved:
+    """A dataset name resolved under a data root (:func:`resolve`): its spec, where its files lie and the name of
+    its decoded-image cache."""
+
+    spec: DatasetSpec
+    root: Path        # the data root
+    location: Path    # what the reader reads: <root>/<name>/, or the reader's own folder or CSV under the root
+    folder: Path      # what the file ids are relative to (cache fingerprints, file stamps)
+    cache_name: str   # a file-name-safe name for the decoded-image cache
+
+    @property
+    def own(self) -> bool:
+        """Whether these are the reader's own images (a folder or CSV), not a registered dataset."""
+        return self.spec.name not in _REGISTRY
+
+    def read(self) -> Source:
+        """The dataset in its native format (index only; images load lazily), after checking that its files are
+        where the spec's layout says."""
+        s = self.spec
+        if self.own:  # the reader's folder or CSV
+            return s.reader(self.location, s)
+        if s.workshop:  # bundled with a package: no folder needed
+            return s.reader(Path(), s)
+        layout = formats.layout_line(s)
+        if not self.root.is_dir():
+            state = "is not a folder" if self.root.exists() else "does not exist"
+            raise DataError(f"{s.display}: data root {self.root} {state}; create it, download {s.url} and unpack "
+                            f"into {self.location}/ as: {layout} (or pass root=/set WB_DATA to where your data lives)")
+        if not self.location.is_dir():
+            raise DataError(f"{s.display}: folder {self.location} not found; download {s.url} and unpack it there "
+                            f"as: {layout}")
+        return s.reader(self.location, s)
+
+
+def resolve(name: str, root: str | os.PathLike | None = None) -> Resolved:
+    """Dataset ``name`` under the data root ``root`` (:func:`lib.paths.data_root`), its name parsed once. The cache
+    of the reader's own data is named by its kind, name and a hash of its absolute location (two folders called
+    ``leaves`` never share a cache); a registered dataset's by its name."""
+    base = paths.data_root(root)
+    if name in _REGISTRY:
+        return Resolved(_REGISTRY[name], base, base / name, base / name, name)
     kind, entry = _parse_reader_name(name)
-    location = (paths.data_root(root) / entry).absolute()
-    digest = hashlib.sha256(os.fsencode(location)).hexdigest()[:10]     # a folder name need not be UTF-8
+    location = base / entry
+    digest = hashlib.sha256(os.fsencode(location.absolute())).hexdigest()[:10]     # a folder name need not be UTF-8
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in entry)
-    return f"{kind}-{safe}-{digest}"
+    return Resolved(_reader_spec(kind, entry), base, location, location if kind == "folder" else base,
+                    f"{kind}-{safe}-{digest}")

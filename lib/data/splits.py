@@ -30,21 +30,23 @@ DEFAULT_TEST_RATIO = 0.2
 
 def check_fraction(fraction: float, what: str = "fraction") -> float:
     """``fraction`` as a float in (0, 1], or a ConfigError that says what to pass instead."""
-    try:
-        value = float(fraction)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{what}={fraction!r} is not a number; pass a share of the training images "
-                          f"in (0, 1], e.g. 0.1 for 10 %") from None
-    if not 0.0 < value <= 1.0 or value != value:
-        raise ConfigError(f"{what}={fraction!r} is outside (0, 1]; pass a share of the training images "
-                          f"in (0, 1], e.g. 0.01 for 1 % or 1.0 for all")
+    if isinstance(fraction, (bool, str)) or not isinstance(fraction, (int, float, np.number)):
+        raise ConfigError(f"{what} {fraction!r} is not a number: pass a share of the training images in (0, 1], "
+                          f"e.g. 0.1 for 10 %")
+    value = float(fraction)
+    if not 0.0 < value <= 1.0:
+        raise ConfigError(f"{what} {fraction!r} is outside (0, 1]: pass a share of the training images, e.g. 0.01 "
+                          f"for 1 % or 1.0 for all")
     return value
 
 
+MAX_SEED = 2**32 - 1   # numpy's legacy seeding takes 32 bits; every seed the book derives stays inside 64
+
+
 def check_seed(seed: int) -> int:
-    """``seed`` as a non-negative int, or a ConfigError."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ConfigError(f"seed={seed!r} is not a non-negative integer; pass e.g. seed=0")
+    """``seed`` as an int from 0 to :data:`MAX_SEED`, or a ConfigError."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"seed {seed!r} is not allowed: use a whole number from 0 to {MAX_SEED}, e.g. 0")
     return int(seed)
 
 

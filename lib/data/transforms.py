@@ -32,20 +32,26 @@ AUGMENTATIONS = {
 """Augmentations by name (a dataset spec's ``augmentation``): each builds a callable on uint8 ``C x H x W``."""
 
 
+MIN_SIDE = 8   # pixels: below this the backbones' downsampling leaves nothing to classify
+
+
 def check_image_size(image_size) -> tuple[int, int]:
-    """``image_size`` as ``(height, width)``: an int means a square, a pair is (H, W)."""
+    """``image_size`` as ``(height, width)``: an int means a square, a pair is (H, W); each side at least
+    :data:`MIN_SIDE`."""
     from lib.errors import ConfigError
 
     if isinstance(image_size, (int, np.integer)) and not isinstance(image_size, bool):
         image_size = (int(image_size), int(image_size))
     try:
         h, w = (int(v) for v in image_size)
-        ok = h > 0 and w > 0 and all(float(v) == int(v) for v in image_size)
+        whole = not isinstance(image_size, str) and all(float(v) == int(v) for v in image_size)
     except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ConfigError(f"image_size={image_size!r} is not a positive int or (height, width) pair; "
-                          f"pass e.g. 256 or (448, 672), or None for the paper's size")
+        whole = False
+    if not whole:
+        raise ConfigError(f"image size {image_size!r} is not a whole number of pixels or a (height, width) pair of "
+                          f"them: pass e.g. 32, 256 or (448, 672), or None for the paper's size")
+    if min(h, w) < MIN_SIDE:
+        raise ConfigError(f"image size {(h, w)} is too small: use at least {MIN_SIDE} pixels per side (e.g. 32)")
     return h, w
 
 

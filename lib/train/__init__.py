@@ -39,23 +39,27 @@ from lib.provenance import now
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Every knob of one run that can change its result; stored verbatim as the record's ``config``."""
+    """Every knob of one run that can change its result; stored verbatim as the record's ``config``.
 
-    backbone: str
-    dataset: str
-    seed: int
-    profile: str
-    fraction: float
-    pretrained: bool
-    image_size: tuple[int, int]          # (H, W)
-    batch_size: int
-    patience: int
-    max_epochs: int | None
-    min_sgd_epochs: int
-    amp: str
-    channels_last: bool
-    eval_test_every_epoch: bool
-    device: str
+    The defaults are the paper's protocol, except that a validation split, not the test set, selects the epoch
+    (``select_on``; the paper's way is ``"test"``). A profile (``lib.profiles``) holds one with its departures and without
+    backbone, dataset and seed; ``lib.config.make_config`` fills those in, applies what was asked and checks it."""
+
+    backbone: str = ""
+    dataset: str = ""
+    seed: int = 0
+    profile: str = "paper"
+    fraction: float = 1.0                # share of the training split used
+    pretrained: bool = True              # ImageNet weights (the paper) or random initialisation
+    image_size: tuple[int, int] | None = None   # (H, W); None, in a profile only: each dataset's paper size
+    batch_size: int = 64
+    patience: int = 10                   # epochs without a better selection top-1 before a phase ends
+    max_epochs: int | None = None        # cap on AdamW + SGD epochs together; None: patience alone decides
+    min_sgd_epochs: int = 0              # under a cap, epochs always left for the SGD phase
+    amp: str = "auto"                    # "auto" (fp16 on CUDA, off elsewhere), "off", "fp16", "bf16"
+    channels_last: bool = True
+    eval_test_every_epoch: bool = True   # needed for the paper's own metric (best test top-1 over epochs)
+    device: str = "auto"                 # in a profile: "auto" = CUDA, then MPS, then CPU; in a run: the device
     val_fraction: float = 0.1
     adamw_lr: float = 1e-3
     adamw_betas: tuple[float, float] = (0.9, 0.999)

@@ -18,7 +18,8 @@ import pandas as pd
 import torch
 
 from lib.errors import ConfigError
-from lib import paths
+from lib import paths, profiles
+from lib.data import sources
 from lib.provenance import device_name, git_commit, now
 from lib.timing import seconds
 
@@ -48,6 +49,8 @@ class Size:
     step_repeats: int             # timed repeats of one step per variant
 
 
+_WORKSHOP = profiles.get("workshop").run   # the default sizes time the workshop's runs and the paper's
+
 SIZES = {
     "tiny": Size("tiny", pipeline_images=48, pipeline_source=(80, 96), pipeline_size=64, pipeline_batch=8,
                  pipeline_workers=1, pipeline_repeats=2, augment_images=1, augment_repeats=2,
@@ -57,8 +60,9 @@ SIZES = {
     "default": Size("default", pipeline_images=1000, pipeline_source=(375, 500), pipeline_size=256,
                     pipeline_batch=32, pipeline_workers=2, pipeline_repeats=5, augment_images=4, augment_repeats=5,
                     backbones=None,
-                    overhead_size=32, overhead_batch=32, overhead_steps=2, overhead_repeats=7,
-                    step_sizes=(32, 256), step_batches=(32, 2), step_repeats=2),
+                    overhead_size=_WORKSHOP.image_size[0], overhead_batch=_WORKSHOP.batch_size, overhead_steps=2,
+                    overhead_repeats=7, step_sizes=(_WORKSHOP.image_size[0], sources.PAPER_SIZE[0]),
+                    step_batches=(_WORKSHOP.batch_size, 2), step_repeats=2),
 }
 
 

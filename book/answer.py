@@ -245,7 +245,6 @@ def context(correlations: pd.DataFrame | None = None, full: pd.DataFrame | None 
     domain = corr[corr["level"] == "domain"].set_index("name")
     pooled = corr[corr["level"] == "pooled"].iloc[0]
     positive = per_dataset[per_dataset["low"] > 0]
-    natural = per_dataset[per_dataset["domain"] == "natural"]
     medical = per_dataset[per_dataset["domain"] == "medical"]
     best = full.loc[full.groupby("dataset")["top1"].idxmax()]
     transformer_wins = best[best["backbone"].isin(findings.TRANSFORMERS)]

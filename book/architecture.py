@@ -1,7 +1,8 @@
 """Chapter 5: the paper's Table 9 regenerated from the instantiated models, and their size, FLOPs and speed.
 
 Every introspected value comes from walking a model's module tree: residual blocks are found by their class
-(:data:`BLOCK_CLASSES`), and inside each block the main path's ``Conv2d`` / ``ConvTranspose2d`` / ``Linear``
+(:data:`BLOCK_CLASSES`; DenseNet's layers, whose class torchvision keeps private, by their children:
+:data:`DENSE_LAYER_CHILDREN`), and inside each block the main path's ``Conv2d`` / ``ConvTranspose2d`` / ``Linear``
 layers, activation and norm modules and ``SqueezeExcitation`` modules are read in registration order. One
 forward pass on a small probe image records each block's output resolution, which splits blocks into stages.
 Only the explanations of the cells where the book and the paper disagree are text (:data:`DIFFERENCE_NOTES`).
@@ -47,7 +48,7 @@ from torchvision.models import convnext, densenet, efficientnet, mobilenetv3, re
 from torchvision.models import swin_transformer
 
 from lib import models, paths, profiles, wavemix
-from lib.errors import ConfigError, UnknownNameError
+from lib.errors import ConfigError
 from lib.profiles import TimingPlan
 from lib.provenance import device_name
 
@@ -55,10 +56,13 @@ TABLE9_CSV = paths.PAPER / "table9.csv"
 
 # Residual blocks, by class; a block is never searched for blocks inside it.
 BLOCK_CLASSES: tuple[type[nn.Module], ...] = (
-    resnet.BasicBlock, resnet.Bottleneck, densenet._DenseLayer, shufflenetv2.InvertedResidual,
+    resnet.BasicBlock, resnet.Bottleneck, shufflenetv2.InvertedResidual,
     mobilenetv3.InvertedResidual, regnet.ResBottleneckBlock, efficientnet.MBConv, efficientnet.FusedMBConv,
     convnext.CNBlock, swin_transformer.SwinTransformerBlock, wavemix.WaveBlock,
 )
+# A DenseNet layer (BN, ReLU, 1x1 conv, BN, ReLU, 3x3 conv) has a private class in torchvision: inside a public
+# ``DenseNet`` it is the module whose children are these, in this order.
+DENSE_LAYER_CHILDREN = ("norm1", "relu1", "conv1", "norm2", "relu2", "conv2")
 CHANNELS_LAST_BLOCKS = (swin_transformer.SwinTransformerBlock,)  # their outputs are B x H x W x C (V2 subclasses V1)
 ATTENTION_CLASSES = (swin_transformer.ShiftedWindowAttention,)  # V2 subclasses V1
 SE_CLASSES = (torchvision.ops.SqueezeExcitation,)
@@ -73,7 +77,7 @@ COLUMNS = {"block": "Block", "kernels": "Kernels in block", "stages": "# Stages"
            "nonlinearity": "Non-linearity", "cef": "CEF", "stem": "Stem", "dconv": "DConv", "se": "SE",
            "norm": "Norm"}
 
-PROBE_SIZE = 64  # side of the probe image that records block resolutions (WaveMix needs a multiple of 32)
+PROBE_SIZE = 2 * wavemix.SIDE_MULTIPLE  # side of the probe image that records block resolutions
 
 
 # --- one block ---------------------------------------------------------------------------------------------------
@@ -177,10 +181,14 @@ def _find_blocks(model: nn.Module) -> tuple[list[Block], list[nn.Conv2d], dict[s
     """The model's blocks in order, the ``Conv2d`` layers before the first block (the stem), and the block modules."""
     blocks, stem, modules = [], [], {}
 
-    def visit(module: nn.Module, prefix: str) -> None:
+    def is_block(module: nn.Module, in_densenet: bool) -> bool:
+        return isinstance(module, BLOCK_CLASSES) or (
+            in_densenet and tuple(name for name, _ in module.named_children()) == DENSE_LAYER_CHILDREN)
+
+    def visit(module: nn.Module, prefix: str, in_densenet: bool) -> None:
         for name, child in module.named_children():
             path = f"{prefix}{name}"
-            if isinstance(child, BLOCK_CLASSES):
+            if is_block(child, in_densenet):
                 block = Block(path, type(child).__name__)
                 _walk_block(child, block)
                 blocks.append(block)
@@ -188,9 +196,9 @@ def _find_blocks(model: nn.Module) -> tuple[list[Block], list[nn.Conv2d], dict[s
             else:
                 if isinstance(child, nn.Conv2d) and not blocks:
                     stem.append(child)
-                visit(child, path + ".")
+                visit(child, path + ".", in_densenet or isinstance(child, densenet.DenseNet))
 
-    visit(model, "")
+    visit(model, "", isinstance(model, densenet.DenseNet))
     return blocks, stem, modules
 
 
@@ -298,7 +306,8 @@ def introspect(model: nn.Module, name: str = "", probe_size: int = PROBE_SIZE) -
     blocks, stem, modules = _find_blocks(model)
     if not blocks:
         raise ConfigError(f"model {name or type(model).__name__} has no block of a known class; add its block class "
-                          f"to book.architecture.BLOCK_CLASSES (known: {', '.join(c.__name__ for c in BLOCK_CLASSES)})")
+                          f"to book.architecture.BLOCK_CLASSES (known: {', '.join(c.__name__ for c in BLOCK_CLASSES)}, "
+                          f"and DenseNet's layers)")
     _record_resolutions(model, blocks, modules, probe_size)
     return Architecture(name, blocks, [(*conv.kernel_size, conv.stride[0]) for conv in stem])
 
@@ -553,14 +562,16 @@ def efficiency_table(backbones: list[str] | None = None, input_size: int = 256, 
     from lib import paper
 
     names = _check_backbones(backbones)
-    if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < 32 or input_size % 32:
-        raise ConfigError(f"input_size={input_size!r} is not allowed; give a multiple of 32 (WaveMix needs it), "
-                          f"e.g. 256 as in the paper")
+    multiple = wavemix.SIDE_MULTIPLE
+    if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < multiple \
+            or input_size % multiple:
+        raise ConfigError(f"input_size={input_size!r} is not allowed; give a multiple of {multiple} (WaveMix needs "
+                          f"it), e.g. 256 as in the paper")
     for key in ("image_size", "batch_size", "steps"):
         value = getattr(plan, key)
-        if not isinstance(value, int) or value < 1 or (key == "image_size" and value % 32):
+        if not isinstance(value, int) or value < 1 or (key == "image_size" and value % multiple):
             raise ConfigError(f"timing {key}={value!r} is not allowed; give a positive integer"
-                              f"{' divisible by 32' if key == 'image_size' else ''}")
+                              f"{f' divisible by {multiple}' if key == 'image_size' else ''}")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     timed = set(names if plan.backbones is None else plan.backbones) if time_it else set()
     paper_params = paper.table2().set_index("backbone")["params_m"].astype(float)

@@ -35,6 +35,7 @@ KERNEL = chapter_lib.KERNEL
 PROFILES = chapter_lib.PROFILES
 BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib", "_static/book.css")
 CODE_FILES = ("requirements.txt",)
+CODE_PACKAGES = ("lib", "book", "yourdata", "bench")   # the repository's code a chapter may call
 CHAPTER_READS = {   # the results/ folders each chapter reads, directly or through lib (tests/test_book.py checks)
     "00_answer": ("bench", "book", "paper", "runs"),
     "01_selection": ("book", "paper"),
@@ -54,8 +55,6 @@ def chapter_reads(nb: Path, root: Path = paths.ROOT) -> list[Path]:
     declared = CHAPTER_READS.get(nb.stem)
     if declared is None:
         return sorted(p for p in (root / "results").iterdir() if p.is_dir()) if (root / "results").is_dir() else []
-    from lib import results
-
     moved = paths.records() if root == paths.ROOT else root / "results" / "runs"   # WB_RUNS moves it
     return [moved if name == "runs" else root / "results" / name for name in declared]
 
@@ -70,9 +69,9 @@ def _files_under(folder: Path) -> list[Path]:
 def input_hash(nb: Path, profile: str, parameters: dict | None = None, root: Path = paths.ROOT) -> str:
     """SHA-256 over everything a chapter's output depends on that lives in the repository.
 
-    jupyter-cache would hash the notebook alone; a chapter's numbers also change when ``lib/`` or a
-    record changes, so those are in the hash too. Data under ``data/`` is not hashed (it can be
-    hundreds of GB); a changed dataset needs ``--force``.
+    jupyter-cache would hash the notebook alone; a chapter's numbers also change when the code it calls
+    (:data:`CODE_PACKAGES`) or a record changes, so those are in the hash too. Data under ``data/`` is not hashed
+    (it can be hundreds of GB); a changed dataset needs ``--force``.
     """
     digest = hashlib.sha256()
 
@@ -82,7 +81,7 @@ def input_hash(nb: Path, profile: str, parameters: dict | None = None, root: Pat
     add("notebook", nb.read_bytes())
     add("run", json.dumps({"profile": profile, "parameters": parameters or {}, "kernel": KERNEL},
                           sort_keys=True, default=str).encode())
-    files = [p for p in _files_under(root / "lib") if p.suffix == ".py"]
+    files = [p for package in CODE_PACKAGES for p in _files_under(root / package) if p.suffix == ".py"]
     files += [root / name for name in CODE_FILES if (root / name).is_file()]
     for folder in chapter_reads(nb, root):
         files += _files_under(folder)
@@ -223,7 +222,6 @@ def weights_files() -> str:
 def paper_run_cost(bench_dir: Path = paths.BENCH) -> str:
     """Markdown: how many runs a full ``paper`` profile run is, and what the measured benchmarks say it costs."""
     from lib import models, paper, profiles
-    from book import present
 
     prof = profiles.get("paper")
     cells = paper.load()[["dataset", "fraction"]].drop_duplicates()

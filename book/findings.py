@@ -742,18 +742,6 @@ OUR_CLAIMS = (
 )
 
 
-def interval_order(a_mean: float, a_ci: float, b_mean: float, b_ci: float) -> int | None:
-    """1 when A's 95 % interval lies wholly above B's, -1 when below, 0 when they overlap (within noise), None
-    when either has no interval (one seed)."""
-    if pd.isna(a_ci) or pd.isna(b_ci):
-        return None
-    if a_mean - a_ci > b_mean + b_ci:
-        return 1
-    if b_mean - b_ci > a_mean + a_ci:
-        return -1
-    return 0
-
-
 def _at_end(cells: pd.DataFrame, favoured, worst: bool) -> pd.DataFrame:
     """``cells`` (backbone, dataset, top1_mean, top1_ci95) as a ``top1`` table at one end of every interval."""
     sign = cells["backbone"].isin(favoured).map({True: -1.0, False: 1.0}) * (1 if worst else -1)

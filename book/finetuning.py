@@ -120,7 +120,6 @@ def _backbone_order() -> list[str]:
 def plot_learning_curves(curves: pd.DataFrame):
     """Validation top-1 per epoch (ours): one line per backbone in the book's palette, the phase as marker style
     (AdamW circles, SGD crosses), one panel per dataset and seed, and a legend naming each backbone."""
-    import matplotlib.pyplot as plt
     import seaborn as sns
 
 

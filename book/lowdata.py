@@ -254,7 +254,7 @@ def mean_ci_table(ours: pd.DataFrame, digits: int = 1) -> pd.DataFrame:
 
 # Issue 17: the smallest fraction of the workshop's grid keeps at least this many training images per class (the
 # paper's 1 % of digits is about one image per class, which no backbone can learn a class from).
-MIN_IMAGES_PER_CLASS = 5
+MIN_TO_LEARN = 5
 
 
 def images_per_class(dataset: str, fractions, root=None) -> pd.DataFrame:
@@ -274,12 +274,12 @@ def images_per_class(dataset: str, fractions, root=None) -> pd.DataFrame:
 def fraction_mapping(counts: pd.DataFrame, ours, theirs) -> pd.DataFrame:
     """Which of our fractions is which of the paper's: one row per (dataset, share) in either grid, with the
     training images per class at that share (``counts`` from :func:`images_per_class`) and whether it keeps
-    :data:`MIN_IMAGES_PER_CLASS`. A share is the same experiment in both when the fraction is equal (both are
+    :data:`MIN_TO_LEARN`. A share is the same experiment in both when the fraction is equal (both are
     stratified shares of the whole training part)."""
     ours, theirs = {float(f) for f in ours}, {float(f) for f in theirs}
     out = counts.assign(ours=counts.fraction.isin(ours), paper=counts.fraction.isin(theirs))
     out = out[out.ours | out.paper]
-    out["enough_per_class"] = out.per_class_min >= MIN_IMAGES_PER_CLASS
+    out["enough_per_class"] = out.per_class_min >= MIN_TO_LEARN
     return out.sort_values(["dataset", "fraction"], ascending=[True, False]).reset_index(drop=True)
 
 
@@ -296,14 +296,14 @@ def per_class_text(row) -> str:
 
 def describe_mapping(mapping: pd.DataFrame, dataset_names: dict | None = None) -> str:
     """One markdown bullet per dataset saying which of our fractions is which of the paper's, with the images
-    per class each keeps; a share below :data:`MIN_IMAGES_PER_CLASS` per class is flagged."""
+    per class each keeps; a share below :data:`MIN_TO_LEARN` per class is flagged."""
     bullets = []
     for dataset, part in mapping.groupby("dataset", sort=True):
         name = (dataset_names or {}).get(dataset, dataset)
         parts = []
         for row in part.itertuples():
             share, per_class = _share(row.fraction), per_class_text(row)
-            low = "" if row.enough_per_class else f", below the {MIN_IMAGES_PER_CLASS} per class a fraction must keep"
+            low = "" if row.enough_per_class else f", below the {MIN_TO_LEARN} per class a fraction must keep"
             if row.ours and row.paper:
                 parts.append(f"our {share} is the paper's {share} (the same share: {per_class}{low})")
             elif row.paper:
@@ -439,17 +439,6 @@ def _pairs(cells: _Resampled, reference: float | None = None):
             continue
         shared = ~np.isnan(cells.point[i]) & ~np.isnan(cells.point[j])
         yield i, j, shared
-
-
-def spearman_samples(seeds: pd.DataFrame, fraction_a: float, fraction_b: float, dataset: str | None = None,
-                     n_resamples: int = N_RESAMPLES, seed: int = 0) -> np.ndarray:
-    """The bootstrap distribution of Spearman's rho between two fractions' rankings (means over resampled seeds),
-    one value per resample: what :func:`rank_correlation_intervals` takes percentiles of."""
-    resampled = _resample(seeds, n_resamples, seed)
-    cells = resampled[dataset] if dataset is not None else next(iter(resampled.values()))
-    i, j = cells.fractions.index(fraction_a), cells.fractions.index(fraction_b)
-    shared = ~np.isnan(cells.point[i]) & ~np.isnan(cells.point[j])
-    return _spearman_rows(cells.draws[i][:, shared], cells.draws[j][:, shared])
 
 
 def _reading(low: float, high: float, null: float, above: str, below: str, noise: str) -> str:

@@ -9,7 +9,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from lib import data, results
+from lib import data, profiles, results
 from lib.config import csv_list, plan
 from lib.device import AMP_CHOICES
 from lib.errors import BookError, ConfigError, interrupted, one_line, signals_raise_interrupted
@@ -27,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profile", default="workshop", help="ci, workshop (default) or paper")
+    p.add_argument("--profile", default="workshop", help=f"one of {', '.join(profiles.names())} (default workshop)")
     p.add_argument("--results", type=Path, default=None,
                    help="folder for run records (default results/runs; ci: a git-ignored scratch folder)")
     p.add_argument("--checkpoints", type=Path, default=CHECKPOINT_DIR, help="folder for resumable checkpoints")

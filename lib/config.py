@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,6 +16,9 @@ from lib import paths, profiles, results
 from lib.device import channels_last, check_amp, resolve_device
 from lib.errors import ConfigError, UnknownNameError
 from lib.train import TrainConfig
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def csv_list(text: str, kind=str, what: str = "values") -> list:
@@ -94,7 +98,7 @@ def plan(profile: str = "workshop", backbones: str | list[str] | None = None,
     ``None`` picks the profile's choice; names may be comma-separated text (``"all"`` = every backbone).
     ``overrides`` are :func:`make_config`'s keyword arguments (``max_epochs``, ``pretrained``, ...).
     """
-    from lib import data, models
+    from lib import models
 
     prof = profiles.get(profile)
     if backbones is None:
@@ -123,7 +127,7 @@ def check_inputs(configs: list[TrainConfig], root: Path) -> None:
     """Every dataset and weights file the whole plan needs, checked before the first run starts: one DataError
     that lists everything missing and the command that fetches it (not one failure per run, after the others)."""
     from lib import data, models
-    from lib.errors import DataError, WeightsError
+    from lib.errors import DataError
 
     missing, fetch = [], []
     for dataset in dict.fromkeys(c.dataset for c in configs):

@@ -24,9 +24,10 @@ def records_dir(profile: str) -> Path:
     return paths.records() if profiles.get(profile).keep_records else paths.SCRATCH_RECORDS
 
 
-# Knobs that change where or how fast a run goes but not what it computes; left out of the run key.
-_NOT_IN_KEY = ("device", "num_workers", "cpu_threads", "progress", "checkpoint_dir", "records_dir", "data_root",
-               "cache_dir", "stop_after_epochs")
+# Knobs that change where or how fast a run goes but not what it computes; left out of the run key. Only
+# ``device`` is in TrainConfig now; records written before 2026-12-03 also hold ``num_workers`` and
+# ``cpu_threads`` in their config, and keep their keys through this.
+_NOT_IN_KEY = ("device", "num_workers", "cpu_threads")
 
 # Knobs added after records existed: hashed only when they differ from this default, so that every
 # earlier record keeps its key (and is re-used) while a run with the new setting gets a key of its own.

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from lib import checkpoints, cli, config, models, results, runs
+from lib import checkpoints, cli, config, models, results
 from lib import paths
 from native_fixtures import write_cifar10
 
@@ -107,7 +107,7 @@ CLI_CASES = [
 def dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("WB_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setattr(torch.hub, "_hub_dir", None)                 # follow TORCH_HOME; restored after
+    assert torch.hub.get_dir() == str(tmp_path / "torch" / "hub")    # torch.hub follows TORCH_HOME
     monkeypatch.setattr(torch.hub, "download_url_to_file",
                         lambda url, *a, **k: pytest.fail(f"attempted to download {url}"))
     return {"results": tmp_path / "runs", "checkpoints": tmp_path / "ck", "data": tmp_path / "data",

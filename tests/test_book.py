@@ -301,6 +301,8 @@ def test_input_hash_covers_notebook_lib_parameters_and_records(tmp_path):
     assert changed(nb, nb.read_text().replace("which profile", "the profile"))
     assert changed(root / "lib" / "helper.py", "ANSWER = 43\n")
     assert changed(root / "lib" / "data" / "new.py", "X = 1\n")
+    for package in build.CODE_PACKAGES:   # the analysis, the tool and the benchmarks, not only the library
+        assert changed(root / package / "module.py", "X = 2\n"), package
     assert changed(root / "results" / "runs" / "run.json", '{"test_top1": 51.0}\n')
     assert changed(root / "results" / "runs" / "another.json", "{}\n")
     assert changed(root / "results" / "bench" / "grid.csv", "x\n1\n")

@@ -14,6 +14,11 @@ from lib.errors import ConfigError, DataError, UnknownNameError
 SIZE = 32
 
 
+def all_pixels(split: data.ImageDataset) -> np.ndarray:
+    """Every item of a split as decoded uint8 ``N x H x W x 3``."""
+    return np.stack([split.pixels(i) for i in range(len(split))])
+
+
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("cache")
@@ -33,7 +38,7 @@ def test_items_are_normalised_float_images_with_int_labels(digits):
     mean, std = torch.tensor(IMAGENET_MEAN).view(3, 1, 1), torch.tensor(IMAGENET_STD).view(3, 1, 1)
     pixels = torch.from_numpy(digits.test.pixels(0)).permute(2, 0, 1).float()
     assert torch.allclose(x * std + mean, pixels / 255, atol=1e-5)
-    assert digits.train.arrays().shape == (len(digits.train), SIZE, SIZE, 3)
+    assert all_pixels(digits.train).shape == (len(digits.train), SIZE, SIZE, 3)
 
 
 def test_digits_splits_are_disjoint_stratified_and_complete(digits):
@@ -91,10 +96,10 @@ def test_low_data_subset_sized_on_the_whole_train_part(cache_dir):
 
 def test_paper_protocol_selects_on_test(cache_dir, digits):
     paper = data.load("digits", image_size=SIZE, select_on="test", cache_dir=cache_dir, progress=False)
-    assert paper.selection is paper.test and paper.val is paper.test
+    assert paper.select_on == "test" and paper.val is paper.test
     assert "paper protocol" in paper.protocol and paper.manifest.ids["val"] == ()
     assert len(paper.train) == len(digits.train) + len(digits.val)
-    assert digits.selection is digits.val
+    assert digits.select_on == "val" and digits.val is not digits.test
 
 
 def test_dataloader_with_worker_processes(digits):
@@ -112,7 +117,7 @@ def test_whole_digits_set_loads_in_about_a_second(tmp_path):
     data.load("digits", image_size=SIZE, cache_dir=tmp_path, progress=False)  # builds the cache
     start = time.perf_counter()
     splits = data.load("digits", image_size=SIZE, cache_dir=tmp_path, progress=False)
-    arrays = [s.arrays() for s in (splits.train, splits.val, splits.test)]
+    arrays = [all_pixels(s) for s in (splits.train, splits.val, splits.test)]
     assert sum(len(a) for a in arrays) == 1797
     assert time.perf_counter() - start < 2.0
 
@@ -169,7 +174,7 @@ def test_native_fixture_through_the_pipeline(name, tmp_path):
                 assert label_of(pixels) == split.targets[i], f"{split.name} item {i} ({split.ids[i]})"
     direct = data.load(name, cache=False, **kwargs)
     assert direct.manifest == splits.manifest
-    assert np.array_equal(direct.test.arrays(), splits.test.arrays())
+    assert np.array_equal(all_pixels(direct.test), all_pixels(splits.test))
     tiny = data.load(name, cache_dir=tmp_path / "cache", fraction=0.01, seed=5, **kwargs)
     assert sorted(set(tiny.train.targets)) == list(range(spec.num_classes))
     assert len(tiny.train) == spec.num_classes
@@ -213,8 +218,6 @@ def test_where_to_get_names_the_data_root_as_a_reader_types_it(tmp_path, monkeyp
 
 
 def test_chapter_two_tables_have_display_names_dashes_and_a_csv(digits):
-    from lib.data import sizes
-
     table = show.table3_table(show.table3(None, ["cifar10", "digits"])).data
     assert "CIFAR-10" in table and ">cifar10<" not in table and "<NA>" not in table and "–" in table
     assert "table3.csv" in table

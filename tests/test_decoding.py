@@ -16,7 +16,7 @@ from lib.data import formats, sources
 from lib.errors import DataError
 
 RNG = np.random.default_rng(21)
-SHAPE = (6, 7)
+SHAPE = (8, 9)   # not square; lib.data.load takes 8 pixels a side at the least
 SPEC = sources.spec("ucmerced")   # any registered dataset: its images decode without EXIF orientation
 
 

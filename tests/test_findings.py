@@ -245,12 +245,6 @@ def verdict_of(ours: pd.DataFrame, key: str) -> str:
     return findings.our_claims(ours).set_index("key").loc[key, "verdict"]
 
 
-def test_interval_order():
-    assert findings.interval_order(90, 1, 80, 1) == 1 and findings.interval_order(80, 1, 90, 1) == -1
-    assert findings.interval_order(81, 1, 80, 1) == 0  # 80-82 and 79-81 overlap
-    assert findings.interval_order(81, float("nan"), 80, 1) is None
-
-
 @pytest.mark.parametrize("shufflenet,ci95,expected", [(95, 1.0, SUPPORTED), (70, 1.0, NOT_SUPPORTED),
                                                       (81, 2.0, WITHIN_NOISE)])
 def test_a_beats_b_is_supported_only_when_the_intervals_do_not_overlap(shufflenet, ci95, expected):

@@ -33,6 +33,7 @@ def test_run_key_names_the_experiment_and_ignores_where_it_ran():
     key = results.run_key(config())
     assert key.startswith("resnet50__digits__f1__s0__ci__scratch__32x32__")
     assert results.run_key(config(device="cuda", num_workers=8)) == key
+    assert results.run_key(config(cpu_threads=3)) == key     # in the config of records written before 2026-12-03
     for change in ({"seed": 1}, {"fraction": 0.1}, {"max_epochs": 3}, {"pretrained": True},
                    {"image_size": [64, 64]}, {"batch_size": 32}):
         assert results.run_key(config(**change)) != key, change

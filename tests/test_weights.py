@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -15,9 +16,8 @@ from lib.errors import ConfigError, WeightsError
 @pytest.fixture
 def torch_home(tmp_path, monkeypatch):
     """A fresh, empty TORCH_HOME whose hub/checkpoints the loaders must use; downloading fails the test."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    monkeypatch.setattr(torch.hub, "_hub_dir", torch.hub._hub_dir)  # restored after the test
-    torch.hub.set_dir(str(tmp_path / "hub"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))   # torch.hub's folder follows it; restored after the test
+    assert Path(torch.hub.get_dir()) == tmp_path / "hub"
 
     def no_download(url, *args, **kwargs):
         raise AssertionError(f"attempted to download {url}")

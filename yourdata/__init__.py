@@ -41,7 +41,7 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from lib import models, paper, profiles, results, runs, train
+from lib import models, paper, profiles, results, runs, train, wavemix
 from lib.atomic import atomic_write, check_space, folder_problem
 from lib.checkpoints import save_checkpoint
 from lib.config import make_config
@@ -55,8 +55,9 @@ from lib.loaders import make_loader
 from lib import paths
 from lib.provenance import environment, now
 
-MIN_IMAGES_PER_CLASS = 3
-"""The fewest images a class may have: one each for the training, validation and test splits."""
+MIN_TO_SPLIT = 3
+"""The fewest images a class may have: one each for the training, validation and test splits (a low-data share
+has a rule of its own, ``book.lowdata.MIN_TO_LEARN``)."""
 
 DEFAULT_OUT = paths.YOURDATA
 """Where a search keeps its manifest, run records and report unless told otherwise (git-ignored)."""
@@ -135,7 +136,7 @@ def _ignored_files(location: Path, listed: set[str]) -> list[str]:
 
 
 def check_dataset(path: str | Path, image_size: int = 32, val_fraction: float = 0.1,
-                  min_per_class: int = MIN_IMAGES_PER_CLASS, workers: int = 4) -> DatasetCheck:
+                  min_per_class: int = MIN_TO_SPLIT, workers: int = 4) -> DatasetCheck:
     """Validate the reader's folder or CSV and split it; the first problem found raises a one-line DataError."""
     from lib import data
 
@@ -460,8 +461,8 @@ class SearchPlan:
                             f"{t['cache_s']:.0f} s"),
             ("budget", f"{self.budget_s / 60:.1f} min" + (f" ({self.budget_s / 3600:.3f} GPU-hours)" if gpu else "")
                        + f" on {self.device}; a run is started only if its estimate fits in what is left"),
-            ("profile", f"{self.profile} (image size {self.image_size}, batch {self.batch_size}, "
-                        f"{'ImageNet weights' if profiles.get(self.profile).run.pretrained else 'random initialisation'})"),
+            ("profile", f"{self.profile} (image size {self.image_size}, batch {self.batch_size}, " + (
+                "ImageNet weights)" if profiles.get(self.profile).run.pretrained else "random initialisation)")),
             ("records", path(self.records_dir)),
         ]
         return pd.DataFrame(rows, columns=["item", "plan"]).set_index("item")
@@ -499,9 +500,10 @@ def plan_search(path: str | Path, domain: str = "overall", budget_minutes: float
         raise ConfigError(f"probe_epochs={probe_epochs!r}, full_epochs={full_epochs!r}: both must be 1 or more")
     probe_epochs = min(int(probe_epochs), full_epochs)
     size = int(image_size) or (prof.run.image_size or sources.PAPER_SIZE)[0]
-    if size < 32 or size % 32:
-        raise ConfigError(f"image_size={size} is not a multiple of 32 of at least 32 (WaveMix's wavelet levels and "
-                          f"the Swin windows need it); pass e.g. 32, 64, 128 or 256")
+    if size < wavemix.SIDE_MULTIPLE or size % wavemix.SIDE_MULTIPLE:
+        raise ConfigError(f"image_size={size} is not a multiple of {wavemix.SIDE_MULTIPLE} of at least "
+                          f"{wavemix.SIDE_MULTIPLE} (WaveMix's wavelet levels and the Swin windows need it); pass e.g. "
+                          f"32, 64, 128 or 256")
     batch = int(batch_size) or prof.run.batch_size
     device = str(resolve_device(prof.run.device))
     if check is None:
@@ -954,13 +956,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--top-k", type=int, default=3, help="how many of the probe's best get the full protocol")
     p.add_argument("--seeds", default=None, help="seeds of the full protocol, comma-separated (default: ci 0, "
                                                   "workshop 0,1, paper 0,1,2)")
-    p.add_argument("--profile", default="workshop", help="ci, workshop (default) or paper")
+    p.add_argument("--profile", default="workshop", help=f"one of {', '.join(profiles.names())} (default workshop)")
     p.add_argument("--probe-fraction", type=float, default=PROBE_FRACTION,
                    help=f"share of the training images in the probe (default {PROBE_FRACTION:g})")
     p.add_argument("--probe-epochs", type=int, default=PROBE_EPOCHS,
                    help=f"epoch cap of a probe run (default {PROBE_EPOCHS})")
     p.add_argument("--full-epochs", type=int, default=0, help="epoch cap of a full run (0: the profile's)")
-    p.add_argument("--image-size", type=int, default=0, help="square side, a multiple of 32 (0: the profile's)")
+    p.add_argument("--image-size", type=int, default=0,
+                   help=f"square side, a multiple of {wavemix.SIDE_MULTIPLE} (0: the profile's)")
     p.add_argument("--batch-size", type=int, default=0, help="0: the profile's")
     p.add_argument("--out", type=Path, default=None, help=f"folder for the manifest, records and report "
                                                           f"(default under {DEFAULT_OUT})")

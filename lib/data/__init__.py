@@ -44,9 +44,9 @@ SELECT_ON = {
 class ImageDataset(torch.utils.data.Dataset):
     """Items ``(float32 3 x H x W ImageNet-normalised tensor, int label)`` of one split.
 
-    ``.targets`` and ``.classes`` as in torchvision; ``.ids`` the source file ids; ``.pixels(i)`` and
-    ``.arrays()`` the decoded uint8 images (``H x W x 3``); ``.with_augment(False)`` the same images
-    without augmentation (for evaluation). Picklable: cached images are memory-mapped lazily per worker.
+    ``.targets`` and ``.classes`` as in torchvision; ``.ids`` the source file ids; ``.pixels(i)`` the decoded
+    uint8 image (``H x W x 3``); ``.with_augment(False)`` the same images without augmentation (for
+    evaluation). Picklable: cached images are memory-mapped lazily per worker.
     """
 
     def __init__(self, images: CachedImages | DecodedImages, positions: np.ndarray, targets: list[int],
@@ -76,12 +76,6 @@ class ImageDataset(torch.utils.data.Dataset):
         """Item ``index`` as decoded uint8 ``H x W x 3`` (resized, not augmented, not normalised)."""
         return self.images[int(self.positions[index])]
 
-    def arrays(self) -> np.ndarray:
-        """All items as one uint8 ``N x H x W x 3`` array in memory."""
-        if isinstance(self.images, CachedImages):
-            return np.asarray(self.images.array()[self.positions])
-        return self.images[self.positions]
-
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         return self.transform(self.pixels(index)), self.targets[index]
 
@@ -107,16 +101,8 @@ class Splits:
     image_size: tuple[int, int] = (256, 256)
 
     @property
-    def selection(self) -> ImageDataset:
-        """The split that selects the epoch: ``val``, or ``test`` under the paper protocol."""
-        return self.test if self.select_on == "test" else self.val
-
-    @property
     def protocol(self) -> str:
         return SELECT_ON[self.select_on]
-
-    def counts(self) -> dict[str, int]:
-        return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
 
 
 def train_test_positions(source, dataset_spec) -> tuple[np.ndarray, np.ndarray, str]:

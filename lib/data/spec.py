@@ -82,11 +82,6 @@ class DatasetSpec:
     access: str = ""  # behind a login, a request form or offline: the steps to get the files, then --from FILE
 
     @property
-    def trivial_augment(self) -> bool:
-        """Whether the paper's TrivialAugmentWide augments this dataset's training images."""
-        return self.augmentation == "trivial_augment_wide"
-
-    @property
     def split_lists(self) -> dict[str, tuple[str, ...]]:
         """Which of the publisher's lists form each of our splits, e.g. DTD ``{"train": ("train1",), ...}``."""
         return dict(self.lists)

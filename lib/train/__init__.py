@@ -243,7 +243,8 @@ def dual_opt_fit(model: nn.Module, loaders: dict, cfg: TrainConfig, rt: Runtime,
         if data_sha256 and saved.get("data_sha256", data_sha256) != data_sha256:
             raise DataError(f"checkpoint {checkpoint} was trained on other data than {cfg.dataset} holds now: "
                             f"restore the data to resume it, or delete it to start that run again on the new data")
-        if not isinstance(saved["state"], dict) or set(saved["state"]) != set(DualOptState.__dataclass_fields__):
+        fields = {f.name for f in dataclasses.fields(DualOptState)}
+        if not isinstance(saved["state"], dict) or set(saved["state"]) != fields:
             raise DataError(f"checkpoint {checkpoint} was written by another version of lib.train: delete it to "
                             f"restart that run from its first epoch")
         state, best = DualOptState(**saved["state"]), saved["best_model"]

@@ -20,9 +20,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from lib import paper
+from lib import paper, paths
 from book import findings, present
-from lib import paths
 
 DOMAINS = paper.TABLE1_DOMAINS  # natural, texture, remote sensing, plant, astronomy, medical, overall
 TRUST_LEVELS = ("strong", "moderate", "weak")

@@ -25,10 +25,9 @@ from urllib.parse import urlparse
 
 
 from book import chapter as chapter_lib
-from lib import profiles
+from lib import paths, profiles
 from book import workshop
 from lib.errors import BookError, ConfigError, interrupted, signals_raise_interrupted
-from lib import paths
 from lib.provenance import environment, now
 
 KERNEL = chapter_lib.KERNEL

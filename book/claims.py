@@ -18,11 +18,10 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from lib import paper
+from lib import paper, paths
 from book import findings
 from book.verdicts import SUPPORTED, PARTLY_SUPPORTED, NOT_SUPPORTED, NOT_CHECKABLE
 from lib.atomic import atomic_write_text
-from lib import paths
 
 REGISTER = paths.PAPER / "claims.csv"
 SENTENCES = paths.PAPER / "sentences.csv"

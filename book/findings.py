@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from lib import models, paths
-from lib import paper
+from lib import models, paper, paths
 from book import lowdata, present
 from book.verdicts import SUPPORTED, PARTLY_SUPPORTED, NOT_SUPPORTED, WITHIN_NOISE, NOT_CHECKABLE
 from lib.errors import ConfigError

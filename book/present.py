@@ -11,8 +11,7 @@ import base64
 import html
 from pathlib import Path
 
-from lib import data, models
-from lib import paths
+from lib import data, models, paths
 
 DASH = "–"  # what an empty cell shows
 # Colour-blind-safe colours (Okabe and Ito's eight, then three of Paul Tol's), one per backbone in the

@@ -11,9 +11,8 @@ import math
 from dataclasses import dataclass
 
 from book import chapter as chapter_lib
-from lib import profiles, results
+from lib import paths, profiles, results
 from book import present
-from lib import paths
 
 SESSION_MINUTES = 150
 

@@ -10,9 +10,8 @@ from functools import lru_cache
 
 import pandas as pd
 
-from lib import models
+from lib import models, paths
 from lib.errors import DataError, UnknownNameError
-from lib import paths
 
 PAPER_DIR = paths.PAPER
 

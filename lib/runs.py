@@ -14,9 +14,8 @@ from typing import Callable
 import torch
 from filelock import FileLock
 
-from lib import results
+from lib import paths, results
 from lib.errors import ConfigError, DataError
-from lib import paths
 from lib.provenance import environment, now
 from lib.train import TrainConfig
 

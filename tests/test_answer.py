@@ -8,9 +8,8 @@ import math
 import pandas as pd
 import pytest
 
-from lib import paper, results
+from lib import paper, paths, results
 from book import answer, findings
-from lib import paths
 
 
 def test_every_row_is_checked_against_table1_and_the_misfits_flagged():

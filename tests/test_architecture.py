@@ -13,9 +13,8 @@ import torch
 from torch import nn
 
 from book import architecture as arch
-from lib import models
+from lib import models, paths
 from lib.errors import ConfigError, UnknownNameError
-from lib import paths
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from lib import checkpoints, cli, config, models, results
-from lib import paths
+from lib import checkpoints, cli, config, models, paths, results
 from native_fixtures import write_cifar10
 
 ONE = ["--backbone", "shufflenet_v2_x2_0", "--dataset", "digits", "--profile", "ci"]

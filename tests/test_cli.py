@@ -8,8 +8,7 @@ import sys
 
 import pytest
 
-from lib import cli, config, results
-from lib import paths
+from lib import cli, config, paths, results
 
 
 @pytest.fixture

@@ -18,13 +18,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lib import cli, data, profiles, results, runs
+from lib import cli, data, paths, profiles, results, runs
 import yourdata
 from lib.config import make_config
 from lib.data import splits as splitting
 from lib.data.splits import write_manifest
 from lib.errors import DataError
-from lib import paths
 from lib.train import TrainConfig
 
 TINY = dict(profile="ci", image_size=16, max_epochs=1, fraction=1.0)

@@ -9,9 +9,8 @@ from torch import nn
 from torchvision.transforms import v2
 
 import lib.data as data
-from lib import config, loaders, results, runs, train
+from lib import config, loaders, paths, results, runs, train
 from lib.data.transforms import IMAGENET_MEAN, IMAGENET_STD, ToModelInput
-from lib import paths
 
 
 def reference_transform(pixels: np.ndarray, augment: bool) -> torch.Tensor:

@@ -15,9 +15,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from lib import cli, errors
+from lib import cli, errors, paths
 import yourdata
-from lib import paths
 
 
 def _start(argv: list[str], tmp_path: Path) -> tuple[subprocess.Popen, Path]:

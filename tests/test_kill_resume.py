@@ -18,8 +18,7 @@ import sys
 
 import pytest
 
-from lib import checkpoints, cli, config, results, runs
-from lib import paths
+from lib import checkpoints, cli, config, paths, results, runs
 from lib.provenance import environment
 
 pytestmark = pytest.mark.slow
@@ -53,7 +52,6 @@ else:                                                  # the nth rename into `wa
         return original_replace(src, dst)
     atomic.os.replace = replace
 
-from lib import cli
 sys.exit(cli.main(sys.argv[4:]))
 '''
 

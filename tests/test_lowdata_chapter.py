@@ -8,9 +8,8 @@ import sys
 import nbformat
 import pytest
 
-from lib import paper, results
+from lib import paper, paths, results
 from book import build, findings
-from lib import paths
 
 CHAPTER = paths.ROOT / "chapters" / "04_low_data.ipynb"
 PARAMETERS = ("backbones", "datasets", "fractions", "seeds", "k", "data_root", "records_dir", "profile")

@@ -9,9 +9,8 @@ import torch
 import torchvision
 from torch import nn
 
-from lib import models
+from lib import models, paths
 from lib.errors import ConfigError, UnknownNameError
-from lib import paths
 
 NAMES = [
     "resnet50", "wavemix_192_16", "convnext_tiny", "swin_t", "swin_v2_t", "efficientnet_v2_s", "densenet161",

@@ -7,8 +7,7 @@ from collections import Counter
 
 from pybtex.database import parse_file
 
-from lib import data
-from lib import paths
+from lib import data, paths
 
 BIB = parse_file(str(paths.ROOT / "references.bib"))
 

@@ -10,9 +10,8 @@ import json
 
 import pytest
 
-from book import finetuning
+from book import build, finetuning
 from lib import fetch, results
-from book import build
 from tests import native_fixtures as nf
 from tests.test_fetch import Loopback, pin, serve, tar_gz
 

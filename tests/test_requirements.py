@@ -22,8 +22,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from lib import setup
-from lib import paths
+from lib import paths, setup
 
 PYTHON = ".".join(map(str, setup.PYTHON))   # the oldest Python the pins allow, as lib.setup checks it
 

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lib import setup
-from lib import paths
+from lib import paths, setup
 
 
 def test_imports_only_the_standard_library():

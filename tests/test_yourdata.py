@@ -10,9 +10,8 @@ import pytest
 from PIL import Image
 
 import yourdata
-from lib import profiles
+from lib import paths, profiles
 from lib.errors import ConfigError, DataError, UnknownNameError, WeightsError
-from lib import paths
 
 CI_PAIR = "shufflenet_v2_x2_0,mobilenet_v3_large"
 

@@ -41,7 +41,7 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from lib import models, paper, profiles, results, runs, train, wavemix
+from lib import models, paper, paths, profiles, results, runs, train, wavemix
 from lib.atomic import atomic_write, check_space, folder_problem
 from lib.checkpoints import save_checkpoint
 from lib.config import make_config
@@ -52,7 +52,6 @@ from lib.data.splits import Manifest, check_fraction, read_manifest, write_manif
 from lib.errors import (BookError, ConfigError, DataError, UnknownNameError, interrupted, one_line, printable,
                         signals_raise_interrupted)
 from lib.loaders import make_loader
-from lib import paths
 from lib.provenance import environment, now
 
 MIN_TO_SPLIT = 3

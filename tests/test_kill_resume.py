@@ -52,6 +52,7 @@ else:                                                  # the nth rename into `wa
         return original_replace(src, dst)
     atomic.os.replace = replace
 
+from lib import cli
 sys.exit(cli.main(sys.argv[4:]))
 '''
 

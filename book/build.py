@@ -468,7 +468,7 @@ def record_timings(out: Path, path: Path = chapter_lib.TIMINGS_CSV) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m book", description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="workshop", choices=PROFILES,
                         help="ci (seconds), workshop (default: digits on CPU), paper (GPU, datasets on disk)")
     parser.add_argument("--out", type=Path, default=paths.BUILD, help="output folder (default _build)")

@@ -114,7 +114,7 @@ class ChapterFailed(Exception):
             where = f" in cell [{err.exec_count}] (`{first.strip()[:70]}`)"
         message = (str(evalue).strip().splitlines() or [""])[0]
         return cls(f"{rel} failed{where}: {ename}: {message} (the executed copy with the traceback: "
-                   f"{_shown_path(executed)})")
+                   f"{paths.relative(executed)})")
 
 
 def kernel_config():
@@ -324,14 +324,6 @@ def _copy_if_changed(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
-def _shown_path(path: Path) -> str:
-    """``path`` relative to the repository when it lies inside it (as a reader would type it), else absolute."""
-    try:
-        return str(Path(path).resolve().relative_to(paths.ROOT))
-    except ValueError:
-        return str(Path(path).resolve())
-
-
 def chapter_parameters(notebooks: list[Path], parameters: dict | None) -> dict[Path, dict]:
     """Each chapter's share of the build's parameters: those it declares. A parameter that no chapter declares
     is refused with one line (it would be ignored everywhere)."""
@@ -393,7 +385,7 @@ def execute(profile: str = "workshop", out: Path = paths.BUILD, kernel: str = KE
             seconds = execute_chapter(nb, src / rel, profile, parameters, kernel=kernel, root=root)
         except Exception as err:
             raise ChapterFailed.from_papermill(rel, src / rel, err) from err
-        command = chapter_lib.papermill_command(nb, profile, parameters, output=_shown_path(src / rel)) \
+        command = chapter_lib.papermill_command(nb, profile, parameters, output=paths.relative(src / rel)) \
             if root == paths.ROOT else f"python -m papermill {rel} out.ipynb -k {kernel} -p profile {profile}"
         collapse_injected_parameters(src / rel, command)
         _stamp(out, rel).parent.mkdir(parents=True, exist_ok=True)
@@ -508,7 +500,7 @@ def main(argv: list[str] | None = None) -> int:
         stop = interrupted(err)
         done = sorted(p.stem for p in (Path(args.out) / "rerender").rglob("*.sha256"))
         print(f"[book] {stop.signal_name}: stopped; {len(done)} executed chapter(s) kept in "
-              f"{_shown_path(Path(args.out))} and re-used next time, and every finished run is recorded: run the "
+              f"{paths.relative(Path(args.out))} and re-used next time, and every finished run is recorded: run the "
               f"same command again to resume", file=sys.stderr)
         return stop.exit_status
     except Exception as err:

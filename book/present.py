@@ -148,11 +148,10 @@ def markdown(frame, decimals: int = 1) -> str:
 def shown_path(path) -> str:
     """``path`` relative to the repository when it lies inside it, else its last two parts: never a build
     machine's absolute path in reader text."""
-    path = Path(path)
-    try:
-        return path.resolve().relative_to(paths.ROOT.resolve()).as_posix()
-    except ValueError:
-        return "…/" + "/".join(path.parts[-2:]) if len(path.parts) > 2 else path.as_posix()
+    path, shown = Path(path), paths.relative(path)
+    if not Path(shown).is_absolute():
+        return shown
+    return "…/" + "/".join(path.parts[-2:]) if len(path.parts) > 2 else path.as_posix()
 
 
 def runs_line(status) -> str:

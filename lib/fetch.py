@@ -89,14 +89,6 @@ class Fetched:
 Say = Callable[[str], None]
 
 
-def _shown(path: Path) -> str:
-    """A path as a log line shows it: relative to the repository when inside it."""
-    try:
-        return str(Path(path).resolve().relative_to(paths.ROOT))
-    except ValueError:
-        return str(path)
-
-
 def _mb(n: int) -> str:
     return f"{n / 1e6:,.1f} MB" if n < 1e9 else f"{n / 1e9:,.2f} GB"
 
@@ -131,7 +123,7 @@ def _record_lock(lock: Path, key: str, sha256: str, size: int, say: Say) -> None
     entries[key] = (sha256, size)
     lines = [f"{digest} {n} {k}" for k, (digest, n) in sorted(entries.items())]
     atomic_write_text(lock, _LOCK_HEADER + "\n".join(lines) + "\n")
-    say(f"{key}: no published checksum; recorded sha256 {sha256} ({size:,} bytes) in {_shown(lock)}: commit it, "
+    say(f"{key}: no published checksum; recorded sha256 {sha256} ({size:,} bytes) in {paths.relative(lock)}: commit it, "
         f"and a later download that differs is refused")
 
 
@@ -152,7 +144,7 @@ def _need_space(folder: Path, need: int, what: str) -> None:
     free = _free_bytes(folder)
     if need > free:
         raise FetchError(f"not enough free space for {what}: needs about {_mb(need)}, {_mb(free)} free on the disk "
-                         f"of {_shown(folder)}; free some space, or point WB_DATA (datasets) / TORCH_HOME (weights) "
+                         f"of {paths.relative(folder)}; free some space, or point WB_DATA (datasets) / TORCH_HOME (weights) "
                          f"at a larger disk")
 
 
@@ -162,7 +154,7 @@ def _html(head: bytes) -> bool:
 
 
 def _no_space(err: OSError, where: Path) -> FetchError:
-    return FetchError(f"no space left on the disk of {_shown(where)} ({err.strerror}); free some space, or point "
+    return FetchError(f"no space left on the disk of {paths.relative(where)} ({err.strerror}); free some space, or point "
                       f"WB_DATA / TORCH_HOME at a larger disk, then run the same command again")
 
 
@@ -193,7 +185,7 @@ def download(url: str, part: Path, *, size: int | None = None, unpacked: float =
                     start, _, whole = offered.removeprefix("bytes ").partition("-")
                     if not start.isdigit() or int(start) != have:
                         raise FetchError(f"{url} answered a resume from byte {have:,} with {offered!r}; delete "
-                                         f"{_shown(part)} and run the same command again")
+                                         f"{paths.relative(part)} and run the same command again")
                     tail = whole.partition("/")[2]
                     total = int(tail) if tail.isdigit() else None
                 else:   # 200: the whole file (the server ignored the Range, or there was nothing to resume)
@@ -234,7 +226,7 @@ def download(url: str, part: Path, *, size: int | None = None, unpacked: float =
             break
         if attempt == retries:
             kept = part.stat().st_size if part.exists() else 0
-            then = (f"{kept:,} bytes are kept in {_shown(part)}: run the same command again to resume" if kept else
+            then = (f"{kept:,} bytes are kept in {paths.relative(part)}: run the same command again to resume" if kept else
                     f"check the connection (or ${MIRROR_ENV}) and run the same command again")
             raise FetchError(f"download of {url} failed after {retries + 1} tries ({failure}); {then}")
         time.sleep(RETRY_WAIT_S * (attempt + 1))
@@ -269,13 +261,13 @@ def _verify(d: Download, path: Path, key: str, lock: Path) -> tuple[str, int, bo
     if d.sha256 and sha256 != d.sha256:
         problems.append(f"sha256 {sha256}, published {d.sha256}")
     if problems:
-        raise FetchError(f"{_shown(path)} is not the published {d.file}: {problems[0]} ({d.checksum_from})")
+        raise FetchError(f"{paths.relative(path)} is not the published {d.file}: {problems[0]} ({d.checksum_from})")
     if d.pinned:
         return sha256, size, False
     recorded = read_lock(lock).get(key)
     if recorded and recorded[0] != sha256:
-        raise FetchError(f"{_shown(path)} differs from the {d.file} recorded at its first download (sha256 {sha256}, "
-                         f"recorded {recorded[0]} in {_shown(lock)}); if the publisher really changed it, delete "
+        raise FetchError(f"{paths.relative(path)} differs from the {d.file} recorded at its first download (sha256 {sha256}, "
+                         f"recorded {recorded[0]} in {paths.relative(lock)}); if the publisher really changed it, delete "
                          f"the line for {key} there and fetch again")
     return sha256, size, recorded is None
 
@@ -332,7 +324,7 @@ def _extract(d: Download, archive: Path, into: Path) -> None:
             except tarfile.FilterError as err:
                 raise FetchError(f"{archive.name} holds an unsafe entry ({err}); refusing to unpack it") from None
     else:
-        raise FetchError(f"{_shown(archive)} is neither a zip nor a tar archive; the {d.file} expected here is one "
+        raise FetchError(f"{paths.relative(archive)} is neither a zip nor a tar archive; the {d.file} expected here is one "
                          f"(a .rar must be unpacked first and the folder passed with --from)")
 
 
@@ -412,11 +404,11 @@ def _present(spec: DatasetSpec, folder: Path, min_share: float) -> int | None:
     try:
         images = _images(spec.reader(folder, spec))
     except DataError as err:
-        raise FetchError(f"{_shown(folder)} is there but does not read as {spec.display} ({err}); move it away, "
+        raise FetchError(f"{paths.relative(folder)} is there but does not read as {spec.display} ({err}); move it away, "
                          f"then fetch again") from None
     problem = _size_problem(spec, images, min_share)
     if problem:
-        raise FetchError(f"{_shown(folder)}: {problem}; move it away, then fetch again")
+        raise FetchError(f"{paths.relative(folder)}: {problem}; move it away, then fetch again")
     return images
 
 
@@ -452,7 +444,7 @@ def _space_needed(d: Download, mine: Path | None, archive: Path) -> int:
 def _how_checked(d: Download, sha256: str, lock: Path) -> str:
     if not sha256:
         return "no checksum (copied from a folder); image count checked"
-    return f"as published by {d.checksum_from}" if d.pinned else f"sha256 as in {_shown(lock)}"
+    return f"as published by {d.checksum_from}" if d.pinned else f"sha256 as in {paths.relative(lock)}"
 
 
 def fetch_dataset(name: str, root: str | os.PathLike | None = None, *, given: str | os.PathLike | None = None,
@@ -472,13 +464,13 @@ def fetch_dataset(name: str, root: str | os.PathLike | None = None, *, given: st
     mirror = mirror if mirror is not None else os.environ.get(MIRROR_ENV) or None
     images = _present(spec, folder, min_share)
     if images is not None:
-        say(f"{spec.name}: {images:,} images already in {_shown(folder)}; nothing downloaded")
+        say(f"{spec.name}: {images:,} images already in {paths.relative(folder)}; nothing downloaded")
         return Fetched(spec.name, folder, images, 0, True)
     if spec.access and given is None and mirror is None:
         raise ManualDownload(f"{spec.name} cannot be downloaded here: {spec.access}")
     unusable = folder_problem(base)
     if unusable:
-        raise FetchError(f"cannot write the data root {_shown(base)}: {unusable}; set WB_DATA (or --root) to a "
+        raise FetchError(f"cannot write the data root {paths.relative(base)}: {unusable}; set WB_DATA (or --root) to a "
                          f"writable folder")
     local = _sources(spec, Path(given) if given is not None else None)
     downloads = base / ".downloads" / spec.name
@@ -556,8 +548,8 @@ def fetch_dataset(name: str, root: str | os.PathLike | None = None, *, given: st
         for empty in (downloads, downloads.parent):
             if empty.is_dir() and not any(empty.iterdir()):
                 empty.rmdir()
-    how = f"downloaded {_mb(fetched)}" if fetched else "from " + (_shown(Path(given)) if given else "kept archives")
-    say(f"{spec.name}: {images:,} images in {_shown(folder)} ({how}; checked: {'; '.join(sorted(set(checks)))})")
+    how = f"downloaded {_mb(fetched)}" if fetched else "from " + (paths.relative(Path(given)) if given else "kept archives")
+    say(f"{spec.name}: {images:,} images in {paths.relative(folder)} ({how}; checked: {'; '.join(sorted(set(checks)))})")
     return Fetched(spec.name, folder, images, fetched, False)
 
 
@@ -589,12 +581,12 @@ def _check_wavemix(path: Path) -> None:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:   # a foreign or truncated file: torch raises several kinds
-        raise WeightsError(f"{_shown(path)} cannot be read as a checkpoint ({type(err).__name__}); it is not the "
+        raise WeightsError(f"{paths.relative(path)} cannot be read as a checkpoint ({type(err).__name__}); it is not the "
                            f"published WaveMix file") from None
     if not isinstance(state, dict):
-        raise WeightsError(f"{_shown(path)} holds a {type(state).__name__}, not a state_dict")
+        raise WeightsError(f"{paths.relative(path)} holds a {type(state).__name__}, not a state_dict")
     if models.batchnorm_at_init(state):
-        raise WeightsError(f"{_shown(path)} has every BatchNorm running mean at 0 and variance at 1: a freshly "
+        raise WeightsError(f"{paths.relative(path)} has every BatchNorm running mean at 0 and variance at 1: a freshly "
                            f"initialised network, not ImageNet weights")
 
 
@@ -621,11 +613,11 @@ def fetch_weights(backbones: list[str] | None = None, *, mirror: str | None = No
                 _check_wavemix(path)
                 if record:   # put there by hand before any fetch: its first use is recorded like a download
                     _record_lock(lock, key, sha, size, say)
-            say(f"{spec.name}: {_shown(path)} already there and intact; nothing downloaded")
+            say(f"{spec.name}: {paths.relative(path)} already there and intact; nothing downloaded")
         elif spec.weights is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             _fetch_hub_file(url, path, progress)
-            say(f"{spec.name}: {_shown(path)} downloaded, sha256 prefix as published by torchvision")
+            say(f"{spec.name}: {paths.relative(path)} downloaded, sha256 prefix as published by torchvision")
         else:
             part = path.with_name(path.name + ".part")
             download(url, part, progress=progress, retries=retries, label=path.name)
@@ -638,7 +630,7 @@ def fetch_weights(backbones: list[str] | None = None, *, mirror: str | None = No
             os.replace(part, path)
             if record:
                 _record_lock(lock, key, sha, size, say)
-            say(f"{spec.name}: {_shown(path)} downloaded")
+            say(f"{spec.name}: {paths.relative(path)} downloaded")
         done.append(path)
     return done
 

@@ -663,8 +663,12 @@ def tidy(text: str) -> str:
 
 
 def counts_shown(table: pd.DataFrame) -> pd.DataFrame:
-    """:func:`counts_by_section` flat: version and section as columns (no index a reader must decode)."""
-    return counts_by_section(table).rename_axis(None, axis=1).reset_index()
+    """:func:`counts_by_section` flat, one row per "version: section" (no index a reader must decode; one column, so
+    that the verdicts and the total fit the page)."""
+    flat = counts_by_section(table).rename_axis(None, axis=1).reset_index()
+    where = flat["version"] + ": " + flat["section"]
+    return flat.drop(columns=["version", "section"]).assign(**{"version: section": where})[
+        ["version: section", *findings.PAPER_VERDICTS, "total"]]
 
 
 def _versions(parts: pd.DataFrame) -> str:

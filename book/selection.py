@@ -419,7 +419,8 @@ def registry_table(reg: pd.DataFrame, rows: int = 5, random_state: int = 0):
     from book import present
 
     sample = reg.sample(rows, random_state=random_state)
-    sample = sample.assign(name=sample["model"].map(model_name))
+    sample = sample.assign(name=sample["model"].map(model_name),   # <wbr>: the long entry names may break after
+                           entry=sample["entry"].str.replace("_", "_<wbr>"))   # an underscore, and copy as written
     shown = present.table(sample, ["name", "module", "entry", "params_m", "top1"],
                           {"name": "model", "module": "module", "entry": "weights entry",
                            "params_m": "parameters (M)", "top1": "ImageNet top-1 (%)"}, decimals=1)

@@ -123,7 +123,14 @@ READER_KINDS_JS = """([codeIds, machinePaths]) => {
     if (el.closest('table') && codeIds.length && ids.test(t)) found.ids.push(where);
   }
   // tables and code blocks wider than the page column: scrolling inside a box does not make them fit
-  const column = el => (el.closest('article') || root).getBoundingClientRect().right;
+  // where an element stops being seen: the inner right edge of the nearest box that clips or scrolls it (a table
+  // wider than its output box is cut there, scrollbar or not), else the article's edge
+  const column = el => {
+    for (let box = el.parentElement; box && box.tagName !== 'ARTICLE'; box = box.parentElement)
+      if (getComputedStyle(box).overflowX !== 'visible')
+        return box.getBoundingClientRect().left + box.clientLeft + box.clientWidth;
+    return (el.closest('article') || root).getBoundingClientRect().right;
+  };
   for (const t of all('table')) {
     if (!shown(t)) continue;
     if (t.getBoundingClientRect().right > column(t) + 1 || t.scrollWidth > t.getBoundingClientRect().width + 1)
@@ -398,6 +405,20 @@ def test_each_reader_check_fails_on_a_broken_page_and_passes_its_twin(tmp_path, 
     for i, kind in enumerate(READER_TWINS):
         assert kind in report[f"bad{i}"], (kind, report[f"bad{i}"])
         assert report[f"good{i}"] == {}, (kind, report[f"good{i}"])
+
+
+def test_a_table_cut_by_its_own_scrolling_box_is_wide_even_inside_the_column(tmp_path, chromium_path):
+    """A table a little wider than the output box that scrolls it is cut there (chapter 6's claims counts read
+    "tota"), though it ends inside the article's padding; the same table in a box wide enough is not."""
+    html = tmp_path / "html"
+    html.mkdir()
+    table = "<table style='width: 320px'><tr><td>version: section</td><td>total</td></tr></table>"
+    for name, box in (("cut", 300), ("fits", 340)):
+        body = f"<div style='overflow-x: auto; width: {box}px'>{table}</div>"
+        (html / f"{name}.html").write_text(COLUMN.format(body))
+    report = check_pages(chromium_path, html, ["cut", "fits"], tmp_path / "shots", context=[[], []])
+    assert "tables or code blocks wider than the column" in report["cut"], report["cut"]
+    assert report["fits"] == {}, report["fits"]
 
 
 if __name__ == "__main__":   # .venv/bin/python tests/test_browser.py _build/html [page ...]: the report, page by page

@@ -141,6 +141,7 @@ def test_what_chapter_6_shows_of_the_register_is_whole_and_readable():
     assert listed.count("\n- ") + 1 == bad.groupby(["where", "evidence"]).ngroups  # one item per sentence
     assert "0.809524" not in listed and "densenet161" not in listed
     counts = claims.counts_shown(register)
-    assert list(counts.columns[:2]) == ["version", "section"] and counts.total.sum() == len(register)
+    assert counts.columns[0] == "version: section" and counts.total.sum() == len(register)
+    assert counts["version: section"].iloc[0] == "earlier: Abstract"
     changed = claims.changed_markdown(claims.changed_between_versions(register))
     assert changed.count("- **") == len(claims.changed_between_versions(register))

@@ -17,6 +17,7 @@ import ast
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from lib import wavemix
 from lib.errors import ConfigError
 
 
@@ -47,8 +48,15 @@ def _share(allow_zero: bool) -> Rule:
                 "a share in [0, 1] (0: the profile's)" if allow_zero else "a share in (0, 1]")
 
 
+def _multiple() -> Rule:
+    """A square side every backbone takes: a multiple of WaveMix's (lib.wavemix.SIDE_MULTIPLE), at least that."""
+    m = wavemix.SIDE_MULTIPLE
+    return Rule(lambda v: v >= m and v % m == 0, f"a multiple of {m}, at least {m}")
+
+
 def _side() -> Rule:
-    return Rule(lambda v: v == 0 or (v >= 32 and v % 32 == 0), "0 (the profile's) or a multiple of 32")
+    multiple = _multiple()
+    return Rule(lambda v: v == 0 or multiple.ok(v), f"0 (the profile's) or {multiple.allowed}")
 
 
 def _device(value: str) -> bool:
@@ -85,7 +93,7 @@ RULES: dict[str, Callable[[], Rule]] = {
     "batch_size": lambda: _at_least(0),
     "image_size": _side,
     "time_size": _side,
-    "input_size": lambda: Rule(lambda v: v >= 32 and v % 32 == 0, "a multiple of 32, at least 32"),
+    "input_size": _multiple,
     "k": lambda: _at_least(1),
     "top_k": lambda: _at_least(1),
     "resamples": lambda: _at_least(1),
